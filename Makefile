@@ -1,0 +1,47 @@
+# Loan-risk pipeline: one entry point for the stack, the data, the model and the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+STACK := stack/stack.sh
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export LEIN_ROOT := 1
+N ?= 3000
+FILE ?=
+
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+venv: .venv/.installed ## create the project's Python 3.11 virtual environment
+
+.venv/.installed: pyproject.toml constraints.txt
+	@command -v python3.11 >/dev/null || command -v python3 >/dev/null || { echo "python3.11 is required"; exit 1; }
+	@[ -x $(PY) ] || { echo "==> creating .venv"; python3 -m venv .venv; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: ## install everything the stack needs (apt, Maven Central, PyPI) without starting it
+	@$(STACK) install
+
+up: ## start every service and wait until each is healthy (idempotent)
+	@$(STACK) up
+
+down: ## stop exactly what `make up` started
+	@$(STACK) down
+
+status: ## one line per service: name, port, pid, health, log
+	@$(STACK) status
+
+clean: ## stop the stack and wipe its data and logs (keeps downloads)
+	@$(STACK) clean
+
+unit: venv ## run the tests that need no service
+	$(PY) -m pytest -q -m 'not integration' tests
+
+test: up ## bring the stack up and run unit and integration tests
+	$(PY) -m pytest -q tests
+
+lock: ## refresh constraints.txt from the current virtual environment
+	$(PY) -m pip freeze --exclude-editable > constraints.txt

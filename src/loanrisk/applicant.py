@@ -1,0 +1,58 @@
+"""The canonical applicant record: one definition, used by every component."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+GRADES = ("A", "B", "C", "D", "E", "F", "G")
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """A loan application as known at application time, with LendingClub's field names.
+
+    Money is in US dollars, rates and utilisations in percent (13.56 means 13.56 %),
+    dates as "YYYY-MM". ``None`` means the value is unknown.
+    """
+
+    id: str
+    loan_amnt: float
+    term: int  # months: 36 or 60
+    int_rate: float
+    installment: float
+    grade: str  # A..G
+    sub_grade: str  # A1..G5
+    emp_title: str | None
+    emp_length: int | None  # years 0..10 (10 means 10+)
+    home_ownership: str
+    annual_inc: float
+    verification_status: str
+    purpose: str
+    title: str | None
+    zip_code: str | None  # "070xx"
+    addr_state: str | None
+    dti: float | None
+    delinq_2yrs: int | None
+    earliest_cr_line: str | None  # YYYY-MM
+    fico_range_low: int
+    fico_range_high: int
+    inq_last_6mths: int | None
+    mths_since_last_delinq: int | None
+    open_acc: int | None
+    pub_rec: int | None
+    revol_bal: float | None
+    revol_util: float | None
+    total_acc: int | None
+    application_type: str  # "Individual" or "Joint App"
+    issue_d: str | None  # YYYY-MM
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as a JSON-ready dict."""
+        return asdict(self)
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Applicant))
