@@ -43,5 +43,17 @@ unit: venv ## run the tests that need no service
 test: up ## bring the stack up and run unit and integration tests
 	$(PY) -m pytest -q tests
 
+load: up ## load both shared LendingClub samples into MySQL, or FILE=<csv>
+	$(PY) -m jobs.load $(if $(FILE),$(FILE),--samples)
+
+train: venv ## train the risk model on the shared samples' resolved loans
+	$(PY) -m jobs.train
+
+demo: up ## the main job: whole pipeline on real + N generated applicants, then a summary
+	$(PY) -m jobs.demo --generated $(N)
+
+reconcile: up ## prove every applicant is exactly once in HBase or the dead-letter topic
+	$(PY) -m jobs.reconcile
+
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt

@@ -1,0 +1,1 @@
+"""Command-line jobs: load, generate, produce, train, reconcile, demo."""
