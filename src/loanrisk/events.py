@@ -1,0 +1,333 @@
+"""Records the pipeline writes: the HBase row, the decision event and the dead letter.
+
+One definition per record, pure functions only (no Kafka, HBase or Storm imports). The SaveBolt and
+the FilterBolt build these; the reconciliation and the demo summary parse them back.
+
+HBase table ``loan_applications``, row key = application id (UTF-8), two families:
+
+    applicant:json              canonical applicant JSON (sorted keys, compact; see ``applicant_json``)
+    applicant:fingerprint       sha256 hex of applicant:json (replay vs. duplicate id with other content)
+    decision:decision           APPROVE | REVIEW | DECLINE
+    decision:decided_by         PRESCREEN | MODEL
+    decision:probability_of_default   decimal string, empty when declined by the pre-screen
+    decision:reasons            JSON list of {"code", "text"}
+    decision:model_version      empty when declined by the pre-screen
+    decision:policy_version     the pre-screen policy version, or the Risk API's decision policy version
+    decision:source             JSON {"topic", "partition", "offset"} of the Kafka record
+    decision:kafka_ts_ms        Kafka record timestamp (ms since epoch)
+    decision:saved_at_ms        when the SaveBolt wrote the row (ms since epoch)
+    decision:schema_version     EVENT_SCHEMA_VERSION
+    decision:event_published    "1" once the decision event was acknowledged by Kafka (written after it)
+
+Decision event on ``loan-decisions`` (key = application id): ``DecisionEvent.to_dict()`` as JSON.
+Dead letter on ``loan-applications-dlq`` (key = application id or none): ``DeadLetter.to_dict()`` as JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+EVENT_SCHEMA_VERSION = 1
+
+TABLE = "loan_applications"
+FAMILIES = ("applicant", "decision")
+DECISIONS = ("APPROVE", "REVIEW", "DECLINE")
+DECIDED_BY = ("PRESCREEN", "MODEL")
+
+COL_APPLICANT_JSON = b"applicant:json"
+COL_FINGERPRINT = b"applicant:fingerprint"
+COL_DECISION = b"decision:decision"
+COL_DECIDED_BY = b"decision:decided_by"
+COL_PD = b"decision:probability_of_default"
+COL_REASONS = b"decision:reasons"
+COL_MODEL_VERSION = b"decision:model_version"
+COL_POLICY_VERSION = b"decision:policy_version"
+COL_SOURCE = b"decision:source"
+COL_KAFKA_TS = b"decision:kafka_ts_ms"
+COL_SAVED_AT = b"decision:saved_at_ms"
+COL_SCHEMA_VERSION = b"decision:schema_version"
+COL_EVENT_PUBLISHED = b"decision:event_published"
+
+# Reason codes of dead letters raised by the pipeline itself (cleaning has its own catalogue).
+DUPLICATE_ID = "DUPLICATE_ID"  # an id already decided, with other content: the first one is kept
+RISK_API_REJECTED = "RISK_API_REJECTED"  # the Risk API answered 422 for this applicant
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError:
+    """A stored record that could not be read back (error as value)."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Kafka coordinates of the record an applicant came from."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the coordinates as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        """Build coordinates from a dict with topic, partition and offset."""
+        return cls(str(data["topic"]), int(data["partition"]), int(data["offset"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A Kafka record as the spout delivered it: what every later step needs to trace it back."""
+
+    source: Source
+    key: str | None
+    raw: str  # the payload, decoded as UTF-8 with replacement characters
+    raw_sha256: str  # sha256 hex of the payload's exact bytes
+    kafka_ts_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as a JSON-ready dict (it travels inside Storm tuples)."""
+        return {"source": self.source.to_dict(), "key": self.key, "raw": self.raw,
+                "raw_sha256": self.raw_sha256, "kafka_ts_ms": self.kafka_ts_ms}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Received:
+        """Build the record back from ``to_dict()``'s output."""
+        return cls(Source.from_dict(data["source"]), data.get("key"), data["raw"],
+                   data["raw_sha256"], int(data["kafka_ts_ms"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One principal reason of a decision: a stable code and a sentence for the applicant."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one applicant, from the pre-screen or from the Risk API."""
+
+    application_id: str
+    decision: str  # APPROVE | REVIEW | DECLINE
+    decided_by: str  # PRESCREEN | MODEL
+    probability_of_default: float | None
+    reasons: tuple[Reason, ...]
+    model_version: str | None
+    policy_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the decision as a JSON-ready dict (it travels inside Storm tuples)."""
+        data = asdict(self)
+        data["reasons"] = [asdict(r) for r in self.reasons]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Decision:
+        """Build the decision back from ``to_dict()``'s output."""
+        pd = data.get("probability_of_default")
+        return cls(str(data["application_id"]), str(data["decision"]), str(data["decided_by"]),
+                   None if pd is None else float(pd), _reasons(data.get("reasons") or []),
+                   data.get("model_version") or None, str(data["policy_version"]))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEvent:
+    """What downstream systems receive on ``loan-decisions`` for each decided applicant."""
+
+    application_id: str
+    decision: str
+    decided_by: str
+    probability_of_default: float | None
+    reasons: tuple[Reason, ...]
+    model_version: str | None
+    policy_version: str
+    source: Source
+    kafka_ts_ms: int
+    saved_at_ms: int
+    schema_version: int = EVENT_SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as a JSON-ready dict."""
+        data = asdict(self)
+        data["reasons"] = [asdict(r) for r in self.reasons]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An input the pipeline could not decide, with why and where it came from."""
+
+    reason: str
+    field: str | None
+    detail: str
+    application_id: str | None
+    raw: str
+    raw_sha256: str
+    source: Source
+    dead_lettered_at_ms: int
+    schema_version: int = EVENT_SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the dead letter as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """A ``loan_applications`` row read back from HBase."""
+
+    application_id: str
+    applicant: dict[str, Any]
+    fingerprint: str
+    decision: Decision
+    source: Source
+    kafka_ts_ms: int
+    saved_at_ms: int
+    schema_version: int
+    event_published: bool = field(default=False)
+
+
+def _reasons(items: Any) -> tuple[Reason, ...]:
+    """Turn a list of {"code", "text"} dicts into Reasons."""
+    return tuple(Reason(str(r["code"]), str(r.get("text", ""))) for r in items)
+
+
+def dumps(data: Any) -> bytes:
+    """Serialise a record for Kafka or HBase: compact, sorted keys, UTF-8."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_hex(payload: bytes) -> str:
+    """Return the sha256 hex digest of exact bytes."""
+    return hashlib.sha256(payload).hexdigest()
+
+
+def applicant_json(applicant: Mapping[str, Any]) -> bytes:
+    """Return the canonical applicant JSON (``Applicant.to_dict()``, sorted keys, compact)."""
+    return dumps(dict(applicant))
+
+
+def fingerprint(applicant: Mapping[str, Any]) -> str:
+    """Return the sha256 hex of the canonical applicant JSON: equal content, equal fingerprint."""
+    return sha256_hex(applicant_json(applicant))
+
+
+def decode_raw(payload: bytes | str | None) -> tuple[str, str]:
+    """Return (payload decoded as UTF-8 with replacement, sha256 hex of its exact bytes)."""
+    if payload is None:
+        return "", sha256_hex(b"")
+    data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+    return data.decode("utf-8", errors="replace"), sha256_hex(data)
+
+
+def decision_from_evaluation(result: Mapping[str, Any]) -> Decision:
+    """Build a MODEL decision from one Risk API evaluation result."""
+    return Decision(
+        application_id=str(result["application_id"]),
+        decision=str(result["decision"]),
+        decided_by="MODEL",
+        probability_of_default=float(result["probability_of_default"]),
+        reasons=_reasons(result.get("reasons") or []),
+        model_version=str(result["model_version"]),
+        policy_version=str(result["policy_version"]),
+    )
+
+
+def hbase_row(applicant: Mapping[str, Any], decision: Decision, received: Received,
+              saved_at_ms: int) -> dict[bytes, bytes]:
+    """Return the HBase columns of a decided applicant (without the event_published marker)."""
+    body = applicant_json(applicant)
+    pd = decision.probability_of_default
+    return {
+        COL_APPLICANT_JSON: body,
+        COL_FINGERPRINT: sha256_hex(body).encode(),
+        COL_DECISION: decision.decision.encode(),
+        COL_DECIDED_BY: decision.decided_by.encode(),
+        COL_PD: b"" if pd is None else repr(float(pd)).encode(),
+        COL_REASONS: dumps([asdict(r) for r in decision.reasons]),
+        COL_MODEL_VERSION: (decision.model_version or "").encode(),
+        COL_POLICY_VERSION: decision.policy_version.encode(),
+        COL_SOURCE: dumps(received.source.to_dict()),
+        COL_KAFKA_TS: str(received.kafka_ts_ms).encode(),
+        COL_SAVED_AT: str(saved_at_ms).encode(),
+        COL_SCHEMA_VERSION: str(EVENT_SCHEMA_VERSION).encode(),
+    }
+
+
+def published_marker() -> dict[bytes, bytes]:
+    """Return the column that records that the row's decision event reached Kafka."""
+    return {COL_EVENT_PUBLISHED: b"1"}
+
+
+def parse_row(row_key: bytes | str, columns: Mapping[bytes, bytes]) -> StoredRow | ParseError:
+    """Read a ``loan_applications`` row back (happybase's ``table.row()`` dict)."""
+    key = row_key.decode() if isinstance(row_key, bytes) else row_key
+    try:
+        applicant = json.loads(columns[COL_APPLICANT_JSON])
+        pd_text = columns.get(COL_PD, b"").decode()
+        decision = Decision(
+            application_id=key,
+            decision=columns[COL_DECISION].decode(),
+            decided_by=columns[COL_DECIDED_BY].decode(),
+            probability_of_default=float(pd_text) if pd_text else None,
+            reasons=_reasons(json.loads(columns.get(COL_REASONS, b"[]"))),
+            model_version=columns.get(COL_MODEL_VERSION, b"").decode() or None,
+            policy_version=columns.get(COL_POLICY_VERSION, b"").decode(),
+        )
+        return StoredRow(key, applicant, columns[COL_FINGERPRINT].decode(), decision,
+                         Source.from_dict(json.loads(columns[COL_SOURCE])),
+                         int(columns[COL_KAFKA_TS]), int(columns[COL_SAVED_AT]),
+                         int(columns.get(COL_SCHEMA_VERSION, b"1")),
+                         columns.get(COL_EVENT_PUBLISHED) == b"1")
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        return ParseError(f"row {key!r}: {type(exc).__name__}: {exc}")
+
+
+def decision_event(decision: Decision, received: Received, saved_at_ms: int) -> DecisionEvent:
+    """Build the decision event published after the row was saved."""
+    return DecisionEvent(decision.application_id, decision.decision, decision.decided_by,
+                         decision.probability_of_default, decision.reasons, decision.model_version,
+                         decision.policy_version, received.source, received.kafka_ts_ms, saved_at_ms)
+
+
+def parse_decision_event(payload: bytes | str) -> DecisionEvent | ParseError:
+    """Read a decision event back from its Kafka value."""
+    try:
+        data = json.loads(payload)
+        pd = data["probability_of_default"]
+        return DecisionEvent(
+            str(data["application_id"]), str(data["decision"]), str(data["decided_by"]),
+            None if pd is None else float(pd), _reasons(data["reasons"]),
+            data.get("model_version"), str(data["policy_version"]), Source.from_dict(data["source"]),
+            int(data["kafka_ts_ms"]), int(data["saved_at_ms"]), int(data["schema_version"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        return ParseError(f"decision event: {type(exc).__name__}: {exc}")
+
+
+def dead_letter(received: Received, reason: str, field_name: str | None, detail: str,
+                application_id: str | None, now_ms: int) -> DeadLetter:
+    """Build the dead letter of a received record that cannot be decided."""
+    return DeadLetter(reason, field_name, detail, application_id, received.raw, received.raw_sha256,
+                      received.source, now_ms)
+
+
+def parse_dead_letter(payload: bytes | str) -> DeadLetter | ParseError:
+    """Read a dead letter back from its Kafka value."""
+    try:
+        data = json.loads(payload)
+        return DeadLetter(str(data["reason"]), data.get("field"), str(data.get("detail", "")),
+                          data.get("application_id"), str(data["raw"]), str(data["raw_sha256"]),
+                          Source.from_dict(data["source"]), int(data["dead_lettered_at_ms"]),
+                          int(data["schema_version"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        return ParseError(f"dead letter: {type(exc).__name__}: {exc}")

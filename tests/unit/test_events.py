@@ -1,0 +1,112 @@
+"""Unit tests of the pipeline's records: HBase row, decision event, dead letter."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from loanrisk import events
+from loanrisk.events import Decision, Reason, Received, Source
+
+APPLICANT = {"id": "G000123", "loan_amnt": 12000.0, "grade": "B", "emp_title": None, "schema_version": 1}
+RECEIVED = Received(Source("loan-applications", 3, 41), "G000123", '{"id":"G000123"}',
+                    hashlib.sha256(b'{"id":"G000123"}').hexdigest(), 1_790_000_000_123)
+MODEL = Decision("G000123", "REVIEW", "MODEL", 0.1875, (Reason("R01", "High debt-to-income ratio"),),
+                 "lr-2026.11.22-abc", "thresholds-v1")
+PRESCREEN = Decision("G000123", "DECLINE", "PRESCREEN", None,
+                     (Reason("PS_GRADE", "Grade E is below the lending policy"),), None, "prescreen-v1")
+
+
+def test_fingerprint_ignores_key_order_and_changes_with_content():
+    """The fingerprint depends on content, not on key order."""
+    reordered = dict(reversed(list(APPLICANT.items())))
+    assert events.fingerprint(reordered) == events.fingerprint(APPLICANT)
+    assert events.fingerprint({**APPLICANT, "loan_amnt": 12000.5}) != events.fingerprint(APPLICANT)
+
+
+def test_fingerprint_is_sha256_of_the_stored_applicant_json():
+    """applicant:fingerprint is the sha256 of applicant:json, so anyone can check a row."""
+    row = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
+    assert hashlib.sha256(row[events.COL_APPLICANT_JSON]).hexdigest().encode() == row[events.COL_FINGERPRINT]
+    assert json.loads(row[events.COL_APPLICANT_JSON]) == APPLICANT
+
+
+@pytest.mark.parametrize("decision", [MODEL, PRESCREEN], ids=["model", "prescreen"])
+def test_hbase_row_round_trips(decision):
+    """A row built by the SaveBolt reads back to the same decision, source and timestamps."""
+    row = {**events.hbase_row(APPLICANT, decision, RECEIVED, 1_790_000_000_500), **events.published_marker()}
+    stored = events.parse_row(b"G000123", row)
+    assert isinstance(stored, events.StoredRow)
+    assert stored.decision == decision
+    assert stored.applicant == APPLICANT
+    assert stored.source == RECEIVED.source
+    assert (stored.kafka_ts_ms, stored.saved_at_ms, stored.event_published) == (1_790_000_000_123, 1_790_000_000_500, True)
+
+
+def test_prescreen_row_has_empty_probability_and_model_version():
+    """A pre-screen decline stores empty strings where the model would have answered."""
+    row = events.hbase_row(APPLICANT, PRESCREEN, RECEIVED, 1)
+    assert row[events.COL_PD] == b"" and row[events.COL_MODEL_VERSION] == b""
+    assert row[events.COL_DECIDED_BY] == b"PRESCREEN"
+
+
+def test_parse_row_reports_a_broken_row_as_a_value():
+    """A row without its decision is a ParseError, not an exception."""
+    row = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1)
+    del row[events.COL_DECISION]
+    assert isinstance(events.parse_row("G000123", row), events.ParseError)
+
+
+def test_decision_event_round_trips_through_json():
+    """The event on loan-decisions parses back to what was published."""
+    event = events.decision_event(MODEL, RECEIVED, 1_790_000_000_500)
+    payload = events.dumps(event.to_dict())
+    assert events.parse_decision_event(payload) == event
+    assert set(json.loads(payload)) == {
+        "schema_version", "application_id", "decision", "decided_by", "probability_of_default", "reasons",
+        "model_version", "policy_version", "source", "kafka_ts_ms", "saved_at_ms"}
+
+
+def test_prescreen_event_has_null_probability():
+    """A pre-screen decline publishes probability_of_default null."""
+    data = json.loads(events.dumps(events.decision_event(PRESCREEN, RECEIVED, 5).to_dict()))
+    assert data["probability_of_default"] is None and data["decided_by"] == "PRESCREEN"
+
+
+def test_dead_letter_keeps_raw_payload_and_its_hash():
+    """A dead letter carries the reason, the raw payload, its sha256 and Kafka coordinates."""
+    raw, digest = events.decode_raw(b'{"id": "G1", "loan_amnt": \xff}')
+    received = Received(Source("loan-applications", 0, 7), None, raw, digest, 10)
+    letter = events.dead_letter(received, "BAD_JSON", None, "Expecting value", None, 20)
+    back = events.parse_dead_letter(events.dumps(letter.to_dict()))
+    assert back == letter
+    assert back.raw_sha256 == hashlib.sha256(b'{"id": "G1", "loan_amnt": \xff}').hexdigest()
+    assert "\ufffd" in back.raw
+    assert back.source.to_dict() == {"topic": "loan-applications", "partition": 0, "offset": 7}
+
+
+def test_decode_raw_of_a_missing_payload_is_empty():
+    """A tombstone (null value) dead-letters as an empty payload."""
+    assert events.decode_raw(None) == ("", hashlib.sha256(b"").hexdigest())
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[]", b'{"reason": "X"}'])
+def test_parse_dead_letter_rejects_garbage(payload):
+    """Anything that is not a dead letter is reported, not raised."""
+    assert isinstance(events.parse_dead_letter(payload), events.ParseError)
+
+
+def test_decision_from_evaluation_reads_the_risk_api_result():
+    """A Risk API result becomes a MODEL decision with its reasons and versions."""
+    result = {"application_id": "G000123", "probability_of_default": 0.1875, "probability_of_payoff": 0.8125,
+              "decision": "REVIEW", "reasons": [{"code": "R01", "text": "High debt-to-income ratio"}],
+              "model_version": "lr-2026.11.22-abc", "policy_version": "thresholds-v1"}
+    assert events.decision_from_evaluation(result) == MODEL
+
+
+def test_received_and_decision_survive_a_storm_tuple():
+    """Records that travel inside tuples come back equal after JSON (multilang) serialisation."""
+    assert Received.from_dict(json.loads(json.dumps(RECEIVED.to_dict()))) == RECEIVED
+    assert Decision.from_dict(json.loads(json.dumps(PRESCREEN.to_dict()))) == PRESCREEN
