@@ -1,0 +1,408 @@
+"""Publish applicants to the Kafka topic `loan-applications`, from the Applicant Data API or a JSON-lines file.
+
+API mode pages through `GET /applicants?after=<cursor>` and saves the cursor durably only after
+`producer.flush()` and every send of the page were confirmed by the broker (acks=all, idempotent producer),
+so a restart resumes with no gap; at worst the last unconfirmed page is sent again, which the topology treats
+as a replay (row key = application id). File mode publishes each line's bytes as they are (dirty input).
+
+    python -m jobs.produce --api [--until-caught-up] [--rate N] [--cursor-file PATH]
+    python -m jobs.produce --file PATH.jsonl [--rate N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.settings import ROOT, Settings
+
+TOPIC = "loan-applications"
+DEFAULT_CURSOR_FILE = ROOT / "var" / "data" / "producer" / "cursor.json"
+PAGE_LIMIT = 500
+HTTP_TIMEOUT = (3.05, 15)
+FLUSH_TIMEOUT_S = 120.0
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+class RateLimiter:
+    """Token bucket: at most `rate` permits per second on average, bursts up to one second's worth."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Create a limiter; rate None or <= 0 means unlimited."""
+        self.rate = rate if rate and rate > 0 else None
+        self._clock, self._sleep = clock, sleep
+        self._capacity = max(1.0, self.rate or 1.0)
+        self._tokens = self._capacity
+        self._last = clock()
+
+    def acquire(self, n: int = 1) -> float:
+        """Take n permits, sleeping as long as needed; return the seconds slept."""
+        if self.rate is None:
+            return 0.0
+        self._refill()
+        self._tokens -= n
+        if self._tokens >= 0:
+            return 0.0
+        wait = -self._tokens / self.rate
+        self._sleep(wait)
+        self._refill()
+        return wait
+
+    def _refill(self) -> None:
+        """Add the permits earned since the last call, up to the capacity."""
+        now = self._clock()
+        self._tokens = min(self._capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
+
+@dataclass(frozen=True)
+class CursorState:
+    """What the cursor file holds: the API cursor and how many records were confirmed with it."""
+
+    cursor: str | None
+    published: int = 0
+    saved_at_ms: int = 0
+
+
+class CursorStore:
+    """A small JSON file holding the producer's cursor, replaced atomically (write, fsync, rename, fsync dir)."""
+
+    def __init__(self, path: Path) -> None:
+        """Remember where the cursor lives."""
+        self.path = Path(path)
+
+    def load(self) -> CursorState:
+        """Return the saved state, or an empty one when no file exists yet."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return CursorState(cursor=None)
+        cursor = data.get("cursor")
+        return CursorState(
+            cursor=None if cursor is None else str(cursor),
+            published=int(data.get("published", 0)),
+            saved_at_ms=int(data.get("saved_at_ms", 0)),
+        )
+
+    def save(self, state: CursorState) -> None:
+        """Write the state atomically: a crash leaves either the old or the new file, never half of one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps({"cursor": state.cursor, "published": state.published, "saved_at_ms": state.saved_at_ms})
+        fd, tmp = tempfile.mkstemp(prefix=".cursor-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist a rename by syncing its directory."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def has_more(cursor: str | None, next_cursor: str | None, items: list[Any]) -> bool:
+    """Tell whether the API may have more after this page (contract: null or unchanged cursor = nothing now)."""
+    return bool(items) and next_cursor is not None and next_cursor != cursor
+
+
+def page_limit(rate: float | None, limit: int = PAGE_LIMIT) -> int:
+    """Keep one page to about a second of work at the rate limit, so a stop request is served quickly."""
+    if rate and rate > 0:
+        return max(1, min(limit, int(rate)))
+    return limit
+
+
+def line_key(line: bytes) -> bytes | None:
+    """Return the Kafka key of a JSON line: its id when the line parses as an object with one, else None."""
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    ident = data.get("id")
+    if isinstance(ident, bool) or not isinstance(ident, str | int) or str(ident).strip() == "":
+        return None
+    return str(ident).strip().encode("utf-8")
+
+
+def iter_lines(path: Path) -> Iterator[bytes]:
+    """Yield each line's exact bytes without its trailing newline (the dirt manifest hashes those bytes)."""
+    with open(path, "rb") as fh:
+        for raw in fh:
+            yield raw[:-1] if raw.endswith(b"\n") else raw
+
+
+def encode_applicant(item: dict[str, Any]) -> tuple[bytes, bytes]:
+    """Return (key, value) for one canonical applicant dict from the API."""
+    return str(item["id"]).encode("utf-8"), json.dumps(item, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+class Progress:
+    """Counts published records and writes a progress line with the rate to stderr every `every_s` seconds."""
+
+    def __init__(self, label: str, every_s: float = 2.0, clock: Callable[[], float] = time.monotonic, out=None) -> None:
+        """Start counting now."""
+        self.label, self.every_s, self._clock = label, every_s, clock
+        self._out = out if out is not None else sys.stderr
+        self.count = 0
+        self._start = self._last = clock()
+
+    def add(self, n: int) -> None:
+        """Count n more records and print a line when it is time."""
+        self.count += n
+        if self._clock() - self._last >= self.every_s:
+            self.emit()
+
+    def emit(self) -> None:
+        """Print the progress line now."""
+        self._last = self._clock()
+        print(self.line(), file=self._out, flush=True)
+
+    def line(self) -> str:
+        """Return the progress line."""
+        elapsed = max(self._clock() - self._start, 1e-9)
+        return f"[produce {self.label}] {self.count} records in {elapsed:.1f}s ({self.count / elapsed:.0f}/s)"
+
+
+class Stopper:
+    """A flag set by SIGTERM/SIGINT so the loops finish the current page, flush, save the cursor and exit."""
+
+    def __init__(self) -> None:
+        """Start un-stopped."""
+        self.stopped = False
+
+    def install(self) -> None:
+        """Handle SIGTERM and SIGINT by setting the flag."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002 (signal handler signature)
+        """Set the flag."""
+        self.stopped = True
+
+
+@dataclass
+class PublishResult:
+    """What a producer run did: records confirmed by the broker, their keys, and whether it stopped early."""
+
+    published: int = 0
+    keys: list[str] = field(default_factory=list)
+    stopped: bool = False
+    cursor: str | None = None
+
+
+# ---------------------------------------------------------------- Kafka and HTTP
+
+
+class PublishError(RuntimeError):
+    """The broker did not confirm every record of a batch."""
+
+
+def make_producer(bootstrap: str):
+    """Return a KafkaProducer with the durability settings spelled out (acks=all, idempotence on)."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id="loanrisk-producer",
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        linger_ms=5,
+        batch_size=64 * 1024,
+        delivery_timeout_ms=120_000,
+        request_timeout_ms=30_000,
+    )
+
+
+def send_all(producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper) -> int:
+    """Send records, flush, and raise PublishError unless the broker confirmed every one; return the count."""
+    futures = []
+    for key, value in records:
+        if stopper.stopped:
+            break
+        limiter.acquire()
+        futures.append(producer.send(TOPIC, key=key, value=value))
+    producer.flush(timeout=FLUSH_TIMEOUT_S)
+    failed = [f for f in futures if not f.is_done or f.failed()]
+    if failed:
+        first = failed[0].exception if failed[0].is_done else "not confirmed before the flush timeout"
+        raise PublishError(f"{len(failed)} of {len(futures)} records not confirmed by Kafka: {first}")
+    return len(futures)
+
+
+def fetch_page(session, base_url: str, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """GET one page of applicants after the cursor; return (items, next_cursor)."""
+    params: dict[str, Any] = {"limit": limit}
+    if cursor is not None:
+        params["after"] = cursor
+    resp = session.get(f"{base_url.rstrip('/')}/applicants", params=params, timeout=HTTP_TIMEOUT)
+    resp.raise_for_status()
+    body = resp.json()
+    next_cursor = body.get("next_cursor")
+    return list(body.get("items") or []), None if next_cursor is None else str(next_cursor)
+
+
+def fetch_with_retry(session, base_url: str, cursor: str | None, limit: int, stopper: Stopper, tries: int = 8):
+    """fetch_page with bounded exponential backoff on connection errors and 5xx answers."""
+    import requests
+
+    delay = 0.5
+    for attempt in range(1, tries + 1):
+        try:
+            return fetch_page(session, base_url, cursor, limit)
+        except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if (status is not None and status < 500) or attempt == tries or stopper.stopped:
+                raise
+            print(f"[produce api] {exc}; retrying in {delay:.1f}s", file=sys.stderr, flush=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    raise AssertionError("unreachable")
+
+
+def run_api(
+    settings: Settings,
+    cursor_file: Path = DEFAULT_CURSOR_FILE,
+    until_caught_up: bool = True,
+    rate: float | None = None,
+    poll_s: float = 1.0,
+    stopper: Stopper | None = None,
+) -> PublishResult:
+    """Publish every applicant the API has after the saved cursor; keep polling unless until_caught_up."""
+    import requests
+
+    stopper = stopper or Stopper()
+    store, limiter, progress = CursorStore(cursor_file), RateLimiter(rate), Progress("api")
+    state = store.load()
+    result = PublishResult(cursor=state.cursor)
+    producer = make_producer(settings.kafka_bootstrap)
+    try:
+        with requests.Session() as session:
+            while not stopper.stopped:
+                before = state.cursor
+                items, next_cursor = fetch_with_retry(session, settings.applicant_api_url, before, page_limit(rate), stopper)
+                if items and next_cursor is None:
+                    raise PublishError("the API returned items without a next_cursor: cannot store a resumable cursor")
+                if items:
+                    records = [encode_applicant(item) for item in items]
+                    sent = send_all(producer, records, limiter, stopper)
+                    if sent < len(records):  # stopped mid-page: keep the old cursor, the page is sent again later
+                        result.stopped = True
+                        break
+                    state = CursorState(next_cursor, state.published + sent, int(time.time() * 1000))
+                    store.save(state)
+                    result.published += sent
+                    result.keys.extend(str(item["id"]) for item in items)
+                    result.cursor = next_cursor
+                    progress.add(sent)
+                if not has_more(before, next_cursor, items):
+                    if until_caught_up:
+                        break
+                    time.sleep(poll_s)
+        result.stopped = result.stopped or stopper.stopped
+    finally:
+        producer.close(timeout=30)
+        progress.emit()
+    return result
+
+
+def run_file(settings: Settings, path: Path, rate: float | None = None, stopper: Stopper | None = None,
+             chunk: int = 1000) -> PublishResult:
+    """Publish each line of a JSON-lines file as is (key = its id when it parses), confirming every chunk."""
+    stopper = stopper or Stopper()
+    limiter, progress = RateLimiter(rate), Progress(f"file {Path(path).name}")
+    result = PublishResult()
+    producer = make_producer(settings.kafka_bootstrap)
+    try:
+        batch: list[tuple[bytes | None, bytes]] = []
+        for line in iter_lines(Path(path)):
+            batch.append((line_key(line), line))
+            if len(batch) >= chunk:
+                _send_file_chunk(producer, batch, limiter, stopper, result, progress)
+                batch = []
+            if stopper.stopped:
+                break
+        if batch and not stopper.stopped:
+            _send_file_chunk(producer, batch, limiter, stopper, result, progress)
+        result.stopped = stopper.stopped
+    finally:
+        producer.close(timeout=30)
+        progress.emit()
+    return result
+
+
+def _send_file_chunk(producer, batch, limiter, stopper, result: PublishResult, progress: Progress) -> None:
+    """Send one chunk of file lines and record what the broker confirmed."""
+    sent = send_all(producer, batch, limiter, stopper)
+    result.published += sent
+    result.keys.extend(k.decode("utf-8") for k, _ in batch[:sent] if k is not None)
+    progress.add(sent)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(prog="python -m jobs.produce", description=__doc__.splitlines()[0])
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--api", action="store_true", help="poll the Applicant Data API with the durable cursor")
+    mode.add_argument("--file", type=Path, help="publish each line of this JSON-lines file as is")
+    p.add_argument("--until-caught-up", action="store_true", help="API mode: stop when the API has nothing new")
+    p.add_argument("--rate", type=float, default=None, help="at most this many records per second")
+    p.add_argument("--cursor-file", type=Path, default=DEFAULT_CURSOR_FILE, help="where the API cursor is kept")
+    p.add_argument("--poll", type=float, default=1.0, help="API mode: seconds between polls when caught up")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the producer; exit 0 when everything sent was confirmed, 1 on a publish or API error."""
+    import requests
+
+    args = parse_args(argv)
+    stopper = Stopper()
+    stopper.install()
+    settings = Settings.load()
+    try:
+        if args.api:
+            result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper)
+        else:
+            result = run_file(settings, args.file, args.rate, stopper)
+    except (PublishError, requests.RequestException) as exc:
+        print(f"[produce] error: {exc} (the cursor was not advanced past unconfirmed records)", file=sys.stderr)
+        return 1
+    stop_note = " (stopped by signal)" if result.stopped else ""
+    print(f"[produce] published {result.published} records to {TOPIC}{stop_note}; cursor={result.cursor}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

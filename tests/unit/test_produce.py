@@ -1,0 +1,163 @@
+"""Pure parts of the producer: rate limiter, cursor store, paging rule, file lines and keys."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+
+import pytest
+
+from jobs.produce import (
+    CursorState,
+    CursorStore,
+    Progress,
+    RateLimiter,
+    encode_applicant,
+    has_more,
+    iter_lines,
+    line_key,
+    page_limit,
+)
+
+
+class FakeClock:
+    """A clock that only moves when sleep() is called (no real waiting in tests)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_unlimited_rate_never_sleeps() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock, clock.sleep)
+    assert sum(limiter.acquire() for _ in range(10_000)) == 0.0
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("rate", [1, 10, 250, 5000])
+def test_rate_limiter_holds_the_average_rate(rate: int) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate, clock, clock.sleep)
+    n = rate * 5
+    start = clock.now
+    for _ in range(n):
+        limiter.acquire()
+    elapsed = clock.now - start
+    # The first second's worth is a burst; the rest must take (n - rate) / rate seconds.
+    assert elapsed == pytest.approx((n - rate) / rate, rel=1e-6)
+
+
+def test_rate_limiter_refills_while_idle() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock, clock.sleep)
+    for _ in range(10):
+        limiter.acquire()
+    clock.now += 1.0  # a second of idle time earns ten permits, no more
+    assert sum(limiter.acquire() for _ in range(10)) == 0.0
+    assert limiter.acquire() == pytest.approx(0.1)
+
+
+def test_cursor_store_round_trip(tmp_path) -> None:
+    store = CursorStore(tmp_path / "producer" / "cursor.json")
+    assert store.load() == CursorState(cursor=None)
+    store.save(CursorState("1234", 500, 1_700_000_000_000))
+    assert store.load() == CursorState("1234", 500, 1_700_000_000_000)
+    store.save(CursorState("1734", 1000, 1_700_000_000_500))
+    assert store.load().cursor == "1734"
+    assert sorted(os.listdir(tmp_path / "producer")) == ["cursor.json"]  # no temporary file left behind
+
+
+def test_cursor_store_keeps_old_file_when_write_fails(tmp_path, monkeypatch) -> None:
+    store = CursorStore(tmp_path / "cursor.json")
+    store.save(CursorState("10", 10))
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        store.save(CursorState("20", 20))
+    monkeypatch.undo()
+    assert store.load() == CursorState("10", 10)
+    assert sorted(os.listdir(tmp_path)) == ["cursor.json"]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "next_cursor", "items", "expected"),
+    [
+        (None, "5", [{"id": "1"}], True),
+        ("5", "9", [{"id": "6"}], True),
+        ("5", None, [], False),
+        ("5", "5", [], False),
+        ("5", "5", [{"id": "x"}], False),
+        (None, None, [], False),
+    ],
+)
+def test_has_more_follows_the_paging_contract(cursor, next_cursor, items, expected) -> None:
+    assert has_more(cursor, next_cursor, items) is expected
+
+
+@pytest.mark.parametrize(("rate", "expected"), [(None, 500), (0, 500), (10, 10), (0.5, 1), (10_000, 500)])
+def test_page_limit_keeps_pages_short_under_a_rate(rate, expected) -> None:
+    assert page_limit(rate) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        (b'{"id": "G123", "loan_amnt": 1000}', b"G123"),
+        (b'{"id": 68407277}', b"68407277"),
+        (b'{"id": " G7 "}', b"G7"),
+        (b'{"id": ""}', None),
+        (b'{"id": null}', None),
+        (b'{"id": true}', None),
+        (b'{"loan_amnt": 1000}', None),
+        (b'[1, 2]', None),
+        (b'{"id": "G1", "loan_amnt": 10', None),
+        (b"\xff\xfe not utf-8", None),
+        (b"", None),
+    ],
+)
+def test_line_key(line: bytes, key: bytes | None) -> None:
+    assert line_key(line) == key
+
+
+def test_iter_lines_keeps_exact_bytes(tmp_path) -> None:
+    lines = [b'{"id": "G1"}', b'{"id": "G2", "x": "caf\xc3\xa9"}\r', b"", b"\xff broken", b'{"id": "G3"}']
+    path = tmp_path / "dirty.jsonl"
+    path.write_bytes(b"\n".join(lines))  # no newline after the last line
+    got = list(iter_lines(path))
+    assert got == lines
+    assert [hashlib.sha256(x).hexdigest() for x in got] == [hashlib.sha256(x).hexdigest() for x in lines]
+
+
+def test_encode_applicant_keys_by_id() -> None:
+    key, value = encode_applicant({"id": "68407277", "loan_amnt": 3600.0, "emp_title": None})
+    assert key == b"68407277"
+    assert json.loads(value) == {"id": "68407277", "loan_amnt": 3600.0, "emp_title": None}
+
+
+def test_encode_applicant_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        encode_applicant({"id": "1", "dti": float("nan")})
+
+
+def test_progress_line_reports_the_rate() -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    progress = Progress("api", every_s=2.0, clock=clock, out=out)
+    progress.add(100)
+    assert out.getvalue() == ""
+    clock.now += 2.0
+    progress.add(100)
+    assert out.getvalue().strip() == "[produce api] 200 records in 2.0s (100/s)"
