@@ -45,7 +45,7 @@ stop_bg() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 1
   done
-  kill -KILL -- "-$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true  # already gone is fine (set -e)
   rm -f "$(pidfile "$name")"
 }
 
