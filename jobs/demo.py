@@ -1,0 +1,323 @@
+"""The main job (`make demo`): the whole pipeline on the real samples plus N generated applicants, then a summary.
+
+Steps: train a model if none is shipped; load the shared LendingClub samples (when ../shared/data exists);
+generate N applicants (CSV -> loader -> MySQL) and a dirty JSON-lines file with its dirt manifest; submit the
+topology `loan-risk` to the local cluster (replacing a running one); publish everything new in the Applicant
+Data API (producer, until caught up) and the dirty file; wait until every applicant is accounted for; print
+the summary of this run; run the reconciliation of the whole MySQL table and topics; leave the stack running.
+
+Re-runs: every run writes its files under var/data/runs/<run-id>/ and generates with its own seed, so ids do
+not repeat; the summary covers the records this run published, the reconciliation covers everything
+(all of MySQL, the whole topics, every manifest under var/data/runs).
+
+    python -m jobs.demo --generated N [--seed S] [--dirty-share 0.02] [--timeout 1800] [--no-submit]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobs import produce, reconcile
+from jobs.reconcile import RowSummary
+from jobs.settings import ROOT, Settings, default_data_dir
+from loanrisk import events as ev
+
+TOPOLOGY = "loan-risk"
+STORM_ENV = "local"
+MODEL_FILE = ROOT / "models" / "risk_model.skops"
+DIRT_RATE = 0.3  # share of the dirty file's records that carry dirt
+POLL_S = 3.0
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Return the q-th percentile (0..100) by the nearest-rank method, or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), -(-len(ordered) * q // 100)))
+    return ordered[int(rank) - 1]
+
+
+@dataclass
+class RunFigures:
+    """What the summary prints about the records of one run."""
+
+    decided: int = 0
+    by_decision: Counter = field(default_factory=Counter)
+    reasons: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    decided_by: Counter = field(default_factory=Counter)
+    latency_ms: list[int] = field(default_factory=list)
+    first_kafka_ms: int | None = None
+    last_saved_ms: int | None = None
+
+    @property
+    def throughput(self) -> float | None:
+        """Decided applicants per second, from the first Kafka timestamp to the last HBase write."""
+        if not self.decided or self.first_kafka_ms is None or self.last_saved_ms is None:
+            return None
+        return self.decided / max((self.last_saved_ms - self.first_kafka_ms) / 1000.0, 1e-3)
+
+
+def figures(rows: Iterable[RowSummary]) -> RunFigures:
+    """Aggregate decisions, reasons and latencies (Kafka timestamp -> HBase write) of saved rows."""
+    out = RunFigures()
+    for r in rows:
+        out.decided += 1
+        out.by_decision[r.decision] += 1
+        out.decided_by[r.decided_by] += 1
+        out.reasons[r.decision].update(r.reasons)
+        out.latency_ms.append(r.saved_at_ms - r.kafka_ts_ms)
+        out.first_kafka_ms = r.kafka_ts_ms if out.first_kafka_ms is None else min(out.first_kafka_ms, r.kafka_ts_ms)
+        out.last_saved_ms = r.saved_at_ms if out.last_saved_ms is None else max(out.last_saved_ms, r.saved_at_ms)
+    return out
+
+
+def _ms(value: float | None) -> str:
+    """Format milliseconds for the summary."""
+    return "n/a" if value is None else f"{value:,.0f} ms"
+
+
+def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter, urls: Mapping[str, str]) -> str:
+    """Return the demo's summary as text."""
+    lines = ["", "=" * 72, "loan-risk demo: summary of this run", "=" * 72,
+             f"applicants in (published to Kafka)   {published:>8,}",
+             f"decided and saved in HBase           {fig.decided:>8,}   "
+             f"(pre-screen {fig.decided_by.get('PRESCREEN', 0):,}, model {fig.decided_by.get('MODEL', 0):,})"]
+    for decision in ev.DECISIONS:
+        top = ", ".join(f"{code} {n:,}" for code, n in fig.reasons[decision].most_common(3)) or "-"
+        lines.append(f"  {decision:<8} {fig.by_decision.get(decision, 0):>8,}   top reasons: {top}")
+    lines.append(f"dead-lettered                        {sum(dlq_reasons.values()):>8,}")
+    lines.extend(f"  {reason:<30} {n:>8,}" for reason, n in dlq_reasons.most_common())
+    tput = fig.throughput
+    lines += [f"end-to-end throughput                {'n/a' if tput is None else f'{tput:,.0f} applicants/s':>8}",
+              f"latency Kafka timestamp -> HBase     p50 {_ms(percentile(fig.latency_ms, 50))}, "
+              f"p99 {_ms(percentile(fig.latency_ms, 99))}, max {_ms(max(fig.latency_ms, default=None))}"]
+    lines += [f"{name:<36} {url}" for name, url in urls.items()]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FileLine:
+    """One line of the dirty file as the accounting sees it."""
+
+    sha256: str
+    id: str | None
+    expect: str | None  # "reject" / "accept" from the manifest, None for a clean line
+
+
+def file_lines(path: Path, manifest: Iterable[reconcile.ManifestEntry]) -> list[FileLine]:
+    """Describe every line of a published JSON-lines file, with its manifest expectation if it is dirt."""
+    expects = {e.sha256: e.expect for e in manifest}
+    out = []
+    for line in produce.iter_lines(path):
+        digest = hashlib.sha256(line).hexdigest()
+        key = produce.line_key(line)
+        out.append(FileLine(digest, None if key is None else key.decode(), expects.get(digest)))
+    return out
+
+
+def line_accounted(line: FileLine, dlq_shas: set[str], saved: set[str]) -> bool:
+    """A line is accounted once dead-lettered, or (unless it must be rejected) once its id has a row."""
+    if line.sha256 in dlq_shas:
+        return True
+    return line.expect != "reject" and line.id is not None and line.id in saved
+
+
+# ---------------------------------------------------------------- steps
+
+
+def step(text: str) -> None:
+    """Print a step header on stderr."""
+    print(f"\n==> {text}", file=sys.stderr, flush=True)
+
+
+def run_cmd(*args: str, env: Mapping[str, str] | None = None, timeout: float | None = None) -> None:
+    """Run a command from the project root, output passed through; raise on a non-zero exit."""
+    full_env = {**os.environ, "LEIN_ROOT": "1", **(env or {})}
+    full_env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{full_env.get('PATH', '')}"
+    print("    $ " + " ".join(args), file=sys.stderr, flush=True)
+    subprocess.run(args, cwd=ROOT, env=full_env, check=True, timeout=timeout, stdout=sys.stderr)
+
+
+def python(*args: str, timeout: float | None = None) -> None:
+    """Run `python -m ...` with the project's interpreter."""
+    run_cmd(sys.executable, *args, timeout=timeout)
+
+
+def ensure_model(settings: Settings) -> None:
+    """Train the model when none is in models/ and restart the Risk API so it loads it."""
+    if MODEL_FILE.exists():
+        print(f"    model present: {MODEL_FILE.relative_to(ROOT)}", file=sys.stderr)
+        return
+    if default_data_dir() is None:
+        raise SystemExit("no model in models/ and no LendingClub data to train one (set LOANRISK_DATA_DIR)")
+    python("-m", "jobs.train")
+    run_cmd("stack/stack.sh", "down", "risk_api")
+    run_cmd("stack/stack.sh", "up", "risk_api")
+
+
+def prepare_data(run_dir: Path, n: int, seed: int, dirty_share: float) -> tuple[Path | None, Path | None]:
+    """Load the samples (if present) and N generated applicants; write the dirty file; return (dirty, manifest)."""
+    if default_data_dir() is not None:
+        python("-m", "jobs.load", "--samples")
+    else:
+        print("    no shared data: generated applicants and the shipped model only", file=sys.stderr)
+    if n > 0:
+        csv_path = run_dir / "applicants.csv"
+        python("-m", "jobs.generate", "--count", str(n), "--format", "csv", "--out", str(csv_path), "--seed", str(seed))
+        python("-m", "jobs.load", str(csv_path))
+    dirty_n = int(round(n * dirty_share))
+    if dirty_n <= 0:
+        return None, None
+    dirty = run_dir / "dirty.jsonl"
+    python("-m", "jobs.generate", "--count", str(dirty_n), "--format", "jsonl", "--out", str(dirty),
+           "--seed", str(seed + 1), "--dirt-rate", str(DIRT_RATE))
+    manifest = Path(f"{dirty}.dirt.jsonl")
+    return dirty, manifest if manifest.exists() else None
+
+
+def storm_topology_id(settings: Settings, name: str = TOPOLOGY) -> tuple[str, str] | None:
+    """Return (id, status) of the named topology from Storm UI's REST API, or None."""
+    import requests
+
+    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/summary", timeout=5)
+    resp.raise_for_status()
+    for topo in resp.json().get("topologies", []):
+        if topo.get("name") == name:
+            return str(topo["id"]), str(topo.get("status"))
+    return None
+
+
+def submit_topology(settings: Settings, timeout_s: float = 600.0) -> str:
+    """Submit `loan-risk` to the local cluster (killing a running one) and wait until it is ACTIVE."""
+    run_cmd("sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5", timeout=timeout_s)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = storm_topology_id(settings)
+        if found and found[1] == "ACTIVE":
+            print(f"    topology {found[0]} ACTIVE", file=sys.stderr)
+            return found[0]
+        time.sleep(2)
+    raise SystemExit(f"topology {TOPOLOGY} did not become ACTIVE in Storm UI")
+
+
+@dataclass
+class Accounting:
+    """Where the demo stands while waiting: ids still without a row or dead letter, lines not accounted."""
+
+    pending_ids: set[str]
+    lines: list[FileLine]
+    saved: set[str] = field(default_factory=set)
+    dlq_shas: set[str] = field(default_factory=set)
+    dlq_ids: set[str] = field(default_factory=set)
+
+    def pending_lines(self) -> list[FileLine]:
+        """Return the file lines not accounted for yet."""
+        return [ln for ln in self.lines if not line_accounted(ln, self.dlq_shas, self.saved)]
+
+
+def refresh(settings: Settings, acc: Accounting) -> None:
+    """Read the dead-letter topic and look up the pending ids (and file ids) in HBase."""
+    letters, _ = reconcile.read_dead_letters(settings.kafka_bootstrap)
+    acc.dlq_shas = {dl.raw_sha256 for dl in letters}
+    acc.dlq_ids = {str(dl.application_id) for dl in letters if dl.application_id is not None and dl.reason != ev.DUPLICATE_ID}
+    wanted = acc.pending_ids | {ln.id for ln in acc.pending_lines() if ln.id is not None}
+    rows, _ = reconcile.fetch_rows(settings, sorted(wanted - acc.saved))
+    acc.saved |= rows.keys()
+    acc.pending_ids -= acc.saved | acc.dlq_ids
+
+
+def wait_accounted(settings: Settings, acc: Accounting, timeout_s: float) -> bool:
+    """Poll until every id and line is accounted for or the timeout passes; print progress."""
+    start = time.monotonic()
+    total = len(acc.pending_ids) + len(acc.lines)
+    while True:
+        refresh(settings, acc)
+        left = len(acc.pending_ids) + len(acc.pending_lines())
+        elapsed = time.monotonic() - start
+        print(f"    [wait] {total - left:,}/{total:,} accounted ({left:,} pending) after {elapsed:.0f}s",
+              file=sys.stderr, flush=True)
+        if left == 0:
+            return True
+        if elapsed > timeout_s:
+            return False
+        time.sleep(POLL_S)
+
+
+def run_summary(settings: Settings, published: int, run_ids: set[str], run_shas: set[str]) -> str:
+    """Read this run's rows and dead letters back and format the summary."""
+    rows, _ = reconcile.fetch_rows(settings, sorted(run_ids))
+    letters, _ = reconcile.read_dead_letters(settings.kafka_bootstrap)
+    mine = {(dl.source.topic, dl.source.partition, dl.source.offset): dl for dl in letters
+            if dl.raw_sha256 in run_shas or (dl.application_id in run_ids and dl.application_id not in rows)}
+    urls = {"Storm UI": settings.storm_ui_url, "Applicant Data API": f"{settings.applicant_api_url}/applicants",
+            "Risk API": f"{settings.risk_api_url}/v1/model"}
+    return format_summary(published, figures(rows.values()), Counter(dl.reason for dl in mine.values()), urls)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(prog="python -m jobs.demo", description=__doc__.splitlines()[0])
+    p.add_argument("--generated", type=int, default=3000, help="how many applicants to generate (default 3000)")
+    p.add_argument("--seed", type=int, default=None, help="generator seed (default: from the clock, so re-runs differ)")
+    p.add_argument("--dirty-share", type=float, default=0.02, help="size of the dirty JSON-lines file, as a share of N")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every applicant to be accounted")
+    p.add_argument("--no-submit", action="store_true", help="keep the running topology instead of re-submitting")
+    p.add_argument("--rate", type=float, default=None, help="producer rate limit (records/s)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo end to end; exit 1 when something is unaccounted or the reconciliation finds a discrepancy."""
+    args = parse_args(argv)
+    settings = Settings.load()
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000_000
+    run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-demo"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    step("model")
+    ensure_model(settings)
+    step(f"data: samples + {args.generated:,} generated applicants (seed {seed}) in {run_dir.relative_to(ROOT)}")
+    dirty, manifest_path = prepare_data(run_dir, args.generated, seed, args.dirty_share)
+    if not args.no_submit:
+        step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
+        submit_topology(settings)
+    step("producer: Applicant Data API until caught up")
+    api = produce.run_api(settings, until_caught_up=True, rate=args.rate)
+    entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
+    lines = file_lines(dirty, entries) if dirty else []
+    published = api.published
+    if dirty:
+        step(f"producer: dirty file {dirty.relative_to(ROOT)} ({len(lines)} lines, {len(entries)} dirty)")
+        published += produce.run_file(settings, dirty, rate=args.rate).published
+    step("waiting until every applicant is in HBase or the dead-letter topic")
+    acc = Accounting(pending_ids=set(reconcile.mysql_ids(settings)), lines=lines)
+    done = wait_accounted(settings, acc, args.timeout)
+    run_ids = set(api.keys) | {ln.id for ln in lines if ln.id is not None}
+    print(run_summary(settings, published, run_ids, {ln.sha256 for ln in lines}))
+    if not done:
+        print(f"\nNOT everything accounted after {args.timeout:.0f}s; pending ids (first 10): "
+              f"{sorted(acc.pending_ids)[:10]}", file=sys.stderr)
+    step("reconciliation (whole MySQL table, whole topics, every manifest under var/data/runs)")
+    report = reconcile.run(settings, reconcile.default_manifests())
+    print(reconcile.format_report(report))
+    (run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
+    print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)
+    return 0 if done and report.clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
