@@ -1,0 +1,124 @@
+package loanrisk.storm;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.storm.kafka.spout.FirstPollOffsetStrategy;
+import org.apache.storm.kafka.spout.KafkaSpout;
+import org.apache.storm.kafka.spout.KafkaSpoutConfig;
+import org.apache.storm.kafka.spout.KafkaSpoutConfig.ProcessingGuarantee;
+import org.apache.storm.kafka.spout.KafkaSpoutRetryExponentialBackoff;
+import org.apache.storm.kafka.spout.KafkaSpoutRetryExponentialBackoff.TimeInterval;
+import org.apache.storm.kafka.spout.RecordTranslator;
+import org.apache.storm.tuple.Fields;
+
+/**
+ * storm-kafka-client's KafkaSpout behind a constructor that streamparse's JavaSpout can call.
+ *
+ * <p>streamparse passes only str/int arguments, which Storm instantiates as String/Long, so every
+ * parameter here is one of those. Guarantees: AT_LEAST_ONCE (an offset is committed only after the
+ * tuple tree of that record and of every record before it was acked), failed tuples replayed with
+ * exponential backoff and no retry limit (a limit would mark the record acked, i.e. skip it silently;
+ * the bolts dead-letter every input that can never succeed instead), first poll UNCOMMITTED_EARLIEST.
+ *
+ * <p>Default stream fields: topic, partition, offset, key, value, timestamp, value_sha256, value_utf8.
+ * The value is read as bytes: value_sha256 is the sha256 hex of those exact bytes, value is their UTF-8
+ * decoding (malformed sequences replaced by U+FFFD) and value_utf8 says whether they were valid UTF-8.
+ */
+public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
+    private static final long serialVersionUID = 1L;
+
+    /** Stream fields emitted for each Kafka record (see {@link LoanRecordTranslator}). */
+    public static final Fields FIELDS = new Fields(
+            "topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8");
+
+    /**
+     * Build the spout.
+     *
+     * @param bootstrapServers Kafka bootstrap servers, e.g. "127.0.0.1:9092"
+     * @param topic the topic to consume
+     * @param groupId consumer group; one per topology, so offsets survive a redeploy
+     * @param maxUncommittedOffsets how far past the last committed offset the spout may emit
+     * @param offsetCommitPeriodMs how often acked offsets are committed
+     * @param retryInitialDelayMs first backoff of a failed tuple
+     * @param retryMaxDelayMs backoff ceiling of a failed tuple
+     */
+    public LoanKafkaSpout(String bootstrapServers, String topic, String groupId, Long maxUncommittedOffsets,
+                          Long offsetCommitPeriodMs, Long retryInitialDelayMs, Long retryMaxDelayMs) {
+        super(config(bootstrapServers, topic, groupId, maxUncommittedOffsets, offsetCommitPeriodMs,
+                retryInitialDelayMs, retryMaxDelayMs));
+    }
+
+    /** Assemble the KafkaSpoutConfig with the pipeline's guarantees. */
+    static KafkaSpoutConfig<String, byte[]> config(String bootstrapServers, String topic, String groupId,
+                                                   Long maxUncommittedOffsets, Long offsetCommitPeriodMs,
+                                                   Long retryInitialDelayMs, Long retryMaxDelayMs) {
+        KafkaSpoutRetryExponentialBackoff retry = new KafkaSpoutRetryExponentialBackoff(
+                new TimeInterval(retryInitialDelayMs, TimeUnit.MILLISECONDS),
+                new TimeInterval(retryInitialDelayMs, TimeUnit.MILLISECONDS),
+                Integer.MAX_VALUE,
+                new TimeInterval(retryMaxDelayMs, TimeUnit.MILLISECONDS));
+        return new KafkaSpoutConfig.Builder<String, byte[]>(bootstrapServers, topic)
+                .setProp(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)
+                .setProp(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class)
+                .setGroupId(groupId)
+                .setProcessingGuarantee(ProcessingGuarantee.AT_LEAST_ONCE)
+                .setFirstPollOffsetStrategy(FirstPollOffsetStrategy.UNCOMMITTED_EARLIEST)
+                .setOffsetCommitPeriodMs(offsetCommitPeriodMs)
+                .setMaxUncommittedOffsets(Math.toIntExact(maxUncommittedOffsets))
+                .setRetry(retry)
+                .setRecordTranslator(new LoanRecordTranslator())
+                .build();
+    }
+
+    /** Turns a Kafka record into the spout's tuple, keeping the payload's exact hash and timestamp. */
+    public static final class LoanRecordTranslator implements RecordTranslator<String, byte[]> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public List<Object> apply(ConsumerRecord<String, byte[]> record) {
+            byte[] bytes = record.value() == null ? new byte[0] : record.value();
+            String strict = decodeStrict(bytes);
+            String value = strict != null ? strict : new String(bytes, StandardCharsets.UTF_8);
+            return Arrays.asList(record.topic(), record.partition(), record.offset(), record.key(), value,
+                    record.timestamp(), sha256Hex(bytes), strict != null);
+        }
+
+        @Override
+        public Fields getFieldsFor(String stream) {
+            return FIELDS;
+        }
+
+        /** Decode UTF-8, or return null when the bytes are not valid UTF-8. */
+        static String decodeStrict(byte[] bytes) {
+            try {
+                return StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (CharacterCodingException e) {
+                return null;
+            }
+        }
+
+        /** Return the sha256 hex digest of exact bytes. */
+        static String sha256Hex(byte[] bytes) {
+            try {
+                return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is always available", e);
+            }
+        }
+    }
+}
