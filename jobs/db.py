@@ -100,12 +100,17 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def connect(settings: Settings, database: str | None = None, **options: Any) -> Any:
-    """Open a connection to the project database (READ COMMITTED, autocommit off)."""
+def connect(settings: Settings, database: str | None = None) -> Any:
+    """Open a connection to the project database described by the CLI settings."""
+    return open_connection(host=settings.db_host, port=settings.db_port, user=settings.db_user,
+                           password=settings.db_password, database=database or settings.db_name)
+
+
+def open_connection(host: str, port: int, user: str, password: str, database: str, timeout: int = 10) -> Any:
+    """Open a MySQL connection (utf8mb4, READ COMMITTED, autocommit off)."""
     conn = mysql.connector.connect(
-        host=settings.db_host, port=settings.db_port, user=settings.db_user, password=settings.db_password,
-        database=database or settings.db_name, charset="utf8mb4", collation="utf8mb4_unicode_ci",
-        autocommit=False, connection_timeout=10, **options,
+        host=host, port=int(port), user=user, password=password, database=database, charset="utf8mb4",
+        collation="utf8mb4_unicode_ci", autocommit=False, connection_timeout=timeout,
     )
     with conn.cursor() as cur:
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")

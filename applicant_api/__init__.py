@@ -1,0 +1,43 @@
+"""Applicant Data API: serves the applicants stored in MySQL, with cursor paging (port 5000)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIFlask
+
+from applicant_api import applicants, db, errors, health
+from jobs.settings import env
+
+
+def default_config() -> dict[str, Any]:
+    """Return the defaults: database from LOANRISK_DB_* (or var/stack.env), bounded requests and pages."""
+    return {
+        "DB_HOST": env("DB_HOST", "127.0.0.1"),
+        "DB_PORT": int(env("DB_PORT", "3306") or 3306),
+        "DB_NAME": env("DB_NAME", "loanrisk"),
+        "DB_USER": env("DB_USER", "loanrisk"),
+        "DB_PASSWORD": env("DB_PASSWORD", ""),
+        "DB_TIMEOUT_S": 5,
+        "DEFAULT_PAGE_SIZE": 100,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "VALIDATION_ERROR_STATUS_CODE": 400,
+        "VALIDATION_ERROR_DESCRIPTION": "Bad request parameter",
+        "HTTP_ERROR_SCHEMA": errors.PROBLEM_SCHEMA,
+        "VALIDATION_ERROR_SCHEMA": errors.PROBLEM_SCHEMA,
+    }
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
+    """Build the app: defaults, then APPLICANT_API_* environment variables, then the test config."""
+    app = APIFlask(__name__, title="Applicant Data API", version="1.0.0", docs_path="/docs")
+    app.config.from_mapping(default_config())
+    app.config.from_prefixed_env("APPLICANT_API")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.sort_keys = False  # keep the record's field order
+    db.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(applicants.bp)
+    return app

@@ -1,0 +1,83 @@
+"""GET /applicants (cursor pages in insertion order) and GET /applicants/<id>."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from typing import Any
+
+from apiflask import APIBlueprint, HTTPError, Schema
+from apiflask.fields import Boolean, Field, Float, Integer, List, Nested, String
+from apiflask.validators import Range, Regexp
+
+from applicant_api.db import database
+from jobs import db as store
+from loanrisk.applicant import Applicant
+
+bp = APIBlueprint("applicants", __name__, tag="Applicants")
+
+MAX_LIMIT = 1000
+CURSOR_PATTERN = r"^[0-9]{1,18}$"
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_FIELD_TYPES = {"str": String, "int": Integer, "float": Float}
+
+
+def applicant_field(annotation: str) -> Field:
+    """Make the marshmallow field for one Applicant annotation such as "float" or "str | None"."""
+    base, _, rest = annotation.partition(" | ")
+    nullable = rest == "None"
+    return _FIELD_TYPES[base](required=True, allow_none=nullable)
+
+
+# The response schema is derived from the one record definition, not written twice.
+ApplicantOut = Schema.from_dict(
+    {f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant"
+)
+
+
+class PageQuery(Schema):
+    """Query of a page: where to start and how many."""
+
+    after = String(validate=Regexp(CURSOR_PATTERN), metadata={
+        "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."})
+    limit = Integer(load_default=100, validate=Range(1, MAX_LIMIT), metadata={"description": "Page size, 1..1000."})
+
+
+class Page(Schema):
+    """One page of applicants and the cursor to continue from."""
+
+    items = List(Nested(ApplicantOut), required=True)
+    next_cursor = String(required=True, allow_none=True, metadata={
+        "description": "Pass as `after` for the next page; null or unchanged when there is nothing more now."})
+    has_more = Boolean(required=True)
+    limit = Integer(required=True)
+
+
+@bp.get("/applicants")
+@bp.input(PageQuery, location="query")
+@bp.output(Page)
+def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
+    """List applicants in insertion order after a cursor; rows inserted while paging are not skipped."""
+    after, limit = query_data.get("after"), query_data["limit"]
+    with database() as conn:
+        rows = store.fetch_page(conn, int(after or 0), limit + 1)
+    items = rows[:limit]
+    next_cursor = str(items[-1][0]) if items else after
+    return {"items": [a.to_dict() for _, a in items], "next_cursor": next_cursor,
+            "has_more": len(rows) > limit, "limit": limit}
+
+
+@bp.get("/applicants/<applicant_id>")
+@bp.output(ApplicantOut)
+@bp.doc(responses={400: "Malformed id", 404: "No applicant with this id"})
+def get_applicant(applicant_id: str) -> dict[str, Any]:
+    """Return one applicant by id."""
+    if not ID_PATTERN.fullmatch(applicant_id):
+        raise HTTPError(400, "path parameter 'applicant_id' must be 1-64 letters, digits, '_' or '-'.",
+                        extra_data={"invalid_params": [{"name": "applicant_id", "in": "path",
+                                                        "reason": "malformed id"}]})
+    with database() as conn:
+        applicant = store.fetch_applicant(conn, applicant_id)
+    if applicant is None:
+        raise HTTPError(404, f"No applicant with id {applicant_id!r}.")
+    return applicant.to_dict()
