@@ -170,11 +170,12 @@ def ensure_model(settings: Settings) -> None:
     run_cmd("stack/stack.sh", "up", "risk_api")
 
 
-def prepare_data(run_dir: Path, n: int, seed: int, dirty_share: float) -> tuple[Path | None, Path | None]:
-    """Load the samples (if present) and N generated applicants; write the dirty file; return (dirty, manifest)."""
-    if default_data_dir() is not None:
+def prepare_data(run_dir: Path, n: int, seed: int, dirty_share: float,
+                 samples: bool = True) -> tuple[Path | None, Path | None]:
+    """Load the samples (if asked and present) and N generated applicants; write the dirty file and its manifest."""
+    if samples and default_data_dir() is not None:
         python("-m", "jobs.load", "--samples")
-    else:
+    elif samples:
         print("    no shared data: generated applicants and the shipped model only", file=sys.stderr)
     if n > 0:
         csv_path = run_dir / "applicants.csv"
@@ -234,7 +235,8 @@ def refresh(settings: Settings, acc: Accounting) -> None:
     """Read the dead-letter topic and look up the pending ids (and file ids) in HBase."""
     letters, _ = reconcile.read_dead_letters(settings.kafka_bootstrap)
     acc.dlq_shas = {dl.raw_sha256 for dl in letters}
-    acc.dlq_ids = {str(dl.application_id) for dl in letters if dl.application_id is not None and dl.reason != ev.DUPLICATE_ID}
+    acc.dlq_ids = {str(dl.application_id) for dl in letters
+                   if dl.application_id is not None and dl.reason != ev.DUPLICATE_ID}
     wanted = acc.pending_ids | {ln.id for ln in acc.pending_lines() if ln.id is not None}
     rows, _ = reconcile.fetch_rows(settings, sorted(wanted - acc.saved))
     acc.saved |= rows.keys()
@@ -281,42 +283,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@dataclass
+class PipelineRun:
+    """What one run pushed through the pipeline and whether it was all accounted for in time."""
+
+    run_dir: Path
+    published: int
+    api_ids: list[str]
+    lines: list[FileLine]
+    manifest: Path | None
+    accounted: bool
+    pending_ids: set[str]
+    seconds: float
+
+    @property
+    def run_ids(self) -> set[str]:
+        """Ids this run published (API records and file lines with an id)."""
+        return set(self.api_ids) | {ln.id for ln in self.lines if ln.id is not None}
+
+
+def new_run_dir(label: str) -> Path:
+    """Create var/data/runs/<UTC time>-<label>/ for one run's files."""
+    run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{label}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_share: float, *, samples: bool = True,
+                 submit: bool = True, rate: float | None = None, timeout_s: float = 1800) -> PipelineRun:
+    """Prepare data, submit the topology, publish everything new and wait until it is all accounted for."""
+    t0 = time.monotonic()
+    step(f"data: {'samples + ' if samples else ''}{n:,} generated applicants (seed {seed}) in {run_dir}")
+    dirty, manifest_path = prepare_data(run_dir, n, seed, dirty_share, samples)
+    if submit:
+        step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
+        submit_topology(settings)
+    step("producer: Applicant Data API until caught up")
+    api = produce.run_api(settings, until_caught_up=True, rate=rate)
+    entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
+    lines = file_lines(dirty, entries) if dirty else []
+    published = api.published
+    if dirty:
+        step(f"producer: dirty file {dirty} ({len(lines)} lines, {len(entries)} dirty)")
+        published += produce.run_file(settings, dirty, rate=rate).published
+    step("waiting until every applicant is in HBase or the dead-letter topic")
+    acc = Accounting(pending_ids=set(reconcile.mysql_ids(settings)), lines=lines)
+    done = wait_accounted(settings, acc, timeout_s)
+    return PipelineRun(run_dir, published, api.keys, lines, manifest_path, done, acc.pending_ids, time.monotonic() - t0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo end to end; exit 1 when something is unaccounted or the reconciliation finds a discrepancy."""
     args = parse_args(argv)
     settings = Settings.load()
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000_000
-    run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-demo"
-    run_dir.mkdir(parents=True, exist_ok=True)
     step("model")
     ensure_model(settings)
-    step(f"data: samples + {args.generated:,} generated applicants (seed {seed}) in {run_dir.relative_to(ROOT)}")
-    dirty, manifest_path = prepare_data(run_dir, args.generated, seed, args.dirty_share)
-    if not args.no_submit:
-        step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
-        submit_topology(settings)
-    step("producer: Applicant Data API until caught up")
-    api = produce.run_api(settings, until_caught_up=True, rate=args.rate)
-    entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
-    lines = file_lines(dirty, entries) if dirty else []
-    published = api.published
-    if dirty:
-        step(f"producer: dirty file {dirty.relative_to(ROOT)} ({len(lines)} lines, {len(entries)} dirty)")
-        published += produce.run_file(settings, dirty, rate=args.rate).published
-    step("waiting until every applicant is in HBase or the dead-letter topic")
-    acc = Accounting(pending_ids=set(reconcile.mysql_ids(settings)), lines=lines)
-    done = wait_accounted(settings, acc, args.timeout)
-    run_ids = set(api.keys) | {ln.id for ln in lines if ln.id is not None}
-    print(run_summary(settings, published, run_ids, {ln.sha256 for ln in lines}))
-    if not done:
+    run = run_pipeline(settings, new_run_dir("demo"), args.generated, seed, args.dirty_share,
+                       submit=not args.no_submit, rate=args.rate, timeout_s=args.timeout)
+    print(run_summary(settings, run.published, run.run_ids, {ln.sha256 for ln in run.lines}))
+    if not run.accounted:
         print(f"\nNOT everything accounted after {args.timeout:.0f}s; pending ids (first 10): "
-              f"{sorted(acc.pending_ids)[:10]}", file=sys.stderr)
+              f"{sorted(run.pending_ids)[:10]}", file=sys.stderr)
     step("reconciliation (whole MySQL table, whole topics, every manifest under var/data/runs)")
     report = reconcile.run(settings, reconcile.default_manifests())
     print(reconcile.format_report(report))
-    (run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
+    (run.run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
     print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)
-    return 0 if done and report.clean else 1
+    return 0 if run.accounted and report.clean else 1
 
 
 if __name__ == "__main__":

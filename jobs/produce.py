@@ -308,7 +308,8 @@ def run_api(
         with requests.Session() as session:
             while not stopper.stopped:
                 before = state.cursor
-                items, next_cursor = fetch_with_retry(session, settings.applicant_api_url, before, page_limit(rate), stopper)
+                items, next_cursor = fetch_with_retry(
+                    session, settings.applicant_api_url, before, page_limit(rate), stopper)
                 if items and next_cursor is None:
                     raise PublishError("the API returned items without a next_cursor: cannot store a resumable cursor")
                 if items:
@@ -400,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[produce] error: {exc} (the cursor was not advanced past unconfirmed records)", file=sys.stderr)
         return 1
     stop_note = " (stopped by signal)" if result.stopped else ""
-    print(f"[produce] published {result.published} records to {TOPIC}{stop_note}; cursor={result.cursor}", file=sys.stderr)
+    print(f"[produce] published {result.published} records to {TOPIC}{stop_note}; cursor={result.cursor}",
+          file=sys.stderr)
     return 0
 
 

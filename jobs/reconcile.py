@@ -249,7 +249,10 @@ def load_manifests(paths: Iterable[Path]) -> tuple[list[ManifestEntry], list[str
             if not text.strip():
                 continue
             parsed = parse_manifest_line(str(path), text)
-            (problems.append(parsed.detail) if isinstance(parsed, ev.ParseError) else entries.append(parsed))
+            if isinstance(parsed, ev.ParseError):
+                problems.append(parsed.detail)
+            else:
+                entries.append(parsed)
     return entries, problems
 
 
@@ -288,8 +291,10 @@ def read_dead_letters(bootstrap: str) -> tuple[list[ev.DeadLetter], list[str]]:
     letters, bad = [], []
     for partition, offset, value in read_topic(bootstrap, DLQ_TOPIC):
         parsed = ev.parse_dead_letter(value or b"")
-        (bad.append(f"{DLQ_TOPIC}/{partition}@{offset}: {parsed.detail}") if isinstance(parsed, ev.ParseError)
-         else letters.append(parsed))
+        if isinstance(parsed, ev.ParseError):
+            bad.append(f"{DLQ_TOPIC}/{partition}@{offset}: {parsed.detail}")
+        else:
+            letters.append(parsed)
     return letters, bad
 
 
@@ -298,8 +303,10 @@ def read_events(bootstrap: str) -> tuple[list[ev.DecisionEvent], list[str]]:
     found, bad = [], []
     for partition, offset, value in read_topic(bootstrap, DECISIONS_TOPIC):
         parsed = ev.parse_decision_event(value or b"")
-        (bad.append(f"{DECISIONS_TOPIC}/{partition}@{offset}: {parsed.detail}") if isinstance(parsed, ev.ParseError)
-         else found.append(parsed))
+        if isinstance(parsed, ev.ParseError):
+            bad.append(f"{DECISIONS_TOPIC}/{partition}@{offset}: {parsed.detail}")
+        else:
+            found.append(parsed)
     return found, bad
 
 
@@ -318,7 +325,10 @@ def _collect(pairs: Iterable[tuple[bytes, Mapping[bytes, bytes]]]) -> tuple[dict
     rows, bad = {}, []
     for key, columns in pairs:
         parsed = row_summary(key, columns)
-        (bad.append(parsed.detail) if isinstance(parsed, ev.ParseError) else rows.__setitem__(parsed.application_id, parsed))
+        if isinstance(parsed, ev.ParseError):
+            bad.append(parsed.detail)
+        else:
+            rows[parsed.application_id] = parsed
     return rows, bad
 
 
