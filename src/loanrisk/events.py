@@ -331,3 +331,58 @@ def parse_dead_letter(payload: bytes | str) -> DeadLetter | ParseError:
                           int(data["schema_version"]))
     except (KeyError, ValueError, TypeError) as exc:
         return ParseError(f"dead letter: {type(exc).__name__}: {exc}")
+
+
+MAX_ID_LENGTH = 64
+
+
+def application_id_hint(received: Received) -> str | None:
+    """Return the application id of a payload that failed validation, when one can be told."""
+    try:
+        data = json.loads(received.raw)
+    except (ValueError, RecursionError):
+        data = None
+    candidate = data.get("id") if isinstance(data, dict) else None
+    if isinstance(candidate, bool) or not isinstance(candidate, (str, int)) or not str(candidate).strip():
+        candidate = received.key
+    return None if candidate is None or not str(candidate).strip() else str(candidate).strip()[:MAX_ID_LENGTH]
+
+
+# What the SaveBolt does with each decided applicant of a batch (see ``plan_saves``).
+WRITE = "WRITE"  # new id, or a replay whose earlier attempt never published its event: write and publish
+SKIP = "SKIP"  # a replay of a row already saved and published, or a repeat within the batch: nothing to do
+DUPLICATE = "DUPLICATE"  # the id is taken by other content: dead-letter as DUPLICATE_ID, keep the first
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the SaveBolt needs to know about an existing row: its fingerprint and publication marker."""
+
+    fingerprint: str
+    event_published: bool
+
+
+def plan_saves(items: list[tuple[str, str]], existing: Mapping[str, Stored]) -> list[str]:
+    """Decide WRITE, SKIP or DUPLICATE for (application_id, fingerprint) items, in the order given.
+
+    ``existing`` holds the rows already in HBase for these ids. The first content seen for an id wins:
+    the stored row, else the first item of the batch with that id.
+    """
+    owner: dict[str, str] = {app_id: row.fingerprint for app_id, row in existing.items()}
+    written: set[str] = set()
+    actions = []
+    for app_id, fp in items:
+        if owner.setdefault(app_id, fp) != fp:
+            actions.append(DUPLICATE)
+        elif app_id in written or (app_id in existing and existing[app_id].event_published):
+            actions.append(SKIP)
+        else:
+            written.add(app_id)
+            actions.append(WRITE)
+    return actions
+
+
+def duplicate_letter(received: Received, application_id: str, stored_fingerprint: str, now_ms: int) -> DeadLetter:
+    """Build the DUPLICATE_ID dead letter of a record whose id was already decided with other content."""
+    detail = f"id {application_id} already decided with other content (fingerprint {stored_fingerprint[:12]})"
+    return dead_letter(received, DUPLICATE_ID, "id", detail, application_id, now_ms)

@@ -110,3 +110,59 @@ def test_received_and_decision_survive_a_storm_tuple():
     """Records that travel inside tuples come back equal after JSON (multilang) serialisation."""
     assert Received.from_dict(json.loads(json.dumps(RECEIVED.to_dict()))) == RECEIVED
     assert Decision.from_dict(json.loads(json.dumps(PRESCREEN.to_dict()))) == PRESCREEN
+
+
+def _received(raw: str, key: str | None = None) -> Received:
+    """Build a received record around a raw payload."""
+    return Received(Source("loan-applications", 0, 1), key, raw, "0" * 64, 1)
+
+
+@pytest.mark.parametrize(("raw", "key", "expected"), [
+    ('{"id": "G77", "loan_amnt": "x"}', None, "G77"),
+    ('{"id": 12345}', None, "12345"),
+    ('{"id": ""}', "K1", "K1"),
+    ('{"id": true}', None, None),
+    ('{"id": "G77"', "G77", "G77"),
+    ("[1, 2]", None, None),
+    ("", None, None),
+    ('{"loan_amnt": 1}', "  ", None),
+])
+def test_application_id_hint(raw, key, expected):
+    """The id of a rejected payload comes from its JSON, else from the Kafka key, else is unknown."""
+    assert events.application_id_hint(_received(raw, key)) == expected
+
+
+def test_plan_saves_new_ids_are_written():
+    """Ids never seen are written."""
+    assert events.plan_saves([("A", "f1"), ("B", "f2")], {}) == [events.WRITE, events.WRITE]
+
+
+def test_plan_saves_replays_of_published_rows_are_skipped():
+    """A replay with the stored fingerprint and a published event does nothing."""
+    existing = {"A": events.Stored("f1", True)}
+    assert events.plan_saves([("A", "f1")], existing) == [events.SKIP]
+
+
+def test_plan_saves_completes_a_replay_that_never_published():
+    """A stored row without the publication marker is written and published again."""
+    existing = {"A": events.Stored("f1", False)}
+    assert events.plan_saves([("A", "f1")], existing) == [events.WRITE]
+
+
+def test_plan_saves_other_content_under_a_stored_id_is_a_duplicate():
+    """An id stored with another fingerprint is a duplicate, published or not."""
+    existing = {"A": events.Stored("f1", True), "B": events.Stored("f9", False)}
+    assert events.plan_saves([("A", "f2"), ("B", "f2")], existing) == [events.DUPLICATE, events.DUPLICATE]
+
+
+def test_plan_saves_within_a_batch_the_first_content_wins():
+    """Within one batch the first item of an id is written; a repeat is skipped, other content is a duplicate."""
+    items = [("A", "f1"), ("A", "f1"), ("A", "f2"), ("B", "f3")]
+    assert events.plan_saves(items, {}) == [events.WRITE, events.SKIP, events.DUPLICATE, events.WRITE]
+
+
+def test_duplicate_letter_names_the_id():
+    """A DUPLICATE_ID dead letter carries the id, the field and the new record's raw payload."""
+    letter = events.duplicate_letter(RECEIVED, "G000123", "ab" * 32, 99)
+    assert (letter.reason, letter.field, letter.application_id) == ("DUPLICATE_ID", "id", "G000123")
+    assert letter.raw == RECEIVED.raw and letter.raw_sha256 == RECEIVED.raw_sha256
