@@ -16,6 +16,7 @@ not repeat; the summary covers the records this run published, the reconciliatio
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -309,9 +310,19 @@ def new_run_dir(label: str) -> Path:
     return run_dir
 
 
+def csv_ids(path: Path) -> list[str]:
+    """Return the ids of a generated CSV file, in file order."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [row["id"].strip() for row in csv.DictReader(fh) if (row.get("id") or "").strip()]
+
+
 def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_share: float, *, samples: bool = True,
-                 submit: bool = True, rate: float | None = None, timeout_s: float = 1800) -> PipelineRun:
-    """Prepare data, submit the topology, publish everything new and wait until it is all accounted for."""
+                 submit: bool = True, rate: float | None = None, timeout_s: float = 1800,
+                 whole_table: bool = True) -> PipelineRun:
+    """Prepare data, submit the topology, publish everything new and wait until it is all accounted for.
+
+    whole_table: wait for every id in MySQL; otherwise only for the ids this run generated.
+    """
     t0 = time.monotonic()
     step(f"data: {'samples + ' if samples else ''}{n:,} generated applicants (seed {seed}) in {run_dir}")
     dirty, manifest_path = prepare_data(run_dir, n, seed, dirty_share, samples)
@@ -327,7 +338,11 @@ def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_sha
         step(f"producer: dirty file {dirty} ({len(lines)} lines, {len(entries)} dirty)")
         published += produce.run_file(settings, dirty, rate=rate).published
     step("waiting until every applicant is in HBase or the dead-letter topic")
-    acc = Accounting(pending_ids=set(reconcile.mysql_ids(settings)), lines=lines)
+    if whole_table or n <= 0:
+        wanted = set(reconcile.mysql_ids(settings))
+    else:
+        wanted = set(csv_ids(run_dir / "applicants.csv"))
+    acc = Accounting(pending_ids=wanted, lines=lines)
     done = wait_accounted(settings, acc, timeout_s)
     return PipelineRun(run_dir, published, api.keys, lines, manifest_path, done, acc.pending_ids, time.monotonic() - t0)
 

@@ -386,6 +386,15 @@ def run(settings: Settings, manifests: list[Path], ids: list[str] | None = None)
     return report
 
 
+def service_errors() -> tuple[type[BaseException], ...]:
+    """Return the exception types of an unreachable Kafka, HBase (Thrift) or MySQL."""
+    import mysql.connector
+    from kafka.errors import KafkaError
+    from thriftpy2.transport import TTransportException
+
+    return OSError, TimeoutError, KafkaError, TTransportException, mysql.connector.Error
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m jobs.reconcile", description=__doc__.splitlines()[0])
@@ -400,7 +409,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     manifests = args.manifest if args.manifest else default_manifests()
     ids = None if args.ids_file is None else [t.strip() for t in args.ids_file.read_text().splitlines() if t.strip()]
-    report = run(Settings.load(), manifests, ids)
+    try:
+        report = run(Settings.load(), manifests, ids)
+    except service_errors() as exc:
+        print(f"reconciliation could not read a service ({type(exc).__name__}: {exc}); is the stack up?",
+              file=sys.stderr)
+        return 2
     print(format_report(report))
     return 0 if report.clean else 1
 
