@@ -309,6 +309,8 @@ def render_card(meta: dict[str, Any]) -> str:
               "- LendingClub's own grade and interest rate are inputs: the model refines the lender's grade, it does not replace it.",
               "- Accepted loans only (no reject inference); approvals may not generalise to applicants LendingClub declined.",
               "- Reason codes compare with the average training applicant and explain this linear model exactly.",
+              "- One design change was made after looking at fitted coefficients (not at scores): the installment column",
+              "  was removed because, collinear with loan amount, it flipped the loan amount's sign; CV AUC was unchanged.",
               ""]
     return "\n".join(lines)
 

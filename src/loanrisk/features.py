@@ -6,7 +6,10 @@ them). Identifiers and free text (``id``, ``emp_title``, ``title``, ``zip_code``
 are deliberately not features: the score must not depend on them.
 
 ``DIRECTIONAL_SIGNS`` states, for the features a lender expects to push risk one way, the sign the
-model's coefficient must have (+1: a higher value may only raise the default probability). Every
+model's coefficient must have (+1: a higher value may only raise the default probability).
+The installment is not a feature of its own: it is a function of loan amount, rate and term, and
+as a separate column it made the loan amount's coefficient flip sign (collinearity); it enters
+through the payment-to-income ratio. Every
 derived feature is a non-decreasing or non-increasing function of its inputs, so these signs make
 the score monotone in dti, revol_util, the FICO score and annual income.
 """
@@ -25,9 +28,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "int_rate",
     "term_60",
     "loan_amnt",
-    "installment",
     "log_annual_inc",
-    "loan_to_income",
     "installment_to_income",
     "dti",
     "fico_mid",
@@ -57,7 +58,6 @@ DIRECTIONAL_SIGNS: dict[str, int] = {
     "revol_util": +1,
     "fico_mid": -1,
     "log_annual_inc": -1,
-    "loan_to_income": +1,
     "installment_to_income": +1,
 }
 
@@ -66,7 +66,6 @@ DIRECTIONAL_SIGNS: dict[str, int] = {
 INCOME_FLOOR = 1_000.0
 DTI_MAX = 100.0
 REVOL_UTIL_MAX = 150.0
-LOAN_TO_INCOME_MAX = 3.0
 PAYMENT_TO_INCOME_MAX = 1.0
 COUNT_MAX = 50.0
 
@@ -110,9 +109,7 @@ def numeric_values(a: Applicant) -> list[float]:
         a.int_rate,
         1.0 if a.term == 60 else 0.0,
         a.loan_amnt,
-        a.installment,
         math.log(income),
-        min(a.loan_amnt / income, LOAN_TO_INCOME_MAX),
         min(12.0 * a.installment / income, PAYMENT_TO_INCOME_MAX),
         clip(a.dti, 0.0, DTI_MAX),
         (a.fico_range_low + a.fico_range_high) / 2.0,

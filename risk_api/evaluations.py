@@ -1,0 +1,81 @@
+"""Evaluation and model endpoints: /v1/evaluations, /v1/evaluations/batch, /v1/model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apiflask import APIBlueprint
+from apiflask.scaffold import _annotate
+from flask import Response, current_app, jsonify, request
+
+from loanrisk.cleaning import Rejection, applicant_from_json
+from risk_api.problems import invalid_applicants, problem
+from risk_api.schemas import EXAMPLE_APPLICANT, ApplicantIn, BatchIn, BatchOut, EvaluationOut, ModelOut
+from risk_api.service import RiskService, validate_batch
+
+bp = APIBlueprint("evaluations", __name__, url_prefix="/v1", tag="Evaluations")
+ERRORS = {400: "Body is not valid JSON", 413: "Body over the size limit",
+          415: "Body is not application/json", 422: "Invalid applicant (names the field and, in a batch, the index)"}
+
+
+def documented_body(schema: Any, example: Any = None) -> Any:
+    """Document a JSON request body without parsing it: the domain validates (APIFlask 2.4 internals)."""
+    def decorator(f: Any) -> Any:
+        _annotate(f, body=schema, body_example=example, content_type="application/json")
+        return f
+    return decorator
+
+
+def service() -> RiskService:
+    """Return the app's scoring service, loaded once at start."""
+    return current_app.extensions["risk_service"]
+
+
+def json_body() -> tuple[Any, Response | None]:
+    """Return the parsed JSON body, or a problem response (415, 400; 413 is raised by Werkzeug)."""
+    if not request.is_json:
+        return None, problem(415, "send the body as application/json", "unsupported-media-type")
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None, problem(400, f"invalid JSON: {str(exc)[:200]}", "bad-json", reason="BAD_JSON")
+
+
+@bp.post("/evaluations")
+@bp.output(EvaluationOut, description="Decision with reason codes")
+@bp.doc(summary="Evaluate one applicant", responses=ERRORS)
+@documented_body(ApplicantIn, EXAMPLE_APPLICANT)
+def evaluate_one() -> Response:
+    """Score one canonical applicant."""
+    data, error = json_body()
+    if error:
+        return error
+    applicant = applicant_from_json(data)
+    if isinstance(applicant, Rejection):
+        return invalid_applicants([applicant.to_dict()])
+    return jsonify(service().evaluate([applicant])[0])
+
+
+@bp.post("/evaluations/batch")
+@bp.output(BatchOut, description="Results in request order")
+@bp.doc(summary="Evaluate 1 to 1,000 applicants", responses=ERRORS)
+@documented_body(BatchIn, {"applicants": [EXAMPLE_APPLICANT]})
+def evaluate_batch() -> Response:
+    """Score a batch of canonical applicants; any invalid one fails the whole batch with 422."""
+    data, error = json_body()
+    if error:
+        return error
+    checked = validate_batch(data, current_app.config["MAX_BATCH"])
+    if checked and isinstance(checked[0], dict):
+        return invalid_applicants(checked)
+    return jsonify({"results": service().evaluate(checked)})
+
+
+@bp.get("/model")
+@bp.output(ModelOut, description="Model metadata, metrics and the active policy")
+@bp.doc(summary="Describe the served model")
+def describe_model() -> Response:
+    """Return the served model's metadata and metrics."""
+    return jsonify(service().describe())

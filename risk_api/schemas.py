@@ -1,0 +1,148 @@
+"""OpenAPI documentation of the Risk API's bodies (marshmallow schemas for APIFlask's generated spec).
+
+These schemas document; they do not validate. Requests are validated by the domain's
+``loanrisk.cleaning.applicant_from_json`` (one definition of every rule), and the category lists
+below come from that module so the document cannot drift from the validator on them.
+"""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Dict, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range, Regexp
+
+from loanrisk.applicant import GRADES, SCHEMA_VERSION
+from loanrisk.cleaning import APPLICATION_TYPES, HOME_OWNERSHIP, PURPOSES, TERMS, VERIFICATION_STATUS
+from loanrisk.decision import DECISIONS
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+EXAMPLE_APPLICANT = {
+    "id": "G000000042", "loan_amnt": 12000.0, "term": 36, "int_rate": 11.99, "installment": 398.52,
+    "grade": "B", "sub_grade": "B5", "emp_title": "Nurse", "emp_length": 6, "home_ownership": "MORTGAGE",
+    "annual_inc": 72000.0, "verification_status": "Source Verified", "purpose": "debt_consolidation",
+    "title": "Debt consolidation", "zip_code": "940xx", "addr_state": "CA", "dti": 17.4, "delinq_2yrs": 0,
+    "earliest_cr_line": "2004-07", "fico_range_low": 700, "fico_range_high": 704, "inq_last_6mths": 1,
+    "mths_since_last_delinq": None, "open_acc": 11, "pub_rec": 0, "revol_bal": 14200.0, "revol_util": 48.3,
+    "total_acc": 24, "application_type": "Individual", "issue_d": "2026-11", "schema_version": SCHEMA_VERSION,
+}
+
+
+def money(high: float, low: float = 0.0, nullable: bool = False) -> Float:
+    """Return a documented money field in US dollars."""
+    return Float(required=True, allow_none=nullable, validate=Range(low, high))
+
+
+def count(high: int, low: int = 0, nullable: bool = True) -> Integer:
+    """Return a documented whole-number field, null when unknown."""
+    return Integer(required=True, allow_none=nullable, validate=Range(low, high))
+
+
+def text(pattern: str | None = None, nullable: bool = True) -> String:
+    """Return a documented text field, null when unknown."""
+    checks = [Length(1, 255)] + ([Regexp(pattern)] if pattern else [])
+    return String(required=True, allow_none=nullable, validate=checks)
+
+
+def choice(values: tuple, nullable: bool = False) -> String:
+    """Return a documented category field."""
+    return String(required=True, allow_none=nullable, validate=OneOf(values))
+
+
+class ApplicantIn(Schema):
+    """The canonical applicant record: every field present (null when unknown), no other key."""
+
+    id = text(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", nullable=False)
+    loan_amnt = money(100_000.0, 1.0)
+    term = Integer(required=True, validate=OneOf(TERMS))
+    int_rate = Float(required=True, validate=Range(0.01, 50.0))
+    installment = money(10_000.0, 0.01)
+    grade = choice(GRADES)
+    sub_grade = text(r"^[A-G][1-5]$", nullable=False)
+    emp_title = text()
+    emp_length = count(10)
+    home_ownership = choice(HOME_OWNERSHIP)
+    annual_inc = money(1e9)
+    verification_status = choice(VERIFICATION_STATUS)
+    purpose = choice(PURPOSES)
+    title = text()
+    zip_code = text(r"^\d{3}xx$")
+    addr_state = text(r"^[A-Z]{2}$")
+    dti = Float(required=True, allow_none=True, validate=Range(0.0, 100.0))
+    delinq_2yrs = count(100)
+    earliest_cr_line = text(MONTH)
+    fico_range_low = count(850, 300, nullable=False)
+    fico_range_high = count(850, 300, nullable=False)
+    inq_last_6mths = count(100)
+    mths_since_last_delinq = count(1200)
+    open_acc = count(1000)
+    pub_rec = count(1000)
+    revol_bal = money(1e9, nullable=True)
+    revol_util = Float(required=True, allow_none=True, validate=Range(0.0, 1000.0))
+    total_acc = count(1000)
+    application_type = choice(APPLICATION_TYPES)
+    issue_d = text(MONTH)
+    schema_version = Integer(required=True, validate=OneOf([SCHEMA_VERSION]))
+
+
+class BatchIn(Schema):
+    """A batch of 1 to 1,000 applicants."""
+
+    applicants = List(Nested(ApplicantIn), required=True, validate=Length(1, 1000))
+
+
+class ReasonOut(Schema):
+    """A principal reason: stable code and plain text (docs/reason_codes.md)."""
+
+    code = String(required=True)
+    text = String(required=True)
+
+
+class EvaluationOut(Schema):
+    """The Risk API's answer for one applicant."""
+
+    application_id = String(required=True)
+    probability_of_default = Float(required=True, validate=Range(0.0, 1.0))
+    probability_of_payoff = Float(required=True, validate=Range(0.0, 1.0))
+    decision = String(required=True, validate=OneOf(DECISIONS))
+    reasons = List(Nested(ReasonOut), required=True, validate=Length(0, 4))
+    model_version = String(required=True)
+    policy_version = String(required=True)
+
+
+class BatchOut(Schema):
+    """Results in the order of the request's applicants."""
+
+    results = List(Nested(EvaluationOut), required=True)
+
+
+class ModelOut(Schema):
+    """Metadata of the served model and the active decision policy."""
+
+    model_version = String(required=True)
+    trained_at = String()
+    sklearn_version = String()
+    training_data = Dict()
+    features = Dict()
+    coefficients = Dict(keys=String(), values=Float())
+    metrics = Dict()
+    policy = Dict(required=True)
+    reason_codes = Dict(keys=String(), values=String())
+
+
+class StatusOut(Schema):
+    """Liveness or readiness."""
+
+    status = String(required=True)
+    model_version = String()
+
+
+PROBLEM_SCHEMA = {
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "reason": {"type": "string"}, "field": {"type": "string", "nullable": True},
+        "index": {"type": "integer"}, "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["type", "title", "status", "detail"],
+    "type": "object",
+}

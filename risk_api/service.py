@@ -1,0 +1,94 @@
+"""The scoring service the views call: model + decision policy -> response records (no Flask here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loanrisk.applicant import Applicant
+from loanrisk.cleaning import Rejection, applicant_from_json
+from loanrisk.decision import Policy, decide, policy_from_mapping
+from loanrisk.reasons import CATALOGUE
+from risk_api.model import Evaluation, RiskModel, load_model
+
+DIGITS = 6  # probabilities are rounded for stable, readable output
+
+
+@dataclass(frozen=True)
+class RiskService:
+    """A loaded model and the active decision policy."""
+
+    model: RiskModel
+    policy: Policy
+
+    def evaluate(self, applicants: Sequence[Applicant]) -> list[dict[str, Any]]:
+        """Return the API's result record for each applicant, in order."""
+        return [self.result(e) for e in self.model.evaluate(applicants)]
+
+    def result(self, evaluation: Evaluation) -> dict[str, Any]:
+        """Return the API's result record for one evaluation."""
+        pd_ = round(evaluation.probability_of_default, DIGITS)
+        return {
+            "application_id": evaluation.application_id,
+            "probability_of_default": pd_,
+            "probability_of_payoff": round(1.0 - pd_, DIGITS),
+            "decision": decide(evaluation.probability_of_default, self.policy),
+            "reasons": [r.to_dict() for r in evaluation.reasons],
+            "model_version": self.model.version,
+            "policy_version": self.policy.version,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """Return the model's metadata and metrics with the active policy and the reason catalogue."""
+        meta = self.model.metadata
+        keep = ("model_version", "trained_at", "code_version", "sklearn_version", "training_data", "features",
+                "estimator", "coefficients", "metrics", "decision_mix_holdout", "artifact")
+        return {**{k: meta[k] for k in keep if k in meta},
+                "policy": {"policy_version": self.policy.version, "approve_below": self.policy.approve_below,
+                           "decline_at": self.policy.decline_at},
+                "reason_codes": dict(CATALOGUE)}
+
+
+def validate_batch(data: object, limit: int) -> list[Applicant] | list[dict[str, Any]]:
+    """Return the batch's applicants, or the list of errors (index, reason, field, detail) if any is bad."""
+    if not isinstance(data, Mapping):
+        return [shape_error("NOT_AN_OBJECT", None, "expected a JSON object with an 'applicants' list")]
+    extra = sorted(set(data) - {"applicants"}, key=str)
+    if extra:
+        return [shape_error("UNKNOWN_FIELD", str(extra[0])[:64], "only 'applicants' is allowed")]
+    items = data.get("applicants")
+    if not isinstance(items, list):
+        return [shape_error("MISSING_FIELD" if items is None else "BAD_TYPE", "applicants", "'applicants' must be a list")]
+    if not 1 <= len(items) <= limit:
+        return [shape_error("OUT_OF_RANGE", "applicants", f"a batch holds 1 to {limit} applicants, got {len(items)}")]
+    checked = [applicant_from_json(item) for item in items]
+    errors = [{"index": i, **c.to_dict()} for i, c in enumerate(checked) if isinstance(c, Rejection)]
+    return errors or checked
+
+
+def shape_error(reason: str, field: str | None, detail: str) -> dict[str, Any]:
+    """Return an error about the batch envelope rather than one applicant."""
+    return {"reason": reason, "field": field, "detail": detail}
+
+
+def load_policy(path: Path, overrides: Mapping[str, Any]) -> Policy | str:
+    """Read the policy file and apply non-empty overrides (policy_version, approve_below, decline_at)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return f"cannot read risk policy {path}: {exc}"
+    if not isinstance(data, dict):
+        return f"risk policy {path} is not a JSON object"
+    return policy_from_mapping(data | {k: v for k, v in overrides.items() if v is not None})
+
+
+def build_service(model_dir: Path, policy_file: Path, overrides: Mapping[str, Any]) -> RiskService | str:
+    """Load model and policy, or return why the service cannot start."""
+    model = load_model(model_dir)
+    if isinstance(model, str):
+        return model
+    policy = load_policy(policy_file, overrides)
+    return policy if isinstance(policy, str) else RiskService(model, policy)
