@@ -1,0 +1,16 @@
+"""gunicorn settings for the Risk API (stack/services/risk_api.sh); RISK_API_* env vars tune them."""
+
+import os
+
+bind = os.environ.get("RISK_API_BIND", "127.0.0.1:5001")
+# 2 sync workers on 2 cores: one CPU-bound request per core; see benchmarks/bench_risk.py for the figures.
+workers = int(os.environ.get("RISK_API_WORKERS", "2"))
+worker_class = os.environ.get("RISK_API_WORKER_CLASS", "sync")
+threads = int(os.environ.get("RISK_API_THREADS", "1"))
+preload_app = True  # load and verify the model once, in the master, before forking; a bad model fails start-up
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+limit_request_line = 4094
+accesslog = os.environ.get("RISK_API_ACCESS_LOG")  # off by default: it costs latency; set to "-" to enable
+errorlog = "-"
