@@ -242,14 +242,15 @@ def make_producer(bootstrap: str):
     )
 
 
-def send_all(producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper) -> int:
+def send_all(producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper,
+             topic: str = TOPIC) -> int:
     """Send records, flush, and raise PublishError unless the broker confirmed every one; return the count."""
     futures = []
     for key, value in records:
         if stopper.stopped:
             break
         limiter.acquire()
-        futures.append(producer.send(TOPIC, key=key, value=value))
+        futures.append(producer.send(topic, key=key, value=value))
     producer.flush(timeout=FLUSH_TIMEOUT_S)
     failed = [f for f in futures if not f.is_done or f.failed()]
     if failed:
@@ -295,6 +296,7 @@ def run_api(
     rate: float | None = None,
     poll_s: float = 1.0,
     stopper: Stopper | None = None,
+    topic: str = TOPIC,
 ) -> PublishResult:
     """Publish every applicant the API has after the saved cursor; keep polling unless until_caught_up."""
     import requests
@@ -314,7 +316,7 @@ def run_api(
                     raise PublishError("the API returned items without a next_cursor: cannot store a resumable cursor")
                 if items:
                     records = [encode_applicant(item) for item in items]
-                    sent = send_all(producer, records, limiter, stopper)
+                    sent = send_all(producer, records, limiter, stopper, topic)
                     if sent < len(records):  # stopped mid-page: keep the old cursor, the page is sent again later
                         result.stopped = True
                         break
@@ -336,7 +338,7 @@ def run_api(
 
 
 def run_file(settings: Settings, path: Path, rate: float | None = None, stopper: Stopper | None = None,
-             chunk: int = 1000) -> PublishResult:
+             chunk: int = 1000, topic: str = TOPIC) -> PublishResult:
     """Publish each line of a JSON-lines file as is (key = its id when it parses), confirming every chunk."""
     stopper = stopper or Stopper()
     limiter, progress = RateLimiter(rate), Progress(f"file {Path(path).name}")
@@ -347,12 +349,12 @@ def run_file(settings: Settings, path: Path, rate: float | None = None, stopper:
         for line in iter_lines(Path(path)):
             batch.append((line_key(line), line))
             if len(batch) >= chunk:
-                _send_file_chunk(producer, batch, limiter, stopper, result, progress)
+                _send_file_chunk(producer, batch, limiter, stopper, result, progress, topic)
                 batch = []
             if stopper.stopped:
                 break
         if batch and not stopper.stopped:
-            _send_file_chunk(producer, batch, limiter, stopper, result, progress)
+            _send_file_chunk(producer, batch, limiter, stopper, result, progress, topic)
         result.stopped = stopper.stopped
     finally:
         producer.close(timeout=30)
@@ -360,9 +362,9 @@ def run_file(settings: Settings, path: Path, rate: float | None = None, stopper:
     return result
 
 
-def _send_file_chunk(producer, batch, limiter, stopper, result: PublishResult, progress: Progress) -> None:
+def _send_file_chunk(producer, batch, limiter, stopper, result: PublishResult, progress: Progress, topic: str) -> None:
     """Send one chunk of file lines and record what the broker confirmed."""
-    sent = send_all(producer, batch, limiter, stopper)
+    sent = send_all(producer, batch, limiter, stopper, topic)
     result.published += sent
     result.keys.extend(k.decode("utf-8") for k, _ in batch[:sent] if k is not None)
     progress.add(sent)
@@ -381,6 +383,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=None, help="at most this many records per second")
     p.add_argument("--cursor-file", type=Path, default=DEFAULT_CURSOR_FILE, help="where the API cursor is kept")
     p.add_argument("--poll", type=float, default=1.0, help="API mode: seconds between polls when caught up")
+    p.add_argument("--topic", default=TOPIC, help=f"Kafka topic (default {TOPIC})")
     return p.parse_args(argv)
 
 
@@ -394,14 +397,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load()
     try:
         if args.api:
-            result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper)
+            result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper, args.topic)
         else:
-            result = run_file(settings, args.file, args.rate, stopper)
+            result = run_file(settings, args.file, args.rate, stopper, topic=args.topic)
     except (PublishError, requests.RequestException) as exc:
         print(f"[produce] error: {exc} (the cursor was not advanced past unconfirmed records)", file=sys.stderr)
         return 1
     stop_note = " (stopped by signal)" if result.stopped else ""
-    print(f"[produce] published {result.published} records to {TOPIC}{stop_note}; cursor={result.cursor}",
+    print(f"[produce] published {result.published} records to {args.topic}{stop_note}; cursor={result.cursor}",
           file=sys.stderr)
     return 0
 
