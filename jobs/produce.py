@@ -397,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load()
     try:
         if args.api:
-            result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper, args.topic)
+            result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper,
+                             args.topic)
         else:
             result = run_file(settings, args.file, args.rate, stopper, topic=args.topic)
     except (PublishError, requests.RequestException) as exc:

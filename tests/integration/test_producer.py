@@ -1,4 +1,4 @@
-"""The producer against the real Kafka and Applicant Data API, on a scratch topic (the pipeline's topic is untouched)."""
+"""The producer against the real Kafka and Applicant Data API, on a scratch topic (the pipeline topic is untouched)."""
 
 from __future__ import annotations
 
