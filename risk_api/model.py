@@ -70,9 +70,21 @@ class RiskModel:
             return []
         x = self.columns(applicants)
         p = expit(x @ self._coef + self._intercept)
-        points = ((x - self._reference) * self._coef) @ self._groups
+        points = self._points(x)
         return [Evaluation(a.id, float(p[i]), tuple(self._reasons(x[i], points[i])))
                 for i, a in enumerate(applicants)]
+
+    def factor_points(self, applicants: Sequence[Applicant]) -> tuple[list[str], np.ndarray]:
+        """Return the factor names and each applicant's log-odds contribution per factor vs the reference."""
+        return list(self._factors), self._points(self.columns(applicants))
+
+    def reference_log_odds(self) -> float:
+        """Return the log-odds of default of the reference applicant (contributions are measured from it)."""
+        return float(self._reference @ self._coef + self._intercept)
+
+    def _points(self, x: np.ndarray) -> np.ndarray:
+        """Return factor contributions coefficient x (column - reference), summed per factor."""
+        return ((x - self._reference) * self._coef) @ self._groups
 
     def _reasons(self, row: np.ndarray, points: np.ndarray) -> list[reasons.Reason]:
         """Return the principal reasons for one applicant's model columns and factor points."""
