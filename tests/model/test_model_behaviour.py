@@ -1,0 +1,199 @@
+"""Behavioural tests of the shipped risk model: directional, invariance, minimum functionality, metrics floor."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from loanrisk import features, reasons
+from loanrisk.applicant import Applicant
+from loanrisk.decision import APPROVE, DECLINE, decide, policy_from_mapping
+from risk_api.model import RiskModel, load_model
+
+AUC_FLOOR = 0.68  # the issue's target for out-of-sample ROC AUC
+BRIER_CEILING = 0.16  # base rate 18.5 % -> a constant forecast scores 0.151; a useful model must not be worse
+
+
+def probabilities(model: RiskModel, applicants: list[Applicant], **change: object) -> np.ndarray:
+    """Return default probabilities after replacing fields of every applicant."""
+    return model.probabilities([dataclasses.replace(a, **change) for a in applicants])
+
+
+def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field: str, values: list[object]) -> None:
+    """Assert that moving field through values (riskier each step) never lowers any default probability."""
+    steps = [probabilities(model, applicants, **{field: v}) for v in values]
+    for before, after in zip(steps, steps[1:]):
+        assert np.all(after >= before - 1e-12), f"{field}: probability fell for some applicant"
+
+
+@pytest.mark.parametrize(("field", "riskier"), [
+    ("dti", [0.0, 5.0, 15.0, 25.0, 35.0, 50.0, 99.0]),
+    ("revol_util", [0.0, 10.0, 40.0, 70.0, 100.0, 140.0, 500.0]),
+    ("fico_range_low", [845, 800, 760, 720, 690, 660, 620, 560]),
+    ("annual_inc", [5e6, 400_000.0, 150_000.0, 80_000.0, 40_000.0, 15_000.0, 2_000.0, 0.0]),
+])
+def test_riskier_value_never_lowers_default_probability(risk_model: RiskModel, applicants: list[Applicant],
+                                                        field: str, riskier: list[object]) -> None:
+    if field == "fico_range_low":
+        steps = [probabilities(risk_model, applicants, fico_range_low=v, fico_range_high=v + 4) for v in riskier]
+        assert all(np.all(b >= a - 1e-12) for a, b in zip(steps, steps[1:]))
+    else:
+        assert_never_decreasing(risk_model, applicants, field, riskier)
+
+
+@pytest.mark.parametrize("feature", sorted(features.DIRECTIONAL_SIGNS))
+def test_directional_coefficients_have_the_required_sign(risk_model: RiskModel, feature: str) -> None:
+    coefficients = risk_model.metadata["coefficients"]
+    if feature in coefficients:  # a feature dropped for a wrong sign has no effect at all
+        assert coefficients[feature] * features.DIRECTIONAL_SIGNS[feature] >= 0
+
+
+@pytest.mark.parametrize(("field", "values"), [
+    ("id", ["X1", "123456789", "G-zz_9"]),
+    ("emp_title", [None, "CEO", "unemployed", "x" * 200]),
+    ("zip_code", [None, "100xx", "999xx"]),
+    ("title", [None, "Vacation", "Debt consolidation"]),
+    ("addr_state", [None, "NY", "MS"]),
+])
+def test_identity_and_location_do_not_change_the_score(risk_model: RiskModel, applicants: list[Applicant],
+                                                       field: str, values: list[object]) -> None:
+    base = risk_model.probabilities(applicants)
+    for v in values:
+        assert np.array_equal(probabilities(risk_model, applicants, **{field: v}), base)
+
+
+CLEARLY_GOOD = dict(grade="A", sub_grade="A1", int_rate=6.0, term=36, loan_amnt=5000.0, installment=152.0,
+                    annual_inc=180_000.0, dti=4.0, fico_range_low=805, fico_range_high=809, revol_util=5.0,
+                    revol_bal=2000.0, inq_last_6mths=0, delinq_2yrs=0, mths_since_last_delinq=None, pub_rec=0,
+                    home_ownership="MORTGAGE", purpose="credit_card", earliest_cr_line="1995-03", emp_length=10)
+CLEARLY_BAD = dict(grade="G", sub_grade="G5", int_rate=30.0, term=60, loan_amnt=35_000.0, installment=1130.0,
+                   annual_inc=28_000.0, dti=38.0, fico_range_low=662, fico_range_high=666, revol_util=97.0,
+                   revol_bal=30_000.0, inq_last_6mths=5, delinq_2yrs=3, mths_since_last_delinq=4, pub_rec=2,
+                   home_ownership="RENT", purpose="small_business", earliest_cr_line="2022-01", emp_length=0)
+
+
+def policy(model: RiskModel):
+    """Return the policy the model was trained alongside (recorded in its metadata)."""
+    return policy_from_mapping(model.metadata["policy"])
+
+
+def test_clearly_good_applicant_is_approved(risk_model: RiskModel, example: Applicant) -> None:
+    [evaluation] = risk_model.evaluate([dataclasses.replace(example, **CLEARLY_GOOD)])
+    assert evaluation.probability_of_default < 0.05
+    assert decide(evaluation.probability_of_default, policy(risk_model)) == APPROVE
+
+
+def test_clearly_bad_applicant_is_declined_with_reasons(risk_model: RiskModel, example: Applicant) -> None:
+    [evaluation] = risk_model.evaluate([dataclasses.replace(example, **CLEARLY_BAD)])
+    assert evaluation.probability_of_default > 0.5
+    assert decide(evaluation.probability_of_default, policy(risk_model)) == DECLINE
+    codes = [r.code for r in evaluation.reasons]
+    assert len(codes) == reasons.MAX_REASONS
+    assert {"SUB_GRADE_HIGH_RISK", "INT_RATE_HIGH", "FICO_LOW", "DTI_HIGH", "TERM_LONG"} & set(codes)
+
+
+def test_reasons_are_catalogued_and_at_most_four(risk_model: RiskModel, applicants: list[Applicant]) -> None:
+    for evaluation in risk_model.evaluate(applicants):
+        assert len(evaluation.reasons) <= reasons.MAX_REASONS
+        assert all(reasons.CATALOGUE[r.code] == r.text for r in evaluation.reasons)
+
+
+def test_reason_contributions_explain_the_score_exactly(risk_model: RiskModel, applicants: list[Applicant]) -> None:
+    _, points = risk_model.factor_points(applicants)
+    p = risk_model.probabilities(applicants)
+    assert np.allclose(risk_model.reference_log_odds() + points.sum(axis=1), np.log(p / (1 - p)))
+
+
+def test_first_reason_is_the_largest_adverse_factor(risk_model: RiskModel, applicants: list[Applicant]) -> None:
+    factors, points = risk_model.factor_points(applicants)
+    for evaluation, row in zip(risk_model.evaluate(applicants), points):
+        if row.max() > 0:
+            top = factors[int(row.argmax())]
+            codes = reasons.NUMERIC_FACTORS.get(top) or (reasons.CATEGORICAL_FACTORS[top],)
+            assert evaluation.reasons[0].code in codes
+
+
+def test_fast_path_equals_the_pipeline(risk_model: RiskModel, applicants: list[Applicant]) -> None:
+    odd = [dataclasses.replace(applicants[0], purpose="wedding", home_ownership="NONE", dti=None, revol_util=None,
+                               revol_bal=None, emp_length=None, earliest_cr_line=None, inq_last_6mths=None)]
+    for group in (applicants, odd):
+        assert np.allclose(risk_model.columns(group), risk_model.pipeline_columns(group), rtol=0, atol=1e-12)
+        frame = pd.DataFrame(features.feature_columns(group), columns=list(features.FEATURE_NAMES))
+        assert np.allclose(risk_model.probabilities(group), risk_model.pipeline.predict_proba(frame)[:, 1], atol=1e-12)
+
+
+def test_probabilities_are_valid(risk_model: RiskModel, applicants: list[Applicant]) -> None:
+    p = risk_model.probabilities(applicants)
+    assert np.all((p > 0) & (p < 1)) and len(set(np.round(p, 6))) > len(p) // 4
+
+
+def test_metrics_floor_from_metadata(risk_model: RiskModel) -> None:
+    metrics = risk_model.metadata["metrics"]
+    assert metrics["holdout"]["roc_auc"] >= AUC_FLOOR
+    assert metrics["cross_validation"]["roc_auc"]["mean"] >= AUC_FLOOR
+    assert metrics["holdout"]["brier"] <= BRIER_CEILING
+    assert metrics["holdout"]["roc_auc"] > metrics["holdout"]["sub_grade_only_roc_auc"]
+
+
+def test_calibration_table_is_complete(risk_model: RiskModel) -> None:
+    table = risk_model.metadata["metrics"]["calibration_holdout"]
+    assert sum(row["n"] for row in table) == risk_model.metadata["metrics"]["holdout"]["n"]
+    means = [row["mean_predicted"] for row in table]
+    assert means == sorted(means)
+
+
+def test_metadata_describes_the_artifact(risk_model: RiskModel) -> None:
+    meta = risk_model.metadata
+    for key in ("model_version", "training_data", "features", "sklearn_version", "metrics", "policy", "artifact"):
+        assert key in meta
+    assert meta["features"]["numeric"] + meta["features"]["categorical"] == [
+        f for f in features.FEATURE_NAMES if f in meta["features"]["numeric"] + meta["features"]["categorical"]]
+    assert len(meta["reference"]) == len(meta["columns"]) == len(meta["coefficients"])
+
+
+def test_tampered_artifact_is_refused(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "models"
+    for name in ("risk_model.skops", "risk_model.json"):
+        shutil.copy(source / name, tmp_path / name)
+    with (tmp_path / "risk_model.skops").open("ab") as handle:
+        handle.write(b"\0")
+    assert "sha256" in load_model(tmp_path)
+
+
+def test_missing_model_is_an_error_value(tmp_path: Path) -> None:
+    assert "make train" in load_model(tmp_path)
+
+
+def test_model_card_quotes_the_metadata(risk_model: RiskModel) -> None:
+    card = (Path(__file__).resolve().parents[2] / "models" / "MODEL_CARD.md").read_text()
+    assert risk_model.version in card
+    assert f"{risk_model.metadata['metrics']['holdout']['roc_auc']:.3f}" in card
+
+
+def test_metadata_is_plain_json(risk_model: RiskModel) -> None:
+    text = json.dumps(risk_model.metadata, allow_nan=False)
+    assert math.isfinite(json.loads(text)["estimator"]["intercept"])
+
+
+def test_holdout_auc_reproduces_from_the_artifact(risk_model: RiskModel) -> None:
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from jobs import train
+    from jobs.settings import default_data_dir
+
+    data_dir = default_data_dir()
+    if data_dir is None or not (data_dir / train.SAMPLES[0]).exists():
+        pytest.skip("the shared LendingClub samples are not available")
+    applicants, y, provenance = train.load_training_data(data_dir)
+    assert provenance["sha256"] == risk_model.metadata["training_data"]["sha256"]
+    test = train_test_split(np.arange(len(y)), test_size=train.HOLDOUT, stratify=y, random_state=train.SEED)[1]
+    auc = roc_auc_score(y[test], risk_model.probabilities([applicants[i] for i in test]))
+    assert auc == pytest.approx(risk_model.metadata["metrics"]["holdout"]["roc_auc"], abs=1e-9)
