@@ -1,0 +1,75 @@
+"""Kafka on the local stack: the pipeline topics exist, and a message makes a round trip through a broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from jobs.kafka_topics import TOPICS, TopicSpec, ensure_topics
+
+
+@pytest.fixture
+def bootstrap(settings) -> str:
+    """Return the local broker's bootstrap address."""
+    return settings.kafka_bootstrap
+
+
+@pytest.fixture
+def scratch_topic(bootstrap: str) -> Iterator[str]:
+    """Create a throw-away 2-partition topic with a unique name, and delete it afterwards."""
+    name = f"it-roundtrip-{uuid.uuid4().hex[:12]}"
+    [status] = ensure_topics(bootstrap, [TopicSpec(name, 2)])
+    assert status.action == "created", status
+    yield name
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.delete_topics([name])
+    finally:
+        admin.close()
+
+
+@pytest.mark.parametrize("spec", TOPICS, ids=lambda s: s.name)
+def test_pipeline_topic_exists_with_its_partitions(bootstrap: str, spec: TopicSpec) -> None:
+    """Each pipeline topic exists with the partition count of jobs.kafka_topics.TOPICS."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        assert consumer.partitions_for_topic(spec.name) == set(range(spec.partitions))
+    finally:
+        consumer.close()
+
+
+def test_ensure_topics_twice_leaves_pipeline_topics_as_they_are(bootstrap: str) -> None:
+    """Ensuring the pipeline topics again creates nothing and reports each as existing."""
+    statuses = ensure_topics(bootstrap)
+    assert [(s.name, s.action, s.partitions) for s in statuses] == [
+        (spec.name, "exists", spec.partitions) for spec in TOPICS
+    ]
+
+
+def test_message_round_trip(bootstrap: str, scratch_topic: str) -> None:
+    """A record sent with acks=all by an idempotent producer is read back with its key, value and header."""
+    key, value = f"G{uuid.uuid4().hex[:10]}".encode(), '{"loan_amnt": 12000, "grade": "B"}'.encode()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, retries=5)
+    try:
+        sent = producer.send(scratch_topic, key=key, value=value, headers=[("schema", b"1")]).get(timeout=30)
+    finally:
+        producer.close()
+    assert sent.topic == scratch_topic and sent.offset >= 0
+
+    received = read_one(bootstrap, TopicPartition(scratch_topic, sent.partition), sent.offset)
+    assert (received.key, received.value, received.headers) == (key, value, [("schema", b"1")])
+    assert received.offset == sent.offset
+
+
+def read_one(bootstrap: str, partition: TopicPartition, offset: int):
+    """Read the record at `offset` of `partition` (fails after 30 s without it)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=30_000)
+    try:
+        consumer.assign([partition])
+        consumer.seek(partition, offset)
+        return next(iter(consumer))
+    finally:
+        consumer.close()
