@@ -121,7 +121,11 @@ class ModelOut(Schema):
 
     model_version = String(required=True)
     trained_at = String()
+    code_version = String()
     sklearn_version = String()
+    estimator = Dict()
+    artifact = Dict()
+    decision_mix_holdout = Dict()
     training_data = Dict()
     features = Dict()
     coefficients = Dict(keys=String(), values=Float())
