@@ -1,0 +1,1 @@
+"""Thin streamparse bolts of the loan-risk topology; the logic lives in the loanrisk package."""

@@ -1,0 +1,42 @@
+"""DecisionBolt fed with filtered tuples: pre-screen declines go to the declined stream, others to the model."""
+
+from __future__ import annotations
+
+from harness import Captured
+
+from bolts.decision import DECLINED_STREAM, DecisionBolt
+
+RECEIVED = {"source": {"topic": "loan-applications", "partition": 0, "offset": 3}, "key": "G000042",
+            "raw": "{}", "raw_sha256": "0" * 64, "kafka_ts_ms": 1}
+
+
+def test_acceptable_applicant_goes_to_the_model(applicant):
+    """An applicant passing every rule is emitted on the default stream, anchored, and acked."""
+    cap = Captured(DecisionBolt, name="decision_bolt")
+    tup = cap.feed([applicant["id"], applicant, RECEIVED])
+    [emit] = cap.emitted()
+    assert emit["tuple"] == [applicant["id"], applicant, RECEIVED] and emit["anchors"] == [tup.id]
+    assert cap.emitted(DECLINED_STREAM) == [] and cap.acked() == [tup.id]
+
+
+def test_grade_e_is_declined_with_its_reason(applicant):
+    """Grade E skips the Risk API: the declined stream carries a PRESCREEN decision with reasons."""
+    cap = Captured(DecisionBolt)
+    tup = cap.feed([applicant["id"], {**applicant, "grade": "E", "sub_grade": "E3"}, RECEIVED])
+    assert cap.emitted() == []
+    [emit] = cap.emitted(DECLINED_STREAM)
+    app_id, _, decision, received = emit["tuple"]
+    assert app_id == applicant["id"] and received == RECEIVED and emit["anchors"] == [tup.id]
+    assert decision["decision"] == "DECLINE" and decision["decided_by"] == "PRESCREEN"
+    assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"]
+    assert decision["probability_of_default"] is None and decision["policy_version"] == "prescreen-v1"
+    assert cap.acked() == [tup.id]
+
+
+def test_thresholds_come_from_the_topology_config(applicant):
+    """The loanrisk.prescreen.* options of config.json change the verdict."""
+    strict = Captured(DecisionBolt, {"loanrisk.prescreen.max_dti": 15, "loanrisk.prescreen.policy_version": "p-test"})
+    strict.feed([applicant["id"], applicant, RECEIVED])
+    [emit] = strict.emitted(DECLINED_STREAM)
+    assert [r["code"] for r in emit["tuple"][2]["reasons"]] == ["PS_DTI_HIGH"]
+    assert emit["tuple"][2]["policy_version"] == "p-test"
