@@ -56,6 +56,7 @@ topology.worker.max.heap.size.mb: 768.0
 topology.worker.logwriter.childopts: "-Xmx64m -XX:+UseSerialGC"
 supervisor.memory.capacity.mb: 4096.0
 supervisor.cpu.capacity: 400.0
+executor.metrics.frequency.secs: 10       # how often workers report the statistics Storm UI shows (default 60)
 topology.message.timeout.secs: 60
 topology.subprocess.timeout.secs: 60
 ui.host: "127.0.0.1"

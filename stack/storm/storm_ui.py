@@ -152,7 +152,12 @@ def topology_stats(stats: Any) -> list[dict[str, Any]]:
         "transferred": (stats.window_to_transferred or {}).get(window, 0),
         "acked": (stats.window_to_acked or {}).get(window, 0), "failed": (stats.window_to_failed or {}).get(window, 0),
         "completeLatency": latency((stats.window_to_complete_latencies_ms or {}).get(window)),
-    } for window in sorted(emitted, key=lambda w: (w != ":all-time", w))]
+    } for window in sorted(emitted, key=window_order)]
+
+
+def window_order(window: str) -> tuple[int, int]:
+    """Order windows as Storm UI does: 10m, 3h, 1d, then all time."""
+    return (1, 0) if not window.isdigit() else (0, int(window))
 
 
 def topology_page(page: Any, window: str) -> dict[str, Any]:
