@@ -56,6 +56,18 @@ def problem(error: HTTPError) -> tuple[dict[str, Any], int, dict[str, str]]:
     return body, error.status_code, {**dict(error.headers or {}), "Content-Type": PROBLEM_JSON}
 
 
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Document every 4xx/5xx body of the OpenAPI document as application/problem+json (what is sent)."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(status)[0] in "45" and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return spec
+
+
 def init_app(app: APIFlask) -> None:
-    """Register the problem renderer as the app's error processor."""
+    """Register the problem renderer as the app's error processor, and document it in the spec."""
     app.error_processor(problem)
+    app.spec_processor(document_problems)

@@ -82,6 +82,7 @@ def load_file(conn: Any, path: Path, batch_size: int = BATCH_SIZE) -> LoadSummar
     """Clean and upsert every row of one LendingClub CSV file; return its summary."""
     summary = LoadSummary(file=str(path))
     batch: list[db.Labelled] = []
+    batch_ids: set[str] = set()
     with open(path, newline="", encoding="utf-8", errors="replace") as handle, tqdm(
         total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr, leave=True
     ) as bar:
@@ -96,10 +97,12 @@ def load_file(conn: Any, path: Path, batch_size: int = BATCH_SIZE) -> LoadSummar
             if isinstance(result, Rejection):
                 summary.rejected[result.reason] += 1
                 continue
-            batch.append(db.Labelled(result, (row.get("loan_status") or "").strip() or None))
-            if len(batch) >= batch_size:
+            if result.id in batch_ids or len(batch) >= batch_size:  # a repeated id goes in the next batch
                 summary.add(db.upsert_applicants(conn, batch))
                 batch.clear()
+                batch_ids.clear()
+            batch.append(db.Labelled(result, (row.get("loan_status") or "").strip() or None))
+            batch_ids.add(result.id)
         summary.add(db.upsert_applicants(conn, batch))
     return summary
 
