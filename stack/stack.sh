@@ -18,8 +18,12 @@ for f in "$ROOT"/stack/services/*.sh; do source "$f"; done
 
 defined() { declare -F "$1" >/dev/null; }
 
+# The named services (all by default) in start order, whatever order they were named in; unknown names last.
 selected() {
-  if [ $# -gt 0 ]; then printf '%s\n' "$@"; else printf '%s\n' "${ORDER[@]}"; fi
+  [ $# -gt 0 ] || { printf '%s\n' "${ORDER[@]}"; return; }
+  local s
+  for s in "${ORDER[@]}"; do [[ " $* " == *" $s "* ]] && echo "$s"; done
+  for s in "$@"; do [[ " ${ORDER[*]} " == *" $s "* ]] || echo "$s"; done
 }
 
 install_base() {
