@@ -71,7 +71,8 @@ class RiskModel:
         x = self.columns(applicants)
         p = expit(x @ self._coef + self._intercept)
         points = self._points(x)
-        return [Evaluation(a.id, float(p[i]), tuple(self._reasons(x[i], points[i])))
+        top = np.argsort(-points, axis=1, kind="stable")[:, : reasons.MAX_REASONS]  # one sort for the batch
+        return [Evaluation(a.id, float(p[i]), tuple(self._reasons(x[i], points[i], top[i])))
                 for i, a in enumerate(applicants)]
 
     def factor_points(self, applicants: Sequence[Applicant]) -> tuple[list[str], np.ndarray]:
@@ -86,12 +87,10 @@ class RiskModel:
         """Return factor contributions coefficient x (column - reference), summed per factor."""
         return ((x - self._reference) * self._coef) @ self._groups
 
-    def _reasons(self, row: np.ndarray, points: np.ndarray) -> list[reasons.Reason]:
-        """Return the principal reasons for one applicant's model columns and factor points."""
-        top = np.argsort(-points, kind="stable")[: reasons.MAX_REASONS]
-        adverse = [j for j in top if points[j] > 0.0]
+    def _reasons(self, row: np.ndarray, points: np.ndarray, top: np.ndarray) -> list[reasons.Reason]:
+        """Return the principal reasons from one applicant's columns, factor points and largest factors."""
         contributions = [reasons.Contribution(self._factors[j], float(points[j]), self._state(j, row))
-                         for j in adverse]
+                         for j in top.tolist() if points[j] > 0.0]
         return reasons.principal_reasons(contributions)
 
     def _state(self, factor: int, row: np.ndarray) -> str:
