@@ -170,8 +170,9 @@ class SubmitBolt(Bolt):
         if resp.status_code == 422:
             problem = _json(resp)
             problem = problem if isinstance(problem, dict) else {}
-            return Rejected(rejected_index(problem, len(applicants)), _field(problem),
-                            str(problem.get("detail") or problem.get("title") or "rejected by the Risk API")[:500])
+            detail = str(problem.get("detail") or problem.get("title") or "rejected by the Risk API")
+            reason = f"{problem['reason']}: " if problem.get("reason") else ""
+            return Rejected(rejected_index(problem, len(applicants)), _field(problem), (reason + detail)[:500])
         return Unavailable(f"HTTP {resp.status_code}: {resp.text[:200]}")
 
     def dead_letter(self, tup: Any, rejected: Rejected) -> None:
