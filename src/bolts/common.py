@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "loanrisk.risk_api.max_attempts": 3,
     "loanrisk.risk_api.backoff_secs": 0.25,
     "loanrisk.risk_api.retry_budget_secs": 12.0,
+    "loanrisk.decision.duplicate_window": 100_000,
     "loanrisk.submit.batch_size": 50,
     "loanrisk.submit.max_wait_ms": 200,
     "loanrisk.save.batch_size": 100,

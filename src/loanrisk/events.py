@@ -386,3 +386,40 @@ def duplicate_letter(received: Received, application_id: str, stored_fingerprint
     """Build the DUPLICATE_ID dead letter of a record whose id was already decided with other content."""
     detail = f"id {application_id} already decided with other content (fingerprint {stored_fingerprint[:12]})"
     return dead_letter(received, DUPLICATE_ID, "id", detail, application_id, now_ms)
+
+
+class FirstSeen:
+    """Remembers the first content seen for recent application ids, to tell a later duplicate in Kafka order.
+
+    The DecisionBolt sees every record of an id in Kafka order (fields grouping on the id all the way from
+    the spout), whereas declined and scored applicants reach the SaveBolt at different speeds. Deciding
+    "first" here keeps the earlier record even when the later one would reach HBase first. Bounded: the
+    oldest ids are forgotten (the SaveBolt's check against HBase covers those).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        """Create an empty window holding up to capacity ids."""
+        from collections import OrderedDict
+
+        self.capacity = capacity
+        self._seen: OrderedDict[str, tuple[str, Source]] = OrderedDict()
+
+    def is_later_duplicate(self, app_id: str, fp: str, source: Source) -> bool:
+        """Record the id's first content; True for other content at a later offset of the same partition."""
+        first = self._seen.get(app_id)
+        if first is None:
+            self._seen[app_id] = (fp, source)
+            if len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+            return False
+        self._seen.move_to_end(app_id)
+        first_fp, first_source = first
+        if first_fp == fp:
+            return False
+        same_log = (first_source.topic, first_source.partition) == (source.topic, source.partition)
+        return not same_log or source.offset > first_source.offset
+
+    def first_fingerprint(self, app_id: str) -> str | None:
+        """Return the fingerprint remembered for an id."""
+        first = self._seen.get(app_id)
+        return first[0] if first else None

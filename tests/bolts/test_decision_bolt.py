@@ -40,3 +40,25 @@ def test_thresholds_come_from_the_topology_config(applicant):
     [emit] = strict.emitted(DECLINED_STREAM)
     assert [r["code"] for r in emit["tuple"][2]["reasons"]] == ["PS_DTI_HIGH"]
     assert emit["tuple"][2]["policy_version"] == "p-test"
+
+
+def _received(offset: int) -> dict:
+    """Return a received record at an offset of partition 0."""
+    return {**RECEIVED, "source": {**RECEIVED["source"], "offset": offset}}
+
+
+def test_replay_of_the_same_record_is_routed_again(applicant):
+    """The same content under the same id (a Storm replay) is routed normally each time."""
+    cap = Captured(DecisionBolt)
+    cap.feed([applicant["id"], applicant, _received(3)])
+    cap.feed([applicant["id"], applicant, _received(3)])
+    assert len(cap.emitted()) == 2 and len(cap.acked()) == 2
+
+
+def test_later_record_with_other_content_is_not_forwarded(applicant):
+    """Other content under an id seen earlier never reaches the model or HBase; with Kafka down it is failed."""
+    cap = Captured(DecisionBolt, {"loanrisk.kafka.bootstrap": "127.0.0.1:9", "loanrisk.kafka.send_timeout_secs": 2})
+    first = cap.feed([applicant["id"], applicant, _received(3)])
+    later = cap.feed([applicant["id"], {**applicant, "loan_amnt": 15_000.0}, _received(9)])
+    assert [e["anchors"] for e in cap.emitted()] == [[first.id]] and cap.emitted(DECLINED_STREAM) == []
+    assert cap.acked() == [first.id] and cap.failed() == [later.id]

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bolts"))
 
 from harness import Captured  # noqa: E402
 
+from bolts.decision import DecisionBolt  # noqa: E402
 from bolts.filter import FilterBolt  # noqa: E402
 from bolts.save import SaveBolt  # noqa: E402
 from bolts.submit import SubmitBolt  # noqa: E402
@@ -171,6 +172,23 @@ def test_submit_bolt_dead_letters_the_applicant_the_risk_api_rejects(scratch):
     [letter] = [events.parse_dead_letter(v) for _, v in dlq.read(1)]
     dlq.close()
     assert (letter.reason, letter.application_id) == ("RISK_API_REJECTED", ids[1])
+
+
+def test_decision_bolt_dead_letters_a_later_duplicate_in_kafka_order(scratch):
+    """A later record with an id seen before and other content is dead-lettered as DUPLICATE_ID, then acked."""
+    dlq = tail(scratch, "dlq")
+    cap = Captured(DecisionBolt, scratch)
+    app_id = f"IT{uuid.uuid4().hex[:8]}"
+    original, other = make_applicant(app_id), make_applicant(app_id, grade="F", sub_grade="F1")
+    dup_payload = json.dumps(other).encode()
+    tups = [cap.feed([app_id, original, received_for(json.dumps(original).encode(), 10, app_id)]),
+            cap.feed([app_id, other, received_for(dup_payload, 11, app_id)])]
+    assert cap.acked() == [t.id for t in tups] and cap.failed() == []
+    assert len(cap.emitted()) == 1 and cap.emitted("declined") == []
+    [letter] = [events.parse_dead_letter(v) for _, v in dlq.read(1)]
+    dlq.close()
+    assert (letter.reason, letter.application_id, letter.source.offset) == ("DUPLICATE_ID", app_id, 11)
+    assert letter.raw_sha256 == hashlib.sha256(dup_payload).hexdigest()
 
 
 def _decided(app_id: str, offset: int, **change: Any) -> list[Any]:

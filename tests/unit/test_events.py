@@ -166,3 +166,28 @@ def test_duplicate_letter_names_the_id():
     letter = events.duplicate_letter(RECEIVED, "G000123", "ab" * 32, 99)
     assert (letter.reason, letter.field, letter.application_id) == ("DUPLICATE_ID", "id", "G000123")
     assert letter.raw == RECEIVED.raw and letter.raw_sha256 == RECEIVED.raw_sha256
+
+
+def test_first_seen_flags_other_content_at_a_later_offset():
+    """The first content of an id wins; a replay of it is no duplicate; other content later is."""
+    window = events.FirstSeen(capacity=10)
+    first, later = Source("loan-applications", 1, 10), Source("loan-applications", 1, 30)
+    assert window.is_later_duplicate("A", "f1", first) is False
+    assert window.is_later_duplicate("A", "f1", first) is False
+    assert window.is_later_duplicate("A", "f2", later) is True
+    assert window.first_fingerprint("A") == "f1"
+
+
+def test_first_seen_does_not_flag_an_earlier_record_arriving_late():
+    """Other content at an earlier offset (a replay after a restart) is left to the SaveBolt's HBase check."""
+    window = events.FirstSeen(capacity=10)
+    assert window.is_later_duplicate("A", "f2", Source("t", 0, 30)) is False
+    assert window.is_later_duplicate("A", "f1", Source("t", 0, 10)) is False
+
+
+def test_first_seen_is_bounded():
+    """Beyond its capacity the window forgets the least recently seen id."""
+    window = events.FirstSeen(capacity=2)
+    for i, app_id in enumerate("ABC"):
+        window.is_later_duplicate(app_id, "f", Source("t", 0, i))
+    assert window.first_fingerprint("A") is None and window.first_fingerprint("C") == "f"
