@@ -125,9 +125,9 @@ def ensure_schema(conn: Any) -> None:
     conn.commit()
 
 
-def row_hash(applicant: Applicant, loan_status: str | None) -> str:
-    """Return the sha256 hex of the record and its label, serialised with sorted keys."""
-    body = json.dumps({"applicant": applicant.to_dict(), "loan_status": loan_status}, sort_keys=True)
+def row_hash(record: dict[str, Any], loan_status: str | None) -> str:
+    """Return the sha256 hex of the record (Applicant.to_dict()) and its label, serialised with sorted keys."""
+    body = json.dumps({"applicant": record, "loan_status": loan_status}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -142,7 +142,7 @@ def _params(item: Labelled) -> list[Any]:
     """Return the column values of one labelled applicant, in _COLUMNS order."""
     record = item.applicant.to_dict()
     values = [_to_sql(name, record[name]) for name in FIELD_NAMES]
-    return [*values, item.loan_status, row_hash(item.applicant, item.loan_status)]
+    return [*values, item.loan_status, row_hash(record, item.loan_status)]
 
 
 def row_to_applicant(row: Sequence[Any]) -> Applicant:
