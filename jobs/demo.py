@@ -249,7 +249,10 @@ def wait_accounted(settings: Settings, acc: Accounting, timeout_s: float) -> boo
     start = time.monotonic()
     total = len(acc.pending_ids) + len(acc.lines)
     while True:
-        refresh(settings, acc)
+        try:
+            refresh(settings, acc)
+        except reconcile.service_errors() as exc:  # a service restarting: say so and keep waiting
+            print(f"    [wait] cannot read a service yet: {type(exc).__name__}: {str(exc)[:160]}", file=sys.stderr)
         left = len(acc.pending_ids) + len(acc.pending_lines())
         elapsed = time.monotonic() - start
         print(f"    [wait] {total - left:,}/{total:,} accounted ({left:,} pending) after {elapsed:.0f}s",

@@ -390,9 +390,10 @@ def service_errors() -> tuple[type[BaseException], ...]:
     """Return the exception types of an unreachable Kafka, HBase (Thrift) or MySQL."""
     import mysql.connector
     from kafka.errors import KafkaError
+    from thriftpy2.thrift import TException
     from thriftpy2.transport import TTransportException
 
-    return OSError, TimeoutError, KafkaError, TTransportException, mysql.connector.Error
+    return OSError, TimeoutError, KafkaError, TTransportException, TException, mysql.connector.Error
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
