@@ -71,6 +71,8 @@ SCHEMA = (
     "INSERT IGNORE INTO applicant_seq (one, last_seq) VALUES (1, 0)",
 )
 
+DatabaseError = mysql.connector.Error  # what callers catch, without importing the driver
+
 _DATE_FIELDS = ("earliest_cr_line", "issue_d")
 _COLUMNS = (*FIELD_NAMES, "loan_status", "row_hash")
 _INSERT = (

@@ -135,7 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     """Load the files named on the command line and print one JSON summary line per file."""
     args = parse_args(argv)
     paths = [*(sample_paths() if args.samples else []), *args.files]
-    conn = db.connect(Settings.load())
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        sys.exit(f"no such file: {', '.join(missing)}")
+    settings = Settings.load()
+    try:
+        conn = db.connect(settings)
+    except db.DatabaseError as err:
+        sys.exit(f"cannot reach MySQL at {settings.db_host}:{settings.db_port} ({err}); is it up? "
+                 "stack/stack.sh up mariadb")
     try:
         db.ensure_schema(conn)
         for path in paths:
