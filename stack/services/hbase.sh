@@ -69,11 +69,13 @@ hbase_write_site() {
     hbase_property hbase.regionserver.thrift.port "$PORT_hbase_thrift"
     hbase_property hbase.thrift.info.port -1
     if [ "$dir" = "$HBASE_THRIFT_CONF" ]; then
-      # The gateway's HBase client gives up within 10 s (default: 20 min of retries), so a happybase caller
-      # such as a bolt gets an error well inside Storm's 30 s tuple and subprocess timeouts.
+      # The gateway's HBase client gives up after ~10 s (default: minutes of retries), so a happybase caller
+      # such as a bolt gets an IOError well inside Storm's 30 s tuple and subprocess timeouts.
       hbase_property hbase.rpc.timeout 5000
-      hbase_property hbase.client.operation.timeout 10000
-      hbase_property hbase.client.meta.operation.timeout 10000
+      hbase_property hbase.client.operation.timeout 8000
+      hbase_property hbase.client.meta.operation.timeout 8000
+      hbase_property hbase.client.retries.number 3
+      hbase_property zookeeper.recovery.retry 1
     fi
     echo '</configuration>'
   } > "$dir/hbase-site.xml"
