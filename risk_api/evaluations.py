@@ -15,7 +15,7 @@ from risk_api.schemas import EXAMPLE_APPLICANT, ApplicantIn, BatchIn, BatchOut, 
 from risk_api.service import RiskService, validate_batch
 
 bp = APIBlueprint("evaluations", __name__, url_prefix="/v1", tag="Evaluations")
-ERRORS = {400: "Body is not valid JSON", 413: "Body over the size limit",
+ERRORS = {400: "Body missing or not valid JSON", 413: "Body over the size limit",
           415: "Body is not application/json", 422: "Invalid applicant (names the field and, in a batch, the index)"}
 
 
@@ -35,6 +35,8 @@ def service() -> RiskService:
 def json_body() -> tuple[Any, Response | None]:
     """Return the parsed JSON body, or a problem response (415, 400; 413 is raised by Werkzeug)."""
     if not request.is_json:
+        if not request.mimetype and not request.content_length:
+            return None, problem(400, "a JSON request body is required", "missing-body", reason="BAD_JSON")
         return None, problem(415, "send the body as application/json", "unsupported-media-type")
     raw = request.get_data(cache=False)
     try:

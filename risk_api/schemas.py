@@ -1,6 +1,8 @@
 """OpenAPI documentation of the Risk API's bodies (marshmallow schemas for APIFlask's generated spec).
 
-These schemas document; they do not validate. Requests are validated by the domain's
+These schemas document; they do not validate. They must never be stricter than the validator (a value
+the document calls invalid has to be refused), so schemathesis' negative tests hold; cross-field rules
+(sub_grade within grade, fico_range_high >= fico_range_low) are not expressible here. Requests are validated by the domain's
 ``loanrisk.cleaning.applicant_from_json`` (one definition of every rule), and the category lists
 below come from that module so the document cannot drift from the validator on them.
 """
@@ -15,7 +17,7 @@ from loanrisk.applicant import GRADES, SCHEMA_VERSION
 from loanrisk.cleaning import APPLICATION_TYPES, HOME_OWNERSHIP, PURPOSES, TERMS, VERIFICATION_STATUS
 from loanrisk.decision import DECISIONS
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^(19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])$"  # the validator's 1900-01 .. 2100-12
 
 EXAMPLE_APPLICANT = {
     "id": "G000000042", "loan_amnt": 12000.0, "term": 36, "int_rate": 11.99, "installment": 398.52,

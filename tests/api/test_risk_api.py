@@ -157,7 +157,12 @@ def test_bad_json_is_400(client: FlaskClient, path: str, raw: bytes) -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/evaluations/batch"])
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_missing_body_is_400(client: FlaskClient, path: str) -> None:
+    assert_problem(client.post(path), 400)
+
+
+@pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/evaluations/batch"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
 def test_wrong_content_type_is_415(client: FlaskClient, path: str, content_type: str | None) -> None:
     response = client.post(path, data=json.dumps(applicant()), content_type=content_type)
     assert_problem(response, 415)

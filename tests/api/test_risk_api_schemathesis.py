@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from loanrisk.applicant import GRADES
 from risk_api import create_app
 
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -22,6 +23,28 @@ schema = schemathesis.from_wsgi(
     "/openapi.json", create_app({"TESTING": True}),
     data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative],
 )
+
+
+def consistent(applicant: object) -> object:
+    """Make the two cross-field rules hold when both fields are otherwise valid (the spec cannot say them)."""
+    if not isinstance(applicant, dict):
+        return applicant
+    sub_grade, grade = applicant.get("sub_grade"), applicant.get("grade")
+    if isinstance(sub_grade, str) and sub_grade[:1] in GRADES and grade in GRADES:
+        applicant["grade"] = sub_grade[0]
+    low, high = applicant.get("fico_range_low"), applicant.get("fico_range_high")
+    if type(low) is int and type(high) is int and high < low:
+        applicant["fico_range_low"], applicant["fico_range_high"] = high, low
+    return applicant
+
+
+@schema.hook
+def map_body(context: schemathesis.hooks.HookContext, body: object) -> object:
+    """Let generated applicants pass the cross-field rules so that scoring is exercised, not only validation."""
+    if isinstance(body, dict) and isinstance(body.get("applicants"), list):
+        body["applicants"] = [consistent(a) for a in body["applicants"]]
+        return body
+    return consistent(body)
 
 
 @schema.parametrize()
