@@ -204,9 +204,17 @@ def storm_topology_id(settings: Settings, name: str = TOPOLOGY) -> tuple[str, st
     return None
 
 
-def submit_topology(settings: Settings, timeout_s: float = 600.0) -> str:
+def submit_topology(settings: Settings, log_dir: Path, timeout_s: float = 600.0) -> str:
     """Submit `loan-risk` to the local cluster (killing a running one) and wait until it is ACTIVE."""
-    run_cmd("sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5", timeout=timeout_s)
+    log = log_dir / "sparse-submit.log"
+    print(f"    $ sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force --wait 5   (output: {log})", file=sys.stderr)
+    env = {**os.environ, "LEIN_ROOT": "1", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
+    with open(log, "w") as out:
+        proc = subprocess.run(["sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5"],
+                              cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
+    if proc.returncode != 0:
+        print(log.read_text()[-3000:], file=sys.stderr)
+        raise SystemExit(f"sparse submit failed (exit {proc.returncode}); full output in {log}")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = storm_topology_id(settings)
@@ -331,7 +339,7 @@ def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_sha
     dirty, manifest_path = prepare_data(run_dir, n, seed, dirty_share, samples)
     if submit:
         step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
-        submit_topology(settings)
+        submit_topology(settings, run_dir)
     step("producer: Applicant Data API until caught up")
     api = produce.run_api(settings, until_caught_up=True, rate=rate)
     entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
