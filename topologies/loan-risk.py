@@ -2,7 +2,9 @@
 
 The file is named after the topology so that `sparse submit|run|kill -n loan-risk` all agree on one name.
 Parallelism per environment comes from config.json (`loanrisk.par.<component>` in each env's options); the
-Kafka spout's constructor arguments from the options of the env being deployed (see `selected_env`).
+Kafka spout's constructor arguments from the options of the env being deployed (see `selected_env`), with
+`sparse ... -o key=value` overrides applied as streamparse applies them to the bolts' config, e.g.
+`sparse run -e local -n loan-risk -t 120 -o loanrisk.spout.group_id=loan-risk-local` consumes with its own group.
 """
 
 from __future__ import annotations
@@ -35,9 +37,22 @@ def selected_env() -> str:
     return os.environ.get("LOANRISK_STORM_ENV", CONFIG.get("default_env", "local"))
 
 
+def cli_options(argv: list[str]) -> dict[str, Any]:
+    """Return sparse's -o/--option key=value overrides (they win over config.json, as for the bolts)."""
+    found: dict[str, Any] = {}
+    for flag, value in zip(argv, argv[1:]):
+        if flag in ("-o", "--option") and "=" in value:
+            key, raw = value.split("=", 1)
+            try:
+                found[key] = json.loads(raw)
+            except ValueError:
+                found[key] = raw
+    return found
+
+
 def options(env: str | None = None) -> dict[str, Any]:
-    """Return the options of an env of config.json."""
-    return CONFIG["envs"][env or selected_env()].get("options", {})
+    """Return the options of an env of config.json with sparse's -o overrides applied."""
+    return {**CONFIG["envs"][env or selected_env()].get("options", {}), **cli_options(sys.argv)}
 
 
 def par(component: str) -> dict[str, int]:
