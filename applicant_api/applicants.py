@@ -9,6 +9,7 @@ from typing import Any
 from apiflask import APIBlueprint, HTTPError, Schema
 from apiflask.fields import Boolean, Field, Float, Integer, List, Nested, String
 from apiflask.validators import Range, Regexp
+from marshmallow import ValidationError, validates_schema
 
 from applicant_api.db import database
 from jobs import db as store
@@ -36,11 +37,18 @@ ApplicantOut = Schema.from_dict(
 
 
 class PageQuery(Schema):
-    """Query of a page: where to start and how many."""
+    """Query of a page: where to start and how many (unknown parameters are refused, not ignored)."""
 
     after = String(validate=Regexp(CURSOR_PATTERN), metadata={
         "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."})
     limit = Integer(load_default=100, validate=Range(1, MAX_LIMIT), metadata={"description": "Page size, 1..1000."})
+
+    @validates_schema(pass_original=True)
+    def refuse_unknown(self, _data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
+        """Refuse parameters the API does not know: a typo like `limt` must not silently page by 100."""
+        unknown = sorted(set(original) - set(self.fields)) if hasattr(original, "keys") else []
+        if unknown:
+            raise ValidationError({name[:64]: ["Unknown parameter."] for name in unknown})
 
 
 class Page(Schema):

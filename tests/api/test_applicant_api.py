@@ -129,7 +129,7 @@ def test_cursor_at_the_end_is_returned_unchanged(client: Any) -> None:
     ("query", "param"),
     [({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"limit": "ten"}, "limit"), ({"limit": "1e309"}, "limit"),
      ({"after": "abc"}, "after"), ({"after": "-1"}, "after"), ({"after": "1" * 40}, "after"),
-     ({"after": "1' OR '1'='1"}, "after"), ({"after": ""}, "after")],
+     ({"after": "1' OR '1'='1"}, "after"), ({"after": ""}, "after"), ({"limt": 5}, "limt")],
 )
 def test_bad_parameters_get_400_problem_naming_them(client: Any, query: dict[str, Any], param: str) -> None:
     response = client.get("/applicants", query_string=query)
