@@ -73,11 +73,25 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class CursorState:
-    """What the cursor file holds: the API cursor and how many records were confirmed with it."""
+    """What the cursor file holds: the API cursor, the Kafka cluster it is valid for, how many records it covers."""
 
     cursor: str | None
     published: int = 0
     saved_at_ms: int = 0
+    kafka_cluster_id: str | None = None
+
+
+def resume_from(state: CursorState, cluster_id: str | None) -> tuple[CursorState, str | None]:
+    """Return the state to resume from and a warning: a cursor of another (or unknown) Kafka cluster restarts at 0.
+
+    A wiped or re-formatted Kafka has lost what the cursor says was published; starting over republishes
+    (replays are idempotent downstream: row key = application id), skipping would lose records.
+    """
+    if state.cursor is None or (cluster_id is not None and state.kafka_cluster_id == cluster_id):
+        return state, None
+    warning = (f"saved cursor {state.cursor} belongs to Kafka cluster {state.kafka_cluster_id}, not {cluster_id}: "
+               "publishing from the beginning")
+    return CursorState(None, 0, 0, cluster_id), warning
 
 
 class CursorStore:
@@ -98,12 +112,14 @@ class CursorStore:
             cursor=None if cursor is None else str(cursor),
             published=int(data.get("published", 0)),
             saved_at_ms=int(data.get("saved_at_ms", 0)),
+            kafka_cluster_id=data.get("kafka_cluster_id"),
         )
 
     def save(self, state: CursorState) -> None:
         """Write the state atomically: a crash leaves either the old or the new file, never half of one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({"cursor": state.cursor, "published": state.published, "saved_at_ms": state.saved_at_ms})
+        payload = json.dumps({"cursor": state.cursor, "published": state.published, "saved_at_ms": state.saved_at_ms,
+                              "kafka_cluster_id": state.kafka_cluster_id})
         fd, tmp = tempfile.mkstemp(prefix=".cursor-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -242,6 +258,17 @@ def make_producer(bootstrap: str):
     )
 
 
+def kafka_cluster_id(bootstrap: str) -> str | None:
+    """Return the Kafka cluster id (it changes when the cluster's storage is formatted anew)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="loanrisk-producer-admin")
+    try:
+        return admin.describe_cluster().get("cluster_id")
+    finally:
+        admin.close()
+
+
 def send_all(producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper,
              topic: str = TOPIC) -> int:
     """Send records, flush, and raise PublishError unless the broker confirmed every one; return the count."""
@@ -303,7 +330,10 @@ def run_api(
 
     stopper = stopper or Stopper()
     store, limiter, progress = CursorStore(cursor_file), RateLimiter(rate), Progress("api")
-    state = store.load()
+    cluster_id = kafka_cluster_id(settings.kafka_bootstrap)
+    state, warning = resume_from(store.load(), cluster_id)
+    if warning:
+        print(f"[produce api] {warning}", file=sys.stderr, flush=True)
     result = PublishResult(cursor=state.cursor)
     producer = make_producer(settings.kafka_bootstrap)
     try:
@@ -320,7 +350,7 @@ def run_api(
                     if sent < len(records):  # stopped mid-page: keep the old cursor, the page is sent again later
                         result.stopped = True
                         break
-                    state = CursorState(next_cursor, state.published + sent, int(time.time() * 1000))
+                    state = CursorState(next_cursor, state.published + sent, int(time.time() * 1000), cluster_id)
                     store.save(state)
                     result.published += sent
                     result.keys.extend(str(item["id"]) for item in items)

@@ -19,6 +19,7 @@ from jobs.produce import (
     iter_lines,
     line_key,
     page_limit,
+    resume_from,
 )
 
 
@@ -161,3 +162,24 @@ def test_progress_line_reports_the_rate() -> None:
     clock.now += 2.0
     progress.add(100)
     assert out.getvalue().strip() == "[produce api] 200 records in 2.0s (100/s)"
+
+
+def test_cursor_store_keeps_the_kafka_cluster_id(tmp_path) -> None:
+    store = CursorStore(tmp_path / "cursor.json")
+    store.save(CursorState("42", 42, 1, "cluster-a"))
+    assert store.load().kafka_cluster_id == "cluster-a"
+
+
+@pytest.mark.parametrize(
+    ("saved", "cluster", "cursor", "warned"),
+    [
+        (CursorState(None), "cluster-a", None, False),
+        (CursorState("42", 42, 1, "cluster-a"), "cluster-a", "42", False),
+        (CursorState("42", 42, 1, "cluster-a"), "cluster-b", None, True),  # Kafka re-formatted: start over
+        (CursorState("42", 42, 1, None), "cluster-a", None, True),  # a cursor of an unknown cluster
+    ],
+)
+def test_resume_from_only_trusts_a_cursor_of_the_same_kafka_cluster(saved, cluster, cursor, warned) -> None:
+    state, warning = resume_from(saved, cluster)
+    assert state.cursor == cursor
+    assert (warning is not None) is warned
