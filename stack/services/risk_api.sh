@@ -9,7 +9,8 @@ install_risk_api() {
   [ -x "$VENV/bin/gunicorn" ] || die "gunicorn missing from .venv (run make venv)"
   if [ ! -f "$ROOT/models/risk_model.skops" ] || [ ! -f "$ROOT/models/risk_model.json" ]; then
     say "no trained risk model in models/: training it (make train)"
-    make -s -C "$ROOT" train || die "training the risk model failed (are the shared samples in ../shared/data?)"
+    (cd "$ROOT" && "$VENV/bin/python" -m jobs.train) \
+      || die "training the risk model failed (are the shared samples in ../shared/data, or LOANRISK_DATA_DIR?)"
   fi
 }
 
