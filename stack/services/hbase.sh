@@ -65,6 +65,8 @@ hbase_write_site() {
     hbase_property hbase.master.info.bindAddress 127.0.0.1
     hbase_property hbase.master.info.port "$HBASE_INFO_PORT"
     hbase_property hbase.regionserver.info.port -1
+    # One regionserver in this JVM: stop waiting for more as soon as it has checked in (saves ~4 s per start).
+    hbase_property hbase.master.wait.on.regionservers.maxtostart 1
     hbase_property hbase.regionserver.thrift.ipaddress 127.0.0.1
     hbase_property hbase.regionserver.thrift.port "$PORT_hbase_thrift"
     hbase_property hbase.thrift.info.port -1
