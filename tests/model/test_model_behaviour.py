@@ -111,13 +111,14 @@ def test_reason_contributions_explain_the_score_exactly(risk_model: RiskModel, a
     assert np.allclose(risk_model.reference_log_odds() + points.sum(axis=1), np.log(p / (1 - p)))
 
 
-def test_first_reason_is_the_largest_adverse_factor(risk_model: RiskModel, applicants: list[Applicant]) -> None:
+def test_reasons_are_the_largest_adverse_factors_in_order(risk_model: RiskModel, applicants: list[Applicant]) -> None:
     factors, points = risk_model.factor_points(applicants)
+    factor_of = {code: f for f, codes in reasons.NUMERIC_FACTORS.items() for code in codes if code}
+    factor_of |= {code: f for f, code in reasons.CATEGORICAL_FACTORS.items()}
     for evaluation, row in zip(risk_model.evaluate(applicants), points):
-        if row.max() > 0:
-            top = factors[int(row.argmax())]
-            codes = reasons.NUMERIC_FACTORS.get(top) or (reasons.CATEGORICAL_FACTORS[top],)
-            assert evaluation.reasons[0].code in codes
+        adverse = sorted((j for j in range(len(factors)) if row[j] > 0), key=lambda j: -row[j])
+        expected = [factors[j] for j in adverse[: reasons.MAX_REASONS]]
+        assert [factor_of[r.code] for r in evaluation.reasons] == expected
 
 
 def test_fast_path_equals_the_pipeline(risk_model: RiskModel, applicants: list[Applicant]) -> None:
