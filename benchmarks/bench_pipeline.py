@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings.load()
     seed = int(time.time() * 1000) % 1_000_000_000
-    run = demo.run_pipeline(settings, demo.new_run_dir("bench"), args.generated, seed, 0.0, samples=False,
+    run = demo.run_pipeline(settings, demo.new_run_dir("bench", settings), args.generated, seed, 0.0, samples=False,
                             submit=not args.no_submit, rate=args.rate, timeout_s=args.timeout, whole_table=False)
     ids = demo.csv_ids(run.run_dir / "applicants.csv")
     rows, _ = reconcile.fetch_rows(settings, ids)

@@ -314,10 +314,14 @@ class PipelineRun:
         return set(self.api_ids) | {ln.id for ln in self.lines if ln.id is not None}
 
 
-def new_run_dir(label: str) -> Path:
-    """Create var/data/runs/<UTC time>-<label>/ for one run's files."""
+def new_run_dir(label: str, settings: Settings | None = None) -> Path:
+    """Create var/data/runs/<UTC time>-<label>/ for one run's files, with run.json naming the Kafka cluster."""
+    settings = settings or Settings.load()
     run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{label}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    info = {"label": label, "kafka_cluster_id": produce.kafka_cluster_id(settings.kafka_bootstrap),
+            "created_at": datetime.now(UTC).isoformat()}
+    (run_dir / reconcile.RUN_INFO).write_text(json.dumps(info))
     return run_dir
 
 
@@ -365,14 +369,14 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000_000
     step("model")
     ensure_model(settings)
-    run = run_pipeline(settings, new_run_dir("demo"), args.generated, seed, args.dirty_share,
+    run = run_pipeline(settings, new_run_dir("demo", settings), args.generated, seed, args.dirty_share,
                        submit=not args.no_submit, rate=args.rate, timeout_s=args.timeout)
     print(run_summary(settings, run.published, run.run_ids, {ln.sha256 for ln in run.lines}))
     if not run.accounted:
         print(f"\nNOT everything accounted after {args.timeout:.0f}s; pending ids (first 10): "
               f"{sorted(run.pending_ids)[:10]}", file=sys.stderr)
     step("reconciliation (whole MySQL table, whole topics, every manifest under var/data/runs)")
-    report = reconcile.run(settings, reconcile.default_manifests())
+    report = reconcile.run(settings, reconcile.default_manifests(settings))
     print(reconcile.format_report(report))
     (run.run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
     print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)

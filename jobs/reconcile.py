@@ -236,9 +236,35 @@ def format_report(report: Report, show: int = SHOW) -> str:
 # ---------------------------------------------------------------- reading the services
 
 
-def default_manifests() -> list[Path]:
-    """Return every dirt manifest the demo and the end-to-end test wrote under var/data/runs."""
-    return sorted(RUNS_DIR.glob("*/*.dirt.jsonl"))
+RUN_INFO = "run.json"  # written in each run directory: {"kafka_cluster_id", "label", ...}
+
+
+def manifests_for_cluster(runs_dir: Path, cluster_id: str | None) -> tuple[list[Path], list[Path]]:
+    """Split the runs' manifests into (those published to this Kafka cluster, those of another or unknown one).
+
+    Manifests outlive a wiped Kafka (`stack/stack.sh clean kafka`): their records are gone with it, so only
+    the runs that published to the current cluster can be checked.
+    """
+    mine, others = [], []
+    for path in sorted(runs_dir.glob("*/*.dirt.jsonl")):
+        try:
+            info = json.loads((path.parent / RUN_INFO).read_text())
+        except (OSError, ValueError):
+            info = {}
+        (mine if cluster_id is not None and info.get("kafka_cluster_id") == cluster_id else others).append(path)
+    return mine, others
+
+
+def default_manifests(settings: Settings | None = None) -> list[Path]:
+    """Return the dirt manifests the demo and the end-to-end test wrote under var/data/runs for this Kafka."""
+    from jobs.produce import kafka_cluster_id
+
+    settings = settings or Settings.load()
+    mine, others = manifests_for_cluster(RUNS_DIR, kafka_cluster_id(settings.kafka_bootstrap))
+    if others:
+        print(f"note: {len(others)} manifest(s) under {RUNS_DIR} belong to another (wiped) Kafka cluster; skipped",
+              file=sys.stderr)
+    return mine
 
 
 def load_manifests(paths: Iterable[Path]) -> tuple[list[ManifestEntry], list[str]]:
@@ -408,10 +434,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Reconcile and print the report; exit 1 on any discrepancy."""
     args = parse_args(argv)
-    manifests = args.manifest if args.manifest else default_manifests()
     ids = None if args.ids_file is None else [t.strip() for t in args.ids_file.read_text().splitlines() if t.strip()]
+    settings = Settings.load()
     try:
-        report = run(Settings.load(), manifests, ids)
+        manifests = args.manifest if args.manifest else default_manifests(settings)
+        report = run(settings, manifests, ids)
     except service_errors() as exc:
         print(f"reconciliation could not read a service ({type(exc).__name__}: {exc}); is the stack up?",
               file=sys.stderr)

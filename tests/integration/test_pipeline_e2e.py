@@ -29,7 +29,7 @@ COMPONENTS = {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "sav
 def run(settings) -> demo.PipelineRun:
     """Push this test's applicants and dirty records through the pipeline once for the whole module."""
     seed = int(time.time() * 1000) % 1_000_000_000
-    result = demo.run_pipeline(settings, demo.new_run_dir("e2e"), N, seed, DIRTY / N, samples=False,
+    result = demo.run_pipeline(settings, demo.new_run_dir("e2e", settings), N, seed, DIRTY / N, samples=False,
                                submit=SUBMIT, timeout_s=TIMEOUT_S, whole_table=False)
     assert result.accounted, f"not accounted after {TIMEOUT_S:.0f}s, e.g. {sorted(result.pending_ids)[:5]}"
     return result

@@ -12,6 +12,7 @@ from jobs.reconcile import (
     RowSummary,
     format_report,
     load_manifests,
+    manifests_for_cluster,
     parse_manifest_line,
     reconcile,
     row_summary,
@@ -150,3 +151,15 @@ def test_row_summary_reads_the_columns_the_save_bolt_writes() -> None:
 
 def test_row_summary_of_a_broken_row_is_an_error_value() -> None:
     assert isinstance(row_summary(b"G1", {ev.COL_DECISION: b"APPROVE"}), ev.ParseError)
+
+
+def test_only_manifests_of_the_current_kafka_cluster_are_checked(tmp_path) -> None:
+    for name, cluster in [("run-a", "c1"), ("run-b", "c2"), ("run-c", None)]:
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        (run_dir / "dirty.jsonl.dirt.jsonl").write_text("")
+        if cluster:
+            (run_dir / "run.json").write_text(json.dumps({"kafka_cluster_id": cluster}))
+    mine, others = manifests_for_cluster(tmp_path, "c1")
+    assert [p.parent.name for p in mine] == ["run-a"]
+    assert [p.parent.name for p in others] == ["run-b", "run-c"]
