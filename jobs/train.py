@@ -204,12 +204,16 @@ def column_map(pipeline: Pipeline, numeric: list[str]) -> list[dict[str, str]]:
     return columns
 
 
+def git(*args: str) -> str:
+    """Return the output of a git command run in the repository."""
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def code_version() -> str:
-    """Return the git commit of the code (with +dirty when the tree has changes), or 'unknown'."""
+    """Return the git commit of the code (+dirty when the training code has uncommitted changes), or 'unknown'."""
     try:
-        run = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-        dirty = run("status", "--porcelain", "--", "jobs/train.py", "src/loanrisk/features.py").strip()
-        return run("rev-parse", "--short", "HEAD").strip() + ("+dirty" if dirty else "")
+        dirty = git("status", "--porcelain", "--", "jobs/train.py", "src/loanrisk/features.py")
+        return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -221,11 +225,17 @@ def model_version(data_sha: str, numeric: list[str]) -> str:
     return "lr-" + hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
+def split(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the seeded, stratified training and held-out row indices."""
+    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=HOLDOUT, stratify=y, random_state=SEED)
+    return idx_train, idx_test
+
+
 def evaluate(applicants: list[Applicant], y: np.ndarray) -> tuple[Pipeline, list[str], dict[str, Any], Any]:
     """Split, cross-validate, fit the shipped model and score it on the held-out split."""
     x = frame(applicants)
     grades = np.array([a.grade for a in applicants])
-    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=HOLDOUT, stratify=y, random_state=SEED)
+    idx_train, idx_test = split(y)
     cv = cross_validate(x.iloc[idx_train], y[idx_train])
     model, dropped = fit_constrained(x.iloc[idx_train], y[idx_train])
     p = model.predict_proba(x.iloc[idx_test])[:, 1]
@@ -337,7 +347,7 @@ def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
     model, dropped, metrics, (y_test, p_test) = evaluate(applicants, y)
     policy = json.loads(policy_file.read_text())
     numeric = [f for f in features.NUMERIC_FEATURES if f not in dropped]
-    idx_train = train_test_split(np.arange(len(y)), test_size=HOLDOUT, stratify=y, random_state=SEED)[0]
+    idx_train = split(y)[0]
     names = list(model[:-1].get_feature_names_out())
     meta = {
         "model_version": model_version(provenance["sha256"], numeric),

@@ -185,7 +185,6 @@ def test_metadata_is_plain_json(risk_model: RiskModel) -> None:
 
 def test_holdout_auc_reproduces_from_the_artifact(risk_model: RiskModel) -> None:
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
 
     from jobs import train
     from jobs.settings import default_data_dir
@@ -195,6 +194,6 @@ def test_holdout_auc_reproduces_from_the_artifact(risk_model: RiskModel) -> None
         pytest.skip("the shared LendingClub samples are not available")
     applicants, y, provenance = train.load_training_data(data_dir)
     assert provenance["sha256"] == risk_model.metadata["training_data"]["sha256"]
-    test = train_test_split(np.arange(len(y)), test_size=train.HOLDOUT, stratify=y, random_state=train.SEED)[1]
+    test = train.split(y)[1]
     auc = roc_auc_score(y[test], risk_model.probabilities([applicants[i] for i in test]))
     assert auc == pytest.approx(risk_model.metadata["metrics"]["holdout"]["roc_auc"], abs=1e-9)
