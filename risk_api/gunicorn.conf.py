@@ -2,6 +2,11 @@
 
 import os
 
+# One BLAS/OpenMP thread per worker: the matrices are tiny and the box has 2 cores shared by 2 workers
+# (and the rest of the stack). Set here, before the preloaded app imports numpy.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 bind = os.environ.get("RISK_API_BIND", "127.0.0.1:5001")
 # 2 sync workers on 2 cores: one CPU-bound request per core; see benchmarks/bench_risk.py for the figures.
 workers = int(os.environ.get("RISK_API_WORKERS", "2"))
