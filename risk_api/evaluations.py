@@ -39,6 +39,10 @@ def json_body() -> tuple[Any, Response | None]:
             return None, problem(400, "a JSON request body is required", "missing-body", reason="BAD_JSON")
         return None, problem(415, "send the body as application/json", "unsupported-media-type")
     raw = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # a chunked body has no length to check up front; Werkzeug stops reading at the limit
+        return None, problem(413, f"body over the size limit of {limit} bytes", "too-large")
     try:
         return json.loads(raw), None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors

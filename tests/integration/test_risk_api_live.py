@@ -54,3 +54,11 @@ def test_live_bad_input_is_a_problem(url: str, body: str, content_type: str, sta
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["status"] == status
+
+
+def test_live_chunked_body_over_the_limit_is_413(url: str) -> None:
+    chunks = (b"[" + b"1," * 100_000 for _ in range(30))  # 6 MB without a Content-Length
+    response = requests.post(f"{url}/v1/evaluations", data=chunks, headers={"Content-Type": "application/json"},
+                             timeout=TIMEOUT)
+    assert response.status_code == 413
+    assert response.headers["Content-Type"].startswith("application/problem+json")
