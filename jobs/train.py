@@ -243,7 +243,10 @@ def evaluate(applicants: list[Applicant], y: np.ndarray) -> tuple[Pipeline, list
     metrics = {
         "cross_validation": cv,
         "holdout": {"n": int(len(idx_test)), "bad": int(y[idx_test].sum()), **scores(y[idx_test], p),
-                    "sub_grade_only_roc_auc": float(roc_auc_score(y[idx_test], grade_only))},
+                    "sub_grade_only_roc_auc": float(roc_auc_score(y[idx_test], grade_only)),
+                    "mean_predicted": float(p.mean()), "observed_bad_rate": float(y[idx_test].mean()),
+                    # Brier of always forecasting the training base rate: the bar a useful model must beat
+                    "brier_base_rate": float(brier_score_loss(y[idx_test], np.full(len(p), y[idx_train].mean())))},
         "calibration_holdout": calibration_table(y[idx_test], p),
         "per_grade_holdout": per_grade(grades[idx_test], y[idx_test], p),
         "train": {"n": int(len(idx_train)), "bad": int(y[idx_train].sum())},
@@ -300,7 +303,9 @@ def render_card(meta: dict[str, Any]) -> str:
     ]
     lines += markdown_table(["metric", f"CV mean ({cv['folds']} folds)", "CV std", "held-out"], [
         [k, cv[k]["mean"], cv[k]["std"], ho[k]] for k in ("roc_auc", "ks", "brier")])
-    lines += ["", f"Sub-grade alone on the held-out split: ROC AUC {ho['sub_grade_only_roc_auc']:.3f}.", "",
+    lines += ["", f"Sub-grade alone on the held-out split: ROC AUC {ho['sub_grade_only_roc_auc']:.3f}. "
+              f"Brier of a constant base-rate forecast: {ho['brier_base_rate']:.3f}. Mean predicted default "
+              f"{ho['mean_predicted']:.3f} vs observed {ho['observed_bad_rate']:.3f}.", "",
               "### Calibration (held-out, deciles of predicted probability)", ""]
     lines += markdown_table(["decile", "n", "mean predicted", "observed bad rate"], [
         [c["bin"], c["n"], c["mean_predicted"], c["observed_bad_rate"]] for c in m["calibration_holdout"]])

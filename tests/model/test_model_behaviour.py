@@ -140,6 +140,8 @@ def test_metrics_floor_from_metadata(risk_model: RiskModel) -> None:
     assert metrics["holdout"]["roc_auc"] >= AUC_FLOOR
     assert metrics["cross_validation"]["roc_auc"]["mean"] >= AUC_FLOOR
     assert metrics["holdout"]["brier"] <= BRIER_CEILING
+    assert metrics["holdout"]["brier"] < metrics["holdout"]["brier_base_rate"]
+    assert abs(metrics["holdout"]["mean_predicted"] - metrics["holdout"]["observed_bad_rate"]) < 0.05
     assert metrics["holdout"]["roc_auc"] > metrics["holdout"]["sub_grade_only_roc_auc"]
 
 
