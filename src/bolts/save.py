@@ -67,6 +67,7 @@ class SaveBolt(Bolt):
 
     def process_tick(self, tup: Any) -> None:
         """Save a batch that waited long enough even when nothing new arrives."""
+        self.ack(tup)  # ShellBolt keeps every unacked input, ticks included
         if self.batch.due(now_ms()):
             self.flush(self.batch.take())
 

@@ -110,6 +110,7 @@ class SubmitBolt(Bolt):
 
     def process_tick(self, tup: Any) -> None:
         """Send a batch that waited long enough even when no new applicant arrives."""
+        self.ack(tup)  # ShellBolt keeps every unacked input, ticks included
         if self.batch.due(now_ms()):
             self.flush(self.batch.take())
 

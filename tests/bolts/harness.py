@@ -44,8 +44,12 @@ class Captured:
         return [m for m in self.messages if m.get("command") == command]
 
     def acked(self) -> list[str]:
-        """Return the ids of acked tuples."""
-        return [m["id"] for m in self.commands("ack")]
+        """Return the ids of acked tuples (tick tuples left out)."""
+        return [m["id"] for m in self.commands("ack") if not m["id"].startswith("tick")]
+
+    def acked_ticks(self) -> int:
+        """Return how many tick tuples were acked."""
+        return sum(1 for m in self.commands("ack") if m["id"].startswith("tick"))
 
     def failed(self) -> list[str]:
         """Return the ids of failed tuples."""

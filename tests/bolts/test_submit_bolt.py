@@ -27,6 +27,7 @@ def test_a_batch_waits_until_full(applicant):
     _feed(cap, applicant, 4)
     cap.tick()
     assert cap.acked() == [] and cap.failed() == [] and cap.emitted() == []
+    assert cap.acked_ticks() == 1
 
 
 def test_full_batch_against_a_down_api_fails_exactly_its_tuples(applicant):
