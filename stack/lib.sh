@@ -31,7 +31,8 @@ start_bg() {
   local name=$1; shift
   if svc_pid "$name" >/dev/null; then say "$name already running (pid $(svc_pid "$name"))"; return 0; fi
   say "starting $name (log: $(logfile "$name"))"
-  setsid nohup "$@" >>"$(logfile "$name")" 2>&1 < /dev/null &
+  # fd 9 holds stack.sh's per-service lock (with_lock): a daemon must not inherit it, or it would hold it forever.
+  setsid nohup "$@" >>"$(logfile "$name")" 2>&1 < /dev/null 9>&- &
   echo $! > "$(pidfile "$name")"
 }
 

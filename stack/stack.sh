@@ -42,11 +42,28 @@ install_base() {
   make -s -C "$ROOT" venv
 }
 
+# Run "$@" holding lock $1 (var/run/<name>.lock): concurrent stack.sh runs take turns per service instead of
+# fetching into the same folder or starting twins (e.g. formatting Kafka's storage twice).
+with_lock() {
+  local name=$1; shift
+  (
+    flock -n 9 || { say "waiting for another stack.sh working on $name"; flock 9; }
+    "$@"
+  ) 9>"$RUN/$name.lock"
+}
+
 cmd_install() {
-  install_base
+  with_lock base install_base
   for s in $(selected "$@"); do
-    if defined "install_$s"; then "install_$s"; fi
+    if defined "install_$s"; then with_lock "$s" "install_$s"; fi
   done
+}
+
+# Start service $1 unless it is healthy, and wait until it is.
+up_one() {
+  local s=$1
+  if ! "healthy_$s" >/dev/null 2>&1; then "start_$s"; fi
+  wait_for "$s" "${UP_TIMEOUT:-180}" "healthy_$s" || { tail -n 30 "$(logfile "$s")" >&2 || true; die "$s did not become healthy; see $(logfile "$s")"; }
 }
 
 cmd_up() {
@@ -55,8 +72,7 @@ cmd_up() {
   load_stack_env
   for s in $(selected "$@"); do
     defined "start_$s" || { say "service $s is not defined yet (stack/services)"; continue; }
-    if ! "healthy_$s" >/dev/null 2>&1; then "start_$s"; fi
-    wait_for "$s" "${UP_TIMEOUT:-180}" "healthy_$s" || { tail -n 30 "$(logfile "$s")" >&2 || true; die "$s did not become healthy; see $(logfile "$s")"; }
+    with_lock "$s" up_one "$s"
   done
   say "stack up in $((SECONDS - t0))s"
 }
