@@ -112,9 +112,9 @@ hbase_write_config() {
   hbase_write_log4j "$1"
 }
 
-# Query the master's JMX servlet (bound to 127.0.0.1) for bean $1.
+# Query the master's JMX servlet (bound to 127.0.0.1) for bean $1; one retry rides out a busy moment.
 hbase_jmx() {
-  curl -fsS --max-time 3 "http://127.0.0.1:$HBASE_INFO_PORT/jmx?qry=$1"
+  curl -fsS --max-time 5 --retry 1 "http://127.0.0.1:$HBASE_INFO_PORT/jmx?qry=$1"
 }
 
 start_hbase() {
