@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import http.client
 import json
 import os
@@ -43,12 +44,15 @@ def applicants(n: int) -> list[Applicant]:
                                 fico_range_high=664 + i % 150) for i in range(n)]
 
 
-def in_process(batch: int, rounds: int) -> None:
+def in_process(batch: int, rounds: int, freeze: bool) -> None:
     """Print the in-process scoring rate of the service the API runs, in batches."""
     service = build_service(ROOT / "models", ROOT / "config" / "risk_policy.json", {})
     if isinstance(service, str):
         sys.exit(service)
     people = applicants(batch)
+    if freeze:  # what gunicorn's pre_fork hook does (risk_api/gunicorn.conf.py)
+        gc.collect()
+        gc.freeze()
     service.evaluate(people)  # warm-up
     start, cpu, done = time.perf_counter(), time.process_time(), 0
     for _ in range(rounds):
@@ -58,7 +62,7 @@ def in_process(batch: int, rounds: int) -> None:
             break
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     # per CPU-second too: on a shared 2-core box the wall-clock rate mostly measures the neighbours
-    print(f"in-process  batch={batch:<5} {done:>7} applicants in {elapsed:6.2f} s = {done / elapsed:10,.0f} applicants/s"
+    print(f"in-process  batch={batch:<5} gc {'frozen' if freeze else 'normal'} {done:>7} applicants in {elapsed:6.2f} s = {done / elapsed:10,.0f} applicants/s"
           f"  ({done / cpu:,.0f} per CPU-second; load average {os.getloadavg()[0]:.1f})")
     one, timings = people[:1], []
     for _ in range(2000):
@@ -162,8 +166,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--skip-api", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
-    for batch, rounds in ((1000, 50), (100, 200)):
-        in_process(batch, rounds)
+    for freeze in (False, True):
+        for batch, rounds in ((1000, 50), (100, 200)):
+            in_process(batch, rounds, freeze)
     if args.skip_api:
         return
     single_latency(args.url, args.requests)
