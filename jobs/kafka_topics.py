@@ -99,7 +99,7 @@ def create_missing(admin: KafkaAdminClient, specs: list[TopicSpec]) -> list[Topi
 def check_topics(bootstrap: str, topics: Iterable[TopicSpec] = TOPICS) -> list[TopicStatus]:
     """Report, without changing anything, whether each topic exists with its partition count."""
     specs = list(topics)
-    admin = admin_client(bootstrap, timeout_ms=3_000)
+    admin = admin_client(bootstrap, timeout_ms=5_000)
     try:
         counts = partition_counts(admin, [s.name for s in specs])
     finally:
@@ -124,7 +124,7 @@ def ensure_topics(bootstrap: str, topics: Iterable[TopicSpec] = TOPICS) -> list[
 def broker_answers(bootstrap: str) -> bool:
     """Tell whether a broker answers a metadata request (lists at least one broker)."""
     try:
-        admin = admin_client(bootstrap, timeout_ms=3_000)
+        admin = admin_client(bootstrap, timeout_ms=5_000)
     except KafkaError:
         return False
     try:

@@ -159,7 +159,7 @@ start_hbase_thrift() {
 healthy_hbase_thrift() {
   "$VENV/bin/python" - "$PORT_hbase_thrift" <<'EOF'
 import sys, happybase
-conn = happybase.Connection("127.0.0.1", int(sys.argv[1]), timeout=5000)
+conn = happybase.Connection("127.0.0.1", int(sys.argv[1]), timeout=10000)
 try:
     conn.tables()
 finally:
