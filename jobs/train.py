@@ -312,6 +312,13 @@ def render_card(meta: dict[str, Any]) -> str:
     lines += ["", "### Per grade (held-out)", ""]
     lines += markdown_table(["grade", "n", "observed bad rate", "mean predicted", "ROC AUC within grade"], [
         [g, r["n"], r["observed_bad_rate"], r["mean_predicted"], r["roc_auc"]] for g, r in m["per_grade_holdout"].items()])
+    lines += ["", "## Coefficients (numeric features, per standard deviation, log-odds of default)", "",
+              "Signs are constrained only for the directional features; the others are as learned. Small ones with",
+              "unintuitive signs are noise-level at this sample size, yet can appear as low-ranked reason codes.", ""]
+    coefficients = meta["coefficients"]
+    lines += markdown_table(["feature", "coefficient", "directional"], [
+        [f, coefficients[f], "yes" if f in meta["features"]["directional_signs"] else ""]
+        for f in meta["features"]["numeric"]])
     policy, mix = meta["policy"], meta["decision_mix_holdout"]
     lines += ["", "## Decision policy", "",
               f"`{policy['policy_version']}` (config/risk_policy.json): APPROVE below {policy['approve_below']},",
