@@ -85,27 +85,27 @@ class SaveBolt(Bolt):
             self.ack(tup)
 
     def save(self, tuples: list[Any]) -> None:
-        """Write new rows, publish their events, mark them published, dead-letter duplicates."""
+        """Plan the batch against HBase, write and publish the new rows, dead-letter duplicates."""
         items = [_unpack(t) for t in tuples]
-        table = self.table
-        existing = read_existing(table, [i[0] for i in items])
         keyed = [(i[0], events.fingerprint(i[1])) for i in items]
+        existing = read_existing(self.table, [app_id for app_id, _ in keyed])
         plan = events.plan_saves(keyed, existing)
+        self.write_and_publish([i for i, action in zip(items, plan) if action == events.WRITE])
+        self.dead_letter_duplicates([i for i, action in zip(items, plan) if action == events.DUPLICATE],
+                                    _owners(keyed, existing))
+
+    def write_and_publish(self, writes: list[tuple[Any, ...]]) -> None:
+        """Put the rows, publish their decision events and wait for Kafka, then mark the rows published."""
         saved_at = now_ms()
-        writes = [i for i, action in zip(items, plan) if action == events.WRITE]
-        with table.batch(transaction=True) as batch:
+        with self.table.batch(transaction=True) as batch:
             for app_id, applicant, decision, received in writes:
                 batch.put(app_id.encode(), events.hbase_row(applicant, decision, received, saved_at))
         publish_all(self.producer, self.decisions_topic,
                     [(d.application_id, events.decision_event(d, r, saved_at).to_dict()) for _, _, d, r in writes],
                     self.send_timeout)
-        with table.batch(transaction=True) as batch:
+        with self.table.batch(transaction=True) as batch:
             for app_id, *_ in writes:
                 batch.put(app_id.encode(), events.published_marker())
-        owners = {app_id: row.fingerprint for app_id, row in existing.items()}
-        for app_id, fp in keyed:
-            owners.setdefault(app_id, fp)
-        self.dead_letter_duplicates([i for i, action in zip(items, plan) if action == events.DUPLICATE], owners)
 
     def dead_letter_duplicates(self, items: list[tuple[Any, ...]], owners: dict[str, str]) -> None:
         """Publish a DUPLICATE_ID dead letter for each item whose id is taken by other content."""
@@ -141,6 +141,14 @@ def _unpack(tup: Any) -> tuple[str, dict[str, Any], events.Decision, events.Rece
     """Unpack a decided tuple into typed records."""
     app_id, applicant, decision, received = tup.values
     return app_id, applicant, events.Decision.from_dict(decision), events.Received.from_dict(received)
+
+
+def _owners(keyed: list[tuple[str, str]], existing: dict[str, events.Stored]) -> dict[str, str]:
+    """Return, per id, the fingerprint that owns it: the stored row's, else the batch's first."""
+    owners = {app_id: row.fingerprint for app_id, row in existing.items()}
+    for app_id, fp in keyed:
+        owners.setdefault(app_id, fp)
+    return owners
 
 
 def _kafka_order(tup: Any) -> tuple[str, int, int]:
