@@ -3,6 +3,10 @@
 A declined applicant skips the Risk API; its decision carries the rules it broke as reasons, in
 catalogue order, at most ``max_reasons`` (Regulation B: specific principal reasons, four customary).
 Thresholds come from config.json (``loanrisk.prescreen.*`` options); the defaults below match it.
+They were checked against the shared LendingClub samples (2,999 funded loans): grades E-G (8.5 % of
+applicants) charge off at 29-31 % against 12-15 % overall, more than one public record (2.5 %) at 19-31 %;
+a delinquency within 12 months (8 %) does not predict charge-off there (12.7 % vs 12.1 %), so that rule
+only declines a delinquency of the last 3 months (about 1 %) and leaves older ones to the model.
 
 Catalogue (code: rule):
     PS_GRADE               grade in ``declined_grades`` (default E, F, G)
@@ -11,7 +15,7 @@ Catalogue (code: rule):
     PS_DTI_UNKNOWN         debt-to-income ratio unknown
     PS_DTI_HIGH            debt-to-income ratio above ``max_dti`` (50 %)
     PS_FICO_LOW            FICO range low below ``min_fico`` (660)
-    PS_RECENT_DELINQUENCY  a delinquency less than ``min_months_since_delinq`` months ago (12)
+    PS_RECENT_DELINQUENCY  a delinquency less than ``min_months_since_delinq`` months ago (3; 0 disables)
     PS_DELINQUENCIES       more than ``max_delinq_2yrs`` delinquencies in 2 years (2)
     PS_INQUIRIES           more than ``max_inq_last_6mths`` credit inquiries in 6 months (5)
     PS_PUBLIC_RECORDS      more than ``max_pub_rec`` public records (1)
@@ -32,13 +36,13 @@ OPTION_PREFIX = "loanrisk.prescreen."
 class PrescreenPolicy:
     """Thresholds of the pre-screen rules; every value is configurable."""
 
-    policy_version: str = "prescreen-v1"
+    policy_version: str = "prescreen-v2"
     declined_grades: tuple[str, ...] = ("E", "F", "G")
     min_loan_amnt: float = 1_000.0
     max_loan_amnt: float = 40_000.0
     max_dti: float = 50.0
     min_fico: int = 660
-    min_months_since_delinq: int = 12
+    min_months_since_delinq: int = 3
     max_delinq_2yrs: int = 2
     max_inq_last_6mths: int = 5
     max_pub_rec: int = 1

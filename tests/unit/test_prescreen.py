@@ -35,7 +35,7 @@ def test_a_good_applicant_goes_to_the_model():
     ({"dti": None}, "PS_DTI_UNKNOWN"),
     ({"dti": 50.01}, "PS_DTI_HIGH"),
     ({"fico_range_low": 659, "fico_range_high": 663}, "PS_FICO_LOW"),
-    ({"mths_since_last_delinq": 11}, "PS_RECENT_DELINQUENCY"),
+    ({"mths_since_last_delinq": 2}, "PS_RECENT_DELINQUENCY"),
     ({"delinq_2yrs": 3}, "PS_DELINQUENCIES"),
     ({"inq_last_6mths": 6}, "PS_INQUIRIES"),
     ({"pub_rec": 2}, "PS_PUBLIC_RECORDS"),
@@ -52,7 +52,7 @@ def test_each_rule_declines_with_its_code(change, code):
 
 @pytest.mark.parametrize("change", [
     {"grade": "D", "sub_grade": "D5"}, {"loan_amnt": 1_000.0}, {"loan_amnt": 40_000.0}, {"dti": 50.0},
-    {"dti": 0.0}, {"fico_range_low": 660}, {"mths_since_last_delinq": 12}, {"delinq_2yrs": 2},
+    {"dti": 0.0}, {"fico_range_low": 660}, {"mths_since_last_delinq": 3}, {"delinq_2yrs": 2},
     {"inq_last_6mths": 5}, {"pub_rec": 1}, {"delinq_2yrs": None, "inq_last_6mths": None, "pub_rec": None},
 ])
 def test_boundaries_and_unknown_history_pass(change):
