@@ -324,8 +324,12 @@ def run_api(
     poll_s: float = 1.0,
     stopper: Stopper | None = None,
     topic: str = TOPIC,
+    max_records: int | None = None,
 ) -> PublishResult:
-    """Publish every applicant the API has after the saved cursor; keep polling unless until_caught_up."""
+    """Publish every applicant the API has after the saved cursor; keep polling unless until_caught_up.
+
+    max_records stops after that many records (whole pages, cursor saved), e.g. for a smoke test.
+    """
     import requests
 
     stopper = stopper or Stopper()
@@ -339,9 +343,12 @@ def run_api(
     try:
         with requests.Session() as session:
             while not stopper.stopped:
-                before = state.cursor
-                items, next_cursor = fetch_with_retry(
-                    session, settings.applicant_api_url, before, page_limit(rate), stopper)
+                before, limit = state.cursor, page_limit(rate)
+                if max_records is not None:
+                    if result.published >= max_records:
+                        break
+                    limit = min(limit, max_records - result.published)
+                items, next_cursor = fetch_with_retry(session, settings.applicant_api_url, before, limit, stopper)
                 if items and next_cursor is None:
                     raise PublishError("the API returned items without a next_cursor: cannot store a resumable cursor")
                 if items:
@@ -414,6 +421,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cursor-file", type=Path, default=DEFAULT_CURSOR_FILE, help="where the API cursor is kept")
     p.add_argument("--poll", type=float, default=1.0, help="API mode: seconds between polls when caught up")
     p.add_argument("--topic", default=TOPIC, help=f"Kafka topic (default {TOPIC})")
+    p.add_argument("--max-records", type=int, default=None, help="API mode: stop after this many records")
     return p.parse_args(argv)
 
 
@@ -428,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.api:
             result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper,
-                             args.topic)
+                             args.topic, args.max_records)
         else:
             result = run_file(settings, args.file, args.rate, stopper, topic=args.topic)
     except (PublishError, requests.RequestException) as exc:
