@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -30,9 +31,11 @@ def recorder(tmp_path: Path) -> Path:
 
 
 def handed_on(recorder: Path, *args: str) -> list[str]:
-    """Run the wrapper with args and return the arguments it passed to the launcher."""
-    env = {**os.environ, "STORM_BIN": str(recorder)}
-    result = subprocess.run([str(WRAPPER), *args], env=env, capture_output=True, text=True, check=True)
+    """Run the wrapper with args (in the recorder's folder) and return what it passed to the launcher."""
+    (recorder.parent / "t.jar").write_bytes(b"PK")
+    env = {**os.environ, "STORM_BIN": str(recorder), "TMPDIR": str(recorder.parent)}
+    result = subprocess.run([str(WRAPPER), *args], cwd=recorder.parent, env=env, capture_output=True, text=True,
+                            check=True)
     return result.stdout.splitlines()
 
 
@@ -41,7 +44,10 @@ def handed_on(recorder: Path, *args: str) -> list[str]:
 def test_sparse_run_becomes_storm_local(recorder: Path, sleep: str, ttl: str) -> None:
     """streamparse's `storm jar … Flux --local … --sleep N` becomes `storm local --local-ttl N … Flux`."""
     args = handed_on(recorder, "jar", "t.jar", FLUX, "--local", "--no-splash", "--sleep", sleep, "/tmp/t.yaml")
-    assert args == ["local", "--local-ttl", ttl, "t.jar", FLUX, "--no-splash", "/tmp/t.yaml"]
+    assert args[:3] == ["local", "--local-ttl", ttl]
+    assert re.fullmatch(r".*/sparse-run-\w+\.jar", args[3]), "runs a private copy of the jar"
+    assert args[4:] == [FLUX, "--no-splash", "/tmp/t.yaml"]
+    assert not list(recorder.parent.glob("sparse-run-*")), "the copy is removed when the run ends"
 
 
 @pytest.mark.parametrize("args", [["version"], ["list"], ["kill", "smoke", "-w", "0"],
