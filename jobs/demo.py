@@ -207,28 +207,54 @@ def storm_topology_id(settings: Settings, name: str = TOPOLOGY) -> tuple[str, st
     return None
 
 
-def submit_topology(settings: Settings, log_dir: Path, timeout_s: float = 600.0) -> str:
-    """Submit `loan-risk` to the local cluster (killing a running one) and wait until it is ACTIVE."""
+def submit_topology(settings: Settings, log_dir: Path, attempts: int = 3) -> str:
+    """Submit `loan-risk` and wait until it runs; submit again when its workers die at start-up.
+
+    Another `sparse run|submit` in the same tree at the same time can clobber streamparse's _resources
+    while the jar is built (bolts then fail with "No module named 'bolts'"): a resubmission fixes that.
+    """
+    for attempt in range(1, attempts + 1):
+        topology_id = submit_once(settings, log_dir)
+        errors = component_errors(settings, topology_id) if topology_id else {"workers": "never settled"}
+        if not errors:
+            return topology_id
+        print(f"    attempt {attempt}: components report errors: {errors}", file=sys.stderr)
+    raise SystemExit(f"topology {TOPOLOGY} keeps failing at start-up; see var/log/storm/workers-artifacts/")
+
+
+def component_errors(settings: Settings, topology_id: str) -> dict[str, str]:
+    """Return component -> last error reported to Storm UI (empty when every component is fine)."""
+    import requests
+
+    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{topology_id}", timeout=10).json()
+    parts = [(c.get("spoutId"), c) for c in info.get("spouts", [])]
+    parts += [(c.get("boltId"), c) for c in info.get("bolts", [])]
+    return {name: str(c.get("lastError"))[:200] for name, c in parts if c.get("lastError")}
+
+
+def submit_once(settings: Settings, log_dir: Path, timeout_s: float = 600.0, settle_s: int = 8) -> str | None:
+    """Run `sparse submit --force`; return the topology id once every executor has run settle_s seconds, else None."""
     log = log_dir / "sparse-submit.log"
     print(f"    $ sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force --wait 5   (output: {log})", file=sys.stderr)
     env = {**os.environ, "LEIN_ROOT": "1", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
-    with open(log, "w") as out:
+    with open(log, "a") as out:
         proc = subprocess.run(["sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5"],
                               cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
     if proc.returncode != 0:
         print(log.read_text()[-3000:], file=sys.stderr)
         raise SystemExit(f"sparse submit failed (exit {proc.returncode}); full output in {log}")
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = storm_topology_id(settings)
-        if found and found[1] == "ACTIVE" and executors_running(found[0]):
-            print(f"    topology {found[0]} ACTIVE, every executor running", file=sys.stderr)
+        if found and found[1] == "ACTIVE" and executors_running(found[0], min_uptime_s=settle_s):
+            print(f"    topology {found[0]} ACTIVE, every executor running for {settle_s}s", file=sys.stderr)
             return found[0]
         time.sleep(2)
-    raise SystemExit(f"topology {TOPOLOGY} did not become ACTIVE with running executors")
+    return None
 
 
-def executors_running(topology_id: str, nimbus_host: str = "localhost", nimbus_port: int = 6627) -> bool:
+def executors_running(topology_id: str, min_uptime_s: int = 1, nimbus_host: str = "localhost",
+                      nimbus_port: int = 6627) -> bool:
     """True when Nimbus has heartbeats of every executor of the topology (its worker is up, not just scheduled).
 
     Publishing before that would measure the worker's start-up as pipeline latency.
@@ -245,7 +271,7 @@ def executors_running(topology_id: str, nimbus_host: str = "localhost", nimbus_p
     finally:
         client.close()
     executors = info.executors or []
-    return bool(executors) and all((e.uptime_secs or 0) > 0 for e in executors)
+    return bool(executors) and all((e.uptime_secs or 0) >= min_uptime_s for e in executors)
 
 
 @dataclass
