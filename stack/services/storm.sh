@@ -17,6 +17,7 @@ STORM_SLOTS="${STORM_SLOTS:-6700 6701 6702 6703}"
 # Assemble STORM_HOME: jars from Maven Central, our launcher and log configs, storm.yaml.
 install_storm_home() {
   mkdir -p "$STORM_HOME/bin" "$STORM_HOME/conf" "$STORM_HOME/extlib"
+  [ -f "$STORM_HOME/lib/.complete" ] || say "Storm $STORM_VERSION: first install fetches ~170 MB from Maven Central (about 3 minutes)"
   mvn_copy_deps "$ROOT/stack/maven/storm-lib.xml" "$STORM_HOME/lib"
   mvn_copy_deps "$ROOT/stack/maven/storm-worker.xml" "$STORM_HOME/lib-worker"
   install -m 755 "$ROOT/stack/storm/storm" "$STORM_HOME/bin/storm"
