@@ -245,10 +245,13 @@ def submit_once(settings: Settings, log_dir: Path, timeout_s: float = 600.0, set
         raise SystemExit(f"sparse submit failed (exit {proc.returncode}); full output in {log}")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = storm_topology_id(settings)
-        if found and found[1] == "ACTIVE" and executors_running(found[0], min_uptime_s=settle_s):
-            print(f"    topology {found[0]} ACTIVE, every executor running for {settle_s}s", file=sys.stderr)
-            return found[0]
+        try:
+            found = storm_topology_id(settings)
+            if found and found[1] == "ACTIVE" and executors_running(found[0], min_uptime_s=settle_s):
+                print(f"    topology {found[0]} ACTIVE, every executor running for {settle_s}s", file=sys.stderr)
+                return found[0]
+        except (OSError, *reconcile.service_errors()) as exc:  # Storm UI or Nimbus restarting
+            print(f"    Storm not answering yet: {type(exc).__name__}", file=sys.stderr)
         time.sleep(2)
     return None
 
