@@ -93,7 +93,11 @@ mvn_copy_deps() {
   if [ -f "$dest/.complete" ] && [ "$dest/.complete" -nt "$pom" ]; then return 0; fi
   say "fetching jars for $(basename "$pom") into $dest (Maven Central)"
   rm -rf "$dest"; mkdir -p "$dest"
-  mvn -B -q -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dest" -DincludeScope=runtime \
-    || die "maven could not fetch $(basename "$pom")"
+  # Progress: one line per jar downloaded (a cold cache takes minutes), errors in full; silent when cached.
+  ( set -o pipefail
+    mvn -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dest" -DincludeScope=runtime \
+      | { grep --line-buffered -E '^\[INFO\] Downloaded from .*\.jar |^\[ERROR\]' || true; } \
+      | sed -u -E 's#^\[INFO\] Downloaded from [^ ]+ .*/([^/]+\.jar) \((.*)\)$#    \1 (\2)#' >&2
+  ) || die "maven could not fetch $(basename "$pom")"
   touch "$dest/.complete"
 }
