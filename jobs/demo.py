@@ -403,7 +403,10 @@ def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_sha
     published = api.published
     if dirty:
         step(f"producer: dirty file {dirty} ({len(lines)} lines, {len(entries)} dirty)")
-        published += produce.run_file(settings, dirty, rate=rate).published
+        sent = produce.run_file(settings, dirty, rate=rate).published
+        published += sent
+        marker = {"lines": len(lines), "published": sent, "at": datetime.now(UTC).isoformat()}
+        reconcile.published_marker(Path(f"{dirty}.dirt.jsonl")).write_text(json.dumps(marker))
     step("waiting until every applicant is in HBase or the dead-letter topic")
     if whole_table or n <= 0:
         wanted = set(reconcile.mysql_ids(settings))

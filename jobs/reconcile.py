@@ -251,8 +251,14 @@ def manifests_for_cluster(runs_dir: Path, cluster_id: str | None) -> tuple[list[
             info = json.loads((path.parent / RUN_INFO).read_text())
         except (OSError, ValueError):
             info = {}
-        (mine if cluster_id is not None and info.get("kafka_cluster_id") == cluster_id else others).append(path)
+        same = cluster_id is not None and info.get("kafka_cluster_id") == cluster_id
+        (mine if same and published_marker(path).exists() else others).append(path)
     return mine, others
+
+
+def published_marker(manifest: Path) -> Path:
+    """Return the marker file written once the manifest's data file was published (`X.jsonl.published.json`)."""
+    return manifest.with_name(manifest.name.removesuffix(".dirt.jsonl") + ".published.json")
 
 
 def default_manifests(settings: Settings | None = None) -> list[Path]:
@@ -262,8 +268,8 @@ def default_manifests(settings: Settings | None = None) -> list[Path]:
     settings = settings or Settings.load()
     mine, others = manifests_for_cluster(RUNS_DIR, kafka_cluster_id(settings.kafka_bootstrap))
     if others:
-        print(f"note: {len(others)} manifest(s) under {RUNS_DIR} belong to another (wiped) Kafka cluster; skipped",
-              file=sys.stderr)
+        print(f"note: {len(others)} manifest(s) under {RUNS_DIR} skipped: their file was never published, or was "
+              "published to another (since wiped) Kafka cluster", file=sys.stderr)
     return mine
 
 

@@ -154,12 +154,15 @@ def test_row_summary_of_a_broken_row_is_an_error_value() -> None:
 
 
 def test_only_manifests_of_the_current_kafka_cluster_are_checked(tmp_path) -> None:
-    for name, cluster in [("run-a", "c1"), ("run-b", "c2"), ("run-c", None)]:
+    for name, cluster, published in [("run-a", "c1", True), ("run-b", "c2", True), ("run-c", None, True),
+                                     ("run-d", "c1", False)]:
         run_dir = tmp_path / name
         run_dir.mkdir()
         (run_dir / "dirty.jsonl.dirt.jsonl").write_text("")
+        if published:
+            (run_dir / "dirty.jsonl.published.json").write_text("{}")
         if cluster:
             (run_dir / "run.json").write_text(json.dumps({"kafka_cluster_id": cluster}))
     mine, others = manifests_for_cluster(tmp_path, "c1")
     assert [p.parent.name for p in mine] == ["run-a"]
-    assert [p.parent.name for p in others] == ["run-b", "run-c"]
+    assert [p.parent.name for p in others] == ["run-b", "run-c", "run-d"]  # other cluster, unknown, unpublished
