@@ -39,6 +39,7 @@ STORM_ENV = "local"
 MODEL_FILE = ROOT / "models" / "risk_model.skops"
 DIRT_RATE = 0.3  # share of the dirty file's records that carry dirt
 POLL_S = 3.0
+KEY_SCAN_ABOVE = 20_000  # more pending ids than this: one key-only scan beats thousands of row gets
 
 
 # ---------------------------------------------------------------- pure parts
@@ -298,9 +299,11 @@ def refresh(settings: Settings, acc: Accounting) -> None:
     acc.dlq_shas = {dl.raw_sha256 for dl in letters}
     acc.dlq_ids = {str(dl.application_id) for dl in letters
                    if dl.application_id is not None and dl.reason != ev.DUPLICATE_ID}
-    wanted = acc.pending_ids | {ln.id for ln in acc.pending_lines() if ln.id is not None}
-    rows, _ = reconcile.fetch_rows(settings, sorted(wanted - acc.saved))
-    acc.saved |= rows.keys()
+    wanted = (acc.pending_ids | {ln.id for ln in acc.pending_lines() if ln.id is not None}) - acc.saved
+    if len(wanted) > KEY_SCAN_ABOVE:
+        acc.saved |= wanted & reconcile.scan_keys(settings)
+    else:
+        acc.saved |= reconcile.fetch_rows(settings, sorted(wanted))[0].keys()
     acc.pending_ids -= acc.saved | acc.dlq_ids
 
 

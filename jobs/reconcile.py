@@ -375,6 +375,18 @@ def scan_rows(settings: Settings) -> tuple[dict[str, RowSummary], list[str]]:
         conn.close()
 
 
+def scan_keys(settings: Settings) -> set[str]:
+    """Return every row key of `loan_applications` (a key-only scan: cheaper than reading many ids)."""
+    conn = hbase_connection(settings)
+    try:
+        if ev.TABLE.encode() not in conn.tables():
+            return set()
+        scan = conn.table(ev.TABLE).scan(filter=b"KeyOnlyFilter() AND FirstKeyOnlyFilter()", batch_size=5000)
+        return {key.decode("utf-8", errors="replace") for key, _ in scan}
+    finally:
+        conn.close()
+
+
 def fetch_rows(settings: Settings, ids: Iterable[str], chunk: int = 1000) -> tuple[dict[str, RowSummary], list[str]]:
     """Read the accounting columns of the given ids' rows (those that exist)."""
     conn = hbase_connection(settings)
