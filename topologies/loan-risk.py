@@ -56,8 +56,9 @@ def options(env: str | None = None) -> dict[str, Any]:
 
 
 def par(component: str) -> dict[str, int]:
-    """Return the component's parallelism for every env, from loanrisk.par.<component>."""
-    return {env: int(cfg.get("options", {}).get(f"loanrisk.par.{component}", 1)) for env, cfg in CONFIG["envs"].items()}
+    """Return the component's parallelism for every env, from loanrisk.par.<component> (sparse -o wins)."""
+    key, override = f"loanrisk.par.{component}", cli_options(sys.argv)
+    return {env: int(override.get(key, cfg.get("options", {}).get(key, 1))) for env, cfg in CONFIG["envs"].items()}
 
 
 def spout_args(opts: dict[str, Any]) -> list[Any]:

@@ -98,3 +98,10 @@ def test_storm_timeouts_leave_room_for_the_slowest_bolt_call():
         worst_save = 3 * o["loanrisk.hbase.timeout_ms"] / 1000 + 2 * o["loanrisk.kafka.send_timeout_secs"]
         assert max(worst_submit, worst_save) < o["topology.subprocess.timeout.secs"]
         assert max(worst_submit, worst_save) < o["topology.message.timeout.secs"]
+
+
+def test_parallelism_can_be_overridden_on_the_command_line():
+    """sparse ... -o loanrisk.par.<component>=N changes that component's parallelism."""
+    topo = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.par.save_bolt=5"])
+    [save] = [spec for spec in topo.LoanRisk.specs if spec.name == "save_bolt"]
+    assert set(save.par.values()) == {5}
