@@ -105,3 +105,22 @@ class PendingBatch:
         """Remove and return every queued item."""
         items, self.items = self.items, []
         return items
+
+
+class FlushesBatches:
+    """Mixin for bolts that queue tuples in ``self.batch`` and handle each batch in ``self.flush``."""
+
+    def process(self, tup: Any) -> None:
+        """Queue the tuple; flush the batch when it is full or old enough."""
+        self.batch.add(tup, now_ms())
+        self.flush_if_due()
+
+    def process_tick(self, tup: Any) -> None:
+        """Flush a batch that waited long enough even when nothing new arrives."""
+        self.ack(tup)  # ShellBolt keeps every unacked input, ticks included
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Hand the queued tuples to flush() when the batch is due."""
+        if self.batch.due(now_ms()):
+            self.flush(self.batch.take())

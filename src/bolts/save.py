@@ -13,7 +13,7 @@ from typing import Any
 
 from streamparse import Bolt
 
-from bolts.common import PendingBatch, kafka_producer, now_ms, opt, publish_all
+from bolts.common import FlushesBatches, PendingBatch, kafka_producer, now_ms, opt, publish_all
 from loanrisk import events
 
 
@@ -41,7 +41,7 @@ def read_existing(table: Any, ids: list[str]) -> dict[str, events.Stored]:
             for key, cols in rows}
 
 
-class SaveBolt(Bolt):
+class SaveBolt(FlushesBatches, Bolt):
     """Persist decided applicants to HBase in batches and publish one decision event per saved row."""
 
     outputs: list[Any] = []
@@ -58,18 +58,6 @@ class SaveBolt(Bolt):
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
         self._table = None
         self._producer = None
-
-    def process(self, tup: Any) -> None:
-        """Queue the decided applicant; save the batch when it is full or old enough."""
-        self.batch.add(tup, now_ms())
-        if self.batch.due(now_ms()):
-            self.flush(self.batch.take())
-
-    def process_tick(self, tup: Any) -> None:
-        """Save a batch that waited long enough even when nothing new arrives."""
-        self.ack(tup)  # ShellBolt keeps every unacked input, ticks included
-        if self.batch.due(now_ms()):
-            self.flush(self.batch.take())
 
     def flush(self, tuples: list[Any]) -> None:
         """Save a batch; ack every tuple after its row (or dead letter) is durable, else fail them all."""

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from streamparse import Bolt, Stream
 
-from bolts.common import PendingBatch, kafka_producer, now_ms, opt, publish_all
+from bolts.common import FlushesBatches, PendingBatch, kafka_producer, now_ms, opt, publish_all
 from loanrisk import events
 
 # default stream -> save_bolt: application_id, applicant (canonical dict), decision (Decision dict), received
@@ -78,7 +78,7 @@ def read_results(body: Any, ids: list[str]) -> Scored | Unavailable:
     return Scored(decisions)
 
 
-class SubmitBolt(Bolt):
+class SubmitBolt(FlushesBatches, Bolt):
     """Collect applicants into small batches and score them with POST /v1/evaluations/batch."""
 
     outputs = [Stream(fields=DECIDED_FIELDS)]
@@ -101,18 +101,6 @@ class SubmitBolt(Bolt):
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         self._producer = None
-
-    def process(self, tup: Any) -> None:
-        """Queue the applicant; send the batch when it is full or old enough."""
-        self.batch.add(tup, now_ms())
-        if self.batch.due(now_ms()):
-            self.flush(self.batch.take())
-
-    def process_tick(self, tup: Any) -> None:
-        """Send a batch that waited long enough even when no new applicant arrives."""
-        self.ack(tup)  # ShellBolt keeps every unacked input, ticks included
-        if self.batch.due(now_ms()):
-            self.flush(self.batch.take())
 
     def flush(self, tuples: list[Any]) -> None:
         """Score a batch: emit and ack each scored tuple, dead-letter a rejected one, fail on outage."""
