@@ -63,13 +63,26 @@ def received_from_spout(values: Sequence[Any]) -> tuple[Received, bool]:
 def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
     """Open a durable kafka-python producer: acks=all, idempotent, bounded blocking."""
     from kafka import KafkaProducer  # imported here so pure helpers load without kafka-python
+    from kafka.serializer import Serializer
+
+    class KeySerializer(Serializer):
+        """Encode an application id (or None) as UTF-8."""
+
+        def serialize(self, topic: str, headers: Any, data: Any) -> bytes | None:
+            return None if data is None else str(data).encode("utf-8")
+
+    class RecordSerializer(Serializer):
+        """Encode a record as compact JSON."""
+
+        def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
+            return dumps(data)
 
     timeout_ms = int(opt(conf, "loanrisk.kafka.send_timeout_secs") * 1000)
     return KafkaProducer(
         bootstrap_servers=opt(conf, "loanrisk.kafka.bootstrap").split(","),
         acks="all", enable_idempotence=True, linger_ms=5, request_timeout_ms=timeout_ms // 2,
         delivery_timeout_ms=timeout_ms, max_block_ms=timeout_ms // 2, bootstrap_timeout_ms=timeout_ms // 2,
-        key_serializer=lambda k: None if k is None else str(k).encode("utf-8"), value_serializer=dumps)
+        key_serializer=KeySerializer(), value_serializer=RecordSerializer())
 
 
 def publish_all(producer: Any, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:
