@@ -9,12 +9,17 @@ Any error fails every tuple of the batch (Storm replays them; the plan makes the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from streamparse import Bolt
 
 from bolts.common import FlushesBatches, PendingBatch, kafka_producer, now_ms, opt, publish_all
 from loanrisk import events
+
+# HBase's Thrift server drops a connection idle for hbase.thrift.server.socket.read.timeout (60 s by default);
+# reconnect before that instead of failing (and replaying) the first batch after a quiet spell.
+IDLE_RECONNECT_SECS = 50.0
 
 
 def open_table(conf: dict[str, Any]) -> Any:
@@ -57,6 +62,7 @@ class SaveBolt(FlushesBatches, Bolt):
         self.dlq_topic = opt(storm_conf, "loanrisk.kafka.dlq_topic")
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
         self._table = None
+        self._last_used = 0.0
         self._producer = None
 
     def flush(self, tuples: list[Any]) -> None:
@@ -103,9 +109,13 @@ class SaveBolt(FlushesBatches, Bolt):
 
     @property
     def table(self) -> Any:
-        """Return the HBase table, connecting (and creating it) when needed."""
+        """Return the HBase table, connecting (and creating it) when needed or when the connection idled."""
+        now = time.monotonic()
+        if self._table is not None and now - self._last_used > IDLE_RECONNECT_SECS:
+            self.reset_table()  # the Thrift server has closed it: the first call would fail the whole batch
         if self._table is None:
             self._table = open_table(self.conf)
+        self._last_used = now
         return self._table
 
     def reset_table(self) -> None:
