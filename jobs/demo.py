@@ -394,7 +394,7 @@ def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_sha
     whole_table: wait for every id in MySQL; otherwise only for the ids this run generated.
     """
     t0 = time.monotonic()
-    step(f"data: {'samples + ' if samples else ''}{n:,} generated applicants (seed {seed}) in {run_dir}")
+    step(f"data: {'LendingClub samples + ' if samples and default_data_dir() else ''}{n:,} generated applicants (seed {seed}) in {run_dir}")
     dirty, manifest_path = prepare_data(run_dir, n, seed, dirty_share, samples)
     if submit:
         step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
