@@ -21,9 +21,10 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jobs.settings import ROOT, Settings
 from loanrisk import events as ev
@@ -318,28 +319,26 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 120.0) -> Iterator
         consumer.close()
 
 
+def read_records(bootstrap: str, topic: str, parse: Callable[[bytes], Any]) -> tuple[list[Any], list[str]]:
+    """Read a whole topic and parse each value; return (records, descriptions of the unreadable ones)."""
+    found, bad = [], []
+    for partition, offset, value in read_topic(bootstrap, topic):
+        parsed = parse(value or b"")
+        if isinstance(parsed, ev.ParseError):
+            bad.append(f"{topic}/{partition}@{offset}: {parsed.detail}")
+        else:
+            found.append(parsed)
+    return found, bad
+
+
 def read_dead_letters(bootstrap: str) -> tuple[list[ev.DeadLetter], list[str]]:
     """Read the whole dead-letter topic; return (dead letters, unreadable ones)."""
-    letters, bad = [], []
-    for partition, offset, value in read_topic(bootstrap, DLQ_TOPIC):
-        parsed = ev.parse_dead_letter(value or b"")
-        if isinstance(parsed, ev.ParseError):
-            bad.append(f"{DLQ_TOPIC}/{partition}@{offset}: {parsed.detail}")
-        else:
-            letters.append(parsed)
-    return letters, bad
+    return read_records(bootstrap, DLQ_TOPIC, ev.parse_dead_letter)
 
 
 def read_events(bootstrap: str) -> tuple[list[ev.DecisionEvent], list[str]]:
     """Read the whole decision topic; return (events, unreadable ones)."""
-    found, bad = [], []
-    for partition, offset, value in read_topic(bootstrap, DECISIONS_TOPIC):
-        parsed = ev.parse_decision_event(value or b"")
-        if isinstance(parsed, ev.ParseError):
-            bad.append(f"{DECISIONS_TOPIC}/{partition}@{offset}: {parsed.detail}")
-        else:
-            found.append(parsed)
-    return found, bad
+    return read_records(bootstrap, DECISIONS_TOPIC, ev.parse_decision_event)
 
 
 SUMMARY_COLUMNS = [ev.COL_DECISION, ev.COL_DECIDED_BY, ev.COL_REASONS, ev.COL_KAFKA_TS, ev.COL_SAVED_AT]
