@@ -120,6 +120,19 @@ class PendingBatch:
         return items
 
 
+class PublishesToKafka:
+    """Mixin for bolts that publish to Kafka: one durable producer per bolt, opened on first use from self.conf."""
+
+    _producer: Any = None
+
+    @property
+    def producer(self) -> Any:
+        """Return the bolt's Kafka producer, opening it on first use."""
+        if self._producer is None:
+            self._producer = kafka_producer(self.conf)
+        return self._producer
+
+
 class FlushesBatches:
     """Mixin for bolts that queue tuples in ``self.batch`` and handle each batch in ``self.flush``."""
 

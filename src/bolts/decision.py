@@ -12,7 +12,7 @@ from typing import Any
 
 from streamparse import Bolt, Stream
 
-from bolts.common import kafka_producer, now_ms, opt, publish_all
+from bolts.common import PublishesToKafka, now_ms, opt, publish_all
 from loanrisk import events
 from loanrisk.prescreen import PrescreenPolicy, prescreen
 
@@ -23,7 +23,7 @@ DECLINED_STREAM = "declined"
 DECIDED_FIELDS = ["application_id", "applicant", "decision", "received"]
 
 
-class DecisionBolt(Bolt):
+class DecisionBolt(PublishesToKafka, Bolt):
     """Apply the pre-screen rules: decline with reasons, or pass the applicant on to the model."""
 
     outputs = [Stream(fields=SCREENED_FIELDS), Stream(fields=DECIDED_FIELDS, name=DECLINED_STREAM)]
@@ -58,9 +58,7 @@ class DecisionBolt(Bolt):
         letter = events.duplicate_letter(events.Received.from_dict(received), app_id,
                                          self.first_seen.first_fingerprint(app_id) or "", now_ms())
         try:
-            if self._producer is None:
-                self._producer = kafka_producer(self.conf)
-            publish_all(self._producer, opt(self.conf, "loanrisk.kafka.dlq_topic"),
+            publish_all(self.producer, opt(self.conf, "loanrisk.kafka.dlq_topic"),
                         [(app_id, letter.to_dict())], opt(self.conf, "loanrisk.kafka.send_timeout_secs"))
         except Exception as exc:  # any Kafka error: fail, Storm replays the record later
             self.logger.warning("dead letter for %s failed, failing the tuple: %r", app_id, exc)

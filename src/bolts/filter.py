@@ -6,7 +6,7 @@ from typing import Any
 
 from streamparse import Bolt, Stream
 
-from bolts.common import kafka_producer, now_ms, opt, publish_all, received_from_spout
+from bolts.common import PublishesToKafka, now_ms, opt, publish_all, received_from_spout
 from loanrisk import events
 from loanrisk.cleaning import Rejection, parse_json_line
 
@@ -14,7 +14,7 @@ from loanrisk.cleaning import Rejection, parse_json_line
 APPLICANT_FIELDS = ["application_id", "applicant", "received"]
 
 
-class FilterBolt(Bolt):
+class FilterBolt(PublishesToKafka, Bolt):
     """Turn a raw Kafka record into the canonical applicant, or into a dead letter with its reason."""
 
     outputs = [Stream(fields=APPLICANT_FIELDS)]
@@ -29,12 +29,6 @@ class FilterBolt(Bolt):
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
         self._producer = None
 
-    @property
-    def producer(self) -> Any:
-        """Return the dead-letter producer, opening it on first use."""
-        if self._producer is None:
-            self._producer = kafka_producer(self.conf)
-        return self._producer
 
     def process(self, tup: Any) -> None:
         """Emit the cleaned applicant anchored to the record, or dead-letter the record; then ack."""

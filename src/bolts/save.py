@@ -14,7 +14,7 @@ from typing import Any
 
 from streamparse import Bolt
 
-from bolts.common import FlushesBatches, PendingBatch, kafka_producer, now_ms, opt, publish_all
+from bolts.common import FlushesBatches, PendingBatch, PublishesToKafka, now_ms, opt, publish_all
 from loanrisk import events
 
 # HBase's Thrift server drops a connection idle for hbase.thrift.server.socket.read.timeout (60 s by default);
@@ -46,7 +46,7 @@ def read_existing(table: Any, ids: list[str]) -> dict[str, events.Stored]:
             for key, cols in rows}
 
 
-class SaveBolt(FlushesBatches, Bolt):
+class SaveBolt(PublishesToKafka, FlushesBatches, Bolt):
     """Persist decided applicants to HBase in batches and publish one decision event per saved row."""
 
     outputs: list[Any] = []
@@ -127,12 +127,6 @@ class SaveBolt(FlushesBatches, Bolt):
                 pass
         self._table = None
 
-    @property
-    def producer(self) -> Any:
-        """Return the Kafka producer for decision events and dead letters, opening it on first use."""
-        if self._producer is None:
-            self._producer = kafka_producer(self.conf)
-        return self._producer
 
 
 def _unpack(tup: Any) -> tuple[str, dict[str, Any], events.Decision, events.Received]:

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from streamparse import Bolt, Stream
 
-from bolts.common import FlushesBatches, PendingBatch, kafka_producer, now_ms, opt, publish_all
+from bolts.common import FlushesBatches, PendingBatch, PublishesToKafka, now_ms, opt, publish_all
 from loanrisk import events
 
 # default stream -> save_bolt: application_id, applicant (canonical dict), decision (Decision dict), received
@@ -78,7 +78,7 @@ def read_results(body: Any, ids: list[str]) -> Scored | Unavailable:
     return Scored(decisions)
 
 
-class SubmitBolt(FlushesBatches, Bolt):
+class SubmitBolt(PublishesToKafka, FlushesBatches, Bolt):
     """Collect applicants into small batches and score them with POST /v1/evaluations/batch."""
 
     outputs = [Stream(fields=DECIDED_FIELDS)]
@@ -170,9 +170,7 @@ class SubmitBolt(FlushesBatches, Bolt):
         letter = events.dead_letter(events.Received.from_dict(received), events.RISK_API_REJECTED, rejected.field,
                                     rejected.detail, app_id, now_ms())
         try:
-            if self._producer is None:
-                self._producer = kafka_producer(self.conf)
-            publish_all(self._producer, opt(self.conf, "loanrisk.kafka.dlq_topic"),
+            publish_all(self.producer, opt(self.conf, "loanrisk.kafka.dlq_topic"),
                         [(app_id, letter.to_dict())], self.send_timeout)
         except Exception as exc:  # any Kafka error: fail, Storm replays the record later
             self.logger.warning("dead letter for %s failed, failing the tuple: %r", app_id, exc)
