@@ -8,7 +8,7 @@ export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -42,6 +42,15 @@ unit: venv ## run the tests that need no service
 
 test: up ## bring the stack up and run unit and integration tests
 	$(PY) -m pytest -q tests
+
+lint: venv ## ruff (lint + format check) and mypy --strict over the whole tree; exit 1 on any finding
+	@$(PY) -m ruff --version >/dev/null 2>&1 && $(PY) -m mypy --version >/dev/null 2>&1 \
+		|| $(PY) -m pip install -q -c constraints.txt -e '.[lint]'
+	@status=0; \
+	$(PY) -m ruff check . || status=1; \
+	$(PY) -m ruff format --check . || status=1; \
+	$(PY) -m mypy || status=1; \
+	exit $$status
 
 load: up ## load both shared LendingClub samples into MySQL, or FILE=<csv>
 	$(PY) -m jobs.load $(if $(FILE),$(FILE),--samples)

@@ -8,6 +8,7 @@ from apiflask import APIFlask
 
 from applicant_api import applicants, db, errors, health
 from jobs.settings import env
+from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
 
 
 def default_config() -> dict[str, Any]:
@@ -23,8 +24,8 @@ def default_config() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "VALIDATION_ERROR_STATUS_CODE": 400,
         "VALIDATION_ERROR_DESCRIPTION": "Bad request parameter",
-        "HTTP_ERROR_SCHEMA": errors.PROBLEM_SCHEMA,
-        "VALIDATION_ERROR_SCHEMA": errors.PROBLEM_SCHEMA,
+        "HTTP_ERROR_SCHEMA": PROBLEM_SCHEMA,
+        "VALIDATION_ERROR_SCHEMA": PROBLEM_SCHEMA,
     }
 
 

@@ -12,6 +12,7 @@ from apiflask.validators import Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
 from applicant_api.db import database
+from applicant_api.errors import bad_parameter
 from jobs import db as store
 from loanrisk.applicant import Applicant
 
@@ -39,16 +40,17 @@ ApplicantOut = Schema.from_dict(
 class PageQuery(Schema):
     """Query of a page: where to start and how many (unknown parameters are refused, not ignored)."""
 
-    after = String(validate=Regexp(CURSOR_PATTERN), metadata={
+    after = String(validate=Regexp(CURSOR_PATTERN, error="BAD_FORMAT: must be a cursor of 1 to 18 digits."), metadata={
         "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."})
-    limit = Integer(load_default=100, validate=Range(1, MAX_LIMIT), metadata={"description": "Page size, 1..1000."})
+    limit = Integer(load_default=100, validate=Range(1, MAX_LIMIT, error=f"OUT_OF_RANGE: must be 1 to {MAX_LIMIT}."),
+                    metadata={"description": "Page size, 1..1000."})
 
     @validates_schema(pass_original=True)
     def refuse_unknown(self, _data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
         """Refuse parameters the API does not know: a typo like `limt` must not silently page by 100."""
         unknown = sorted(set(original) - set(self.fields)) if hasattr(original, "keys") else []
         if unknown:
-            raise ValidationError({name[:64]: ["Unknown parameter."] for name in unknown})
+            raise ValidationError({name[:64]: ["UNKNOWN_FIELD: not a parameter of this endpoint."] for name in unknown})
 
 
 class Page(Schema):
@@ -79,11 +81,8 @@ def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
 @bp.output(ApplicantOut)
 @bp.doc(responses={400: "Malformed id", 404: "No applicant with this id"})
 def get_applicant(applicant_id: str) -> dict[str, Any]:
-    """Return one applicant by id."""
     if not ID_PATTERN.fullmatch(applicant_id):
-        raise HTTPError(400, "path parameter 'applicant_id' must be 1-64 letters, digits, '_' or '-'.",
-                        extra_data={"invalid_params": [{"name": "applicant_id", "in": "path",
-                                                        "reason": "malformed id"}]})
+        raise bad_parameter("applicant_id", "BAD_FORMAT: must be 1-64 letters, digits, '_' or '-'.")
     with database() as conn:
         applicant = store.fetch_applicant(conn, applicant_id)
     if applicant is None:

@@ -136,7 +136,7 @@ def test_bad_parameters_get_400_problem_naming_them(client: Any, query: dict[str
     body = response.get_json()
     assert response.status_code == 400 and response.content_type == PROBLEM_JSON
     assert body["status"] == 400 and param in body["detail"]
-    assert [p["name"] for p in body["invalid_params"]] == [param]
+    assert [p["field"] for p in body["invalid_params"]] == [param]
 
 
 @pytest.mark.parametrize(("path", "status"), [("/applicants/G0-nope", 404), ("/applicants/bad%20id", 400),
