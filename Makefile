@@ -8,7 +8,7 @@ export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ lint: venv ## ruff (lint + format check) and mypy --strict over the whole tree; 
 	$(PY) -m ruff format --check . || status=1; \
 	$(PY) -m mypy || status=1; \
 	exit $$status
+
+worker-env: venv ## regenerate virtualenvs/loan-risk.txt (the workers' requirements) from constraints.txt
+	$(PY) -m jobs.virtualenv_spec
 
 load: up ## load both shared LendingClub samples into MySQL, or FILE=<csv>
 	$(PY) -m jobs.load $(if $(FILE),$(FILE),--samples)
