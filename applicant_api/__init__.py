@@ -7,20 +7,20 @@ from typing import Any
 from apiflask import APIFlask
 
 from applicant_api import applicants, db, errors, health
-from jobs.settings import env
+from jobs.settings import Settings
 from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
 
 
 def default_config() -> dict[str, Any]:
     """Return the defaults: database from LOANRISK_DB_* (or var/stack.env), bounded requests and pages."""
+    settings = Settings.load()
     return {
-        "DB_HOST": env("DB_HOST", "127.0.0.1"),
-        "DB_PORT": int(env("DB_PORT", "3306") or 3306),
-        "DB_NAME": env("DB_NAME", "loanrisk"),
-        "DB_USER": env("DB_USER", "loanrisk"),
-        "DB_PASSWORD": env("DB_PASSWORD", ""),
-        "DB_TIMEOUT_S": 5,
-        "DEFAULT_PAGE_SIZE": 100,
+        "DB_HOST": settings.db_host,
+        "DB_PORT": settings.db_port,
+        "DB_NAME": settings.db_name,
+        "DB_USER": settings.db_user,
+        "DB_PASSWORD": settings.db_password,
+        "DB_TIMEOUT_S": settings.api_db_timeout_s,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "VALIDATION_ERROR_STATUS_CODE": 400,
         "VALIDATION_ERROR_DESCRIPTION": "Bad request parameter",

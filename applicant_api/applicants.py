@@ -18,6 +18,7 @@ from loanrisk.applicant import Applicant
 
 bp = APIBlueprint("applicants", __name__, tag="Applicants")
 
+DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 CURSOR_PATTERN = r"^[0-9]{1,18}$"
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -32,18 +33,23 @@ def applicant_field(annotation: str) -> Field:
 
 
 # The response schema is derived from the one record definition, not written twice.
-ApplicantOut = Schema.from_dict(
-    {f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant"
-)
+ApplicantOut = Schema.from_dict({f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant")
 
 
 class PageQuery(Schema):
     """Query of a page: where to start and how many (unknown parameters are refused, not ignored)."""
 
-    after = String(validate=Regexp(CURSOR_PATTERN, error="BAD_FORMAT: must be a cursor of 1 to 18 digits."), metadata={
-        "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."})
-    limit = Integer(load_default=100, validate=Range(1, MAX_LIMIT, error=f"OUT_OF_RANGE: must be 1 to {MAX_LIMIT}."),
-                    metadata={"description": "Page size, 1..1000."})
+    after = String(
+        validate=Regexp(CURSOR_PATTERN, error="BAD_FORMAT: must be a cursor of 1 to 18 digits."),
+        metadata={
+            "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."
+        },
+    )
+    limit = Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=Range(1, MAX_LIMIT, error=f"OUT_OF_RANGE: must be 1 to {MAX_LIMIT}."),
+        metadata={"description": f"Page size, 1..{MAX_LIMIT}."},
+    )
 
     @validates_schema(pass_original=True)
     def refuse_unknown(self, _data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
@@ -57,8 +63,13 @@ class Page(Schema):
     """One page of applicants and the cursor to continue from."""
 
     items = List(Nested(ApplicantOut), required=True)
-    next_cursor = String(required=True, allow_none=True, metadata={
-        "description": "Pass as `after` for the next page; null or unchanged when there is nothing more now."})
+    next_cursor = String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Pass as `after` for the next page; null or unchanged when there is nothing more now."
+        },
+    )
     has_more = Boolean(required=True)
     limit = Integer(required=True)
 
@@ -73,8 +84,12 @@ def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
         rows = store.fetch_page(conn, int(after or 0), limit + 1)
     items = rows[:limit]
     next_cursor = str(items[-1][0]) if items else after
-    return {"items": [a.to_dict() for _, a in items], "next_cursor": next_cursor,
-            "has_more": len(rows) > limit, "limit": limit}
+    return {
+        "items": [a.to_dict() for _, a in items],
+        "next_cursor": next_cursor,
+        "has_more": len(rows) > limit,
+        "limit": limit,
+    }
 
 
 @bp.get("/applicants/<applicant_id>")

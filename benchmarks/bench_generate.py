@@ -49,7 +49,9 @@ def figures(df: pd.DataFrame) -> dict[str, object]:
         "mean fico_low": by["fico"].mean().round(0).to_dict(),
         "median annual_inc": float(df["income"].median()),
         "median loan_amnt": float(df["amount"].median()),
-        "corr(log inc, log amount)": round(float(np.corrcoef(np.log(positive.income), np.log(positive.amount))[0, 1]), 3),
+        "corr(log inc, log amount)": round(
+            float(np.corrcoef(np.log(positive.income), np.log(positive.amount))[0, 1]), 3
+        ),
     }
 
 
@@ -68,7 +70,9 @@ def print_comparison(generated: dict[str, object], real: dict[str, object] | Non
         if isinstance(value, dict):
             print(f"{key}:")
             for g in GRADES:
-                print(f"  {g}: generated {value.get(g, float('nan')):>8}   real {other.get(g, '-') if other else '-':>8}")
+                print(
+                    f"  {g}: generated {value.get(g, float('nan')):>8}   real {other.get(g, '-') if other else '-':>8}"
+                )
         else:
             print(f"{key}: generated {value}   real {other if other is not None else '-'}")
 

@@ -45,8 +45,12 @@ class InvalidParam:
     def from_mapping(cls, data: Mapping[str, Any]) -> InvalidParam:
         """Read a rejection dict (``Rejection.to_dict()`` plus an optional ``index``)."""
         index = data.get("index")
-        return cls(data.get("field"), str(data["reason"]), str(data.get("detail", "")),
-                   index if isinstance(index, int) else None)
+        return cls(
+            data.get("field"),
+            str(data["reason"]),
+            str(data.get("detail", "")),
+            index if isinstance(index, int) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,9 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {key: value for key, value in self.extensions.items() if key not in STANDARD_MEMBERS}
-        body.update(type=self.type, title=self.title or status_title(self.status), status=self.status,
-                    detail=self.detail)
+        body.update(
+            type=self.type, title=self.title or status_title(self.status), status=self.status, detail=self.detail
+        )
         if self.invalid_params:
             body["invalid_params"] = [param.to_dict() for param in self.invalid_params]
             if self.invalid_count > len(self.invalid_params):
@@ -99,8 +104,14 @@ def invalid(status: int, params: Iterable[InvalidParam], slug: str | None = None
     if not found:
         raise ValueError("an invalid-request problem needs at least one invalid parameter")
     detail = found[0].describe() + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
-    return Problem(status, detail, problem_type(slug), invalid_params=found[:MAX_INVALID_PARAMS],
-                   invalid_count=len(found), extensions=extensions)
+    return Problem(
+        status,
+        detail,
+        problem_type(slug),
+        invalid_params=found[:MAX_INVALID_PARAMS],
+        invalid_count=len(found),
+        extensions=extensions,
+    )
 
 
 # OpenAPI 3 schema of the document, for the apps' generated specs (what `Problem.to_dict()` produces).

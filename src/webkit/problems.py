@@ -46,6 +46,7 @@ def init_app(app: APIFlask, validation_problem: Callable[[HTTPError], Problem | 
     ``validation_problem(error)`` may turn APIFlask's request-validation errors (``error.detail`` holds
     marshmallow's messages) into a problem with ``invalid_params``; other errors keep their message.
     """
+
     def render(error: HTTPError) -> Response:
         built = validation_problem(error) if validation_problem and error.detail else None
         return response(built or from_http_error(error), dict(error.headers or {}))

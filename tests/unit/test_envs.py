@@ -29,7 +29,8 @@ def import_topology(env: str) -> ModuleType:
     saved, sys.argv = sys.argv, ["sparse", "submit", "-e", env, "-n", TOPOLOGY]
     try:
         spec = importlib.util.spec_from_file_location(f"topology_{env}", ROOT / "topologies" / f"{TOPOLOGY}.py")
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
@@ -40,7 +41,9 @@ def import_topology(env: str) -> ModuleType:
 def topology_class(module: ModuleType) -> Any:
     from streamparse import Topology
 
-    classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Topology) and v is not Topology]
+    classes = [
+        v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Topology) and v is not Topology
+    ]
     assert len(classes) == 1
     return classes[0]
 
@@ -64,14 +67,16 @@ def test_every_component_has_a_parallelism_for_the_env(env: str, built: tuple[An
     for name, component in components.items():
         hint = component.common.parallelism_hint
         count = hint.get(env) if isinstance(hint, dict) else hint
-        assert isinstance(count, int) and count >= 1, (name, hint)
+        assert isinstance(count, int), (name, hint)
+        assert count >= 1, (name, hint)
 
 
 def test_the_options_resolve_to_a_storm_config(built: tuple[Any, dict[str, Any]]) -> None:
     _, options = built
     json.dumps(options)  # Storm receives the config as JSON
     for key in ("topology.message.timeout.secs", "topology.subprocess.timeout.secs", "topology.max.spout.pending"):
-        assert isinstance(options.get(key), int) and options[key] > 0, key
+        assert isinstance(options.get(key), int), key
+        assert options[key] > 0, key
 
 
 def test_the_spout_reads_the_envs_kafka(env: str, built: tuple[Any, dict[str, Any]]) -> None:

@@ -7,13 +7,21 @@ from webkit.openapi import document_problems
 
 def test_error_bodies_become_problem_json_and_success_bodies_stay_json() -> None:
     schema = {"$ref": "#/components/schemas/X"}
-    spec = {"paths": {"/a": {
-        "parameters": [{"name": "id", "in": "path"}],
-        "get": {"responses": {
-            "200": {"content": {"application/json": schema}},
-            "404": {"content": {"application/json": schema}},
-            "503": {"content": {"application/json": schema}},
-            "default": {"content": {"application/json": schema}}}}}}}
+    spec = {
+        "paths": {
+            "/a": {
+                "parameters": [{"name": "id", "in": "path"}],
+                "get": {
+                    "responses": {
+                        "200": {"content": {"application/json": schema}},
+                        "404": {"content": {"application/json": schema}},
+                        "503": {"content": {"application/json": schema}},
+                        "default": {"content": {"application/json": schema}},
+                    }
+                },
+            }
+        }
+    }
     responses = document_problems(spec)["paths"]["/a"]["get"]["responses"]
     assert responses["200"]["content"] == {"application/json": schema}
     assert responses["404"]["content"] == {"application/problem+json": schema}

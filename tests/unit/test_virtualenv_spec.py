@@ -23,7 +23,7 @@ def test_render_pins_every_name_sorted_and_leaves_out_what_a_virtualenv_has() ->
 
 
 def test_a_package_missing_from_the_lock_is_an_error() -> None:
-    with pytest.raises(ValueError, match="not pinned in constraints.txt: c"):
+    with pytest.raises(ValueError, match=r"not pinned in constraints\.txt: c"):
         spec.render({"a", "c"}, {"a": ("a", "1")})
 
 
