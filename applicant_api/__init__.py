@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from apiflask import APIFlask
+from flask.json.provider import DefaultJSONProvider
 
 from applicant_api import applicants, db, errors, health
 from jobs.settings import Settings
@@ -36,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     app.config.from_prefixed_env("APPLICANT_API")
     if test_config:
         app.config.from_mapping(test_config)
-    app.json.sort_keys = False  # keep the record's field order
+    cast(DefaultJSONProvider, app.json).sort_keys = False  # keep the record's field order
     db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from typing import Any
+from typing import Any, cast
 
 from apiflask import APIBlueprint, HTTPError, Schema
 from apiflask.fields import Boolean, Field, Float, Integer, List, Nested, String
@@ -25,15 +25,18 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _FIELD_TYPES = {"str": String, "int": Integer, "float": Float}
 
 
-def applicant_field(annotation: str) -> Field:
+def applicant_field(annotation: str) -> Field[Any]:
     """Make the marshmallow field for one Applicant annotation such as "float" or "str | None"."""
     base, _, rest = annotation.partition(" | ")
-    nullable = rest == "None"
-    return _FIELD_TYPES[base](required=True, allow_none=nullable)
+    field: Field[Any] = _FIELD_TYPES[base](required=True, allow_none=rest == "None")
+    return field
 
 
 # The response schema is derived from the one record definition, not written twice.
-ApplicantOut = Schema.from_dict({f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant")
+ApplicantOut = cast(
+    "type[Schema]",
+    Schema.from_dict({f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant"),
+)
 
 
 class PageQuery(Schema):

@@ -13,6 +13,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ def real_frame() -> pd.DataFrame | None:
     return pd.concat([pd.read_csv(data_dir / s, dtype=str, keep_default_na=False) for s in SAMPLES])
 
 
-def print_comparison(generated: dict[str, object], real: dict[str, object] | None) -> None:
+def print_comparison(generated: dict[str, Any], real: dict[str, Any] | None) -> None:
     """Print generated vs real figures side by side."""
     for key, value in generated.items():
         other = real.get(key) if real else None

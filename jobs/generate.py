@@ -106,8 +106,8 @@ class Column:
 
 
 def load_params(path: Path = PARAMS_PATH) -> dict[str, Any]:
-    """Read the fitted generator parameters."""
-    return json.loads(path.read_text())
+    params: dict[str, Any] = json.loads(path.read_text())
+    return params
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -141,7 +141,8 @@ def per_grade(
 def pmf_values(rng: np.random.Generator, pmf: dict[str, float], n: int) -> np.ndarray:
     """Draw n numeric values (float, NaN for "null") from a probability table keyed by str(value)."""
     idx, vocab = categorical(rng, pmf, n)
-    return np.array([np.nan if k == "null" else float(k) for k in vocab])[idx]
+    values: np.ndarray = np.array([np.nan if k == "null" else float(k) for k in vocab])[idx]
+    return values
 
 
 def sample_credit(rng: np.random.Generator, p: dict[str, Any], n: int) -> dict[str, np.ndarray]:
@@ -230,7 +231,8 @@ def default_probability(p: dict[str, Any], credit: dict[str, np.ndarray], hist: 
     )
     z = (x - np.array(d["mean"])) / np.array(d["sd"])
     logit = np.array([d["grade_intercept"][g] for g in GRADES])[credit["grade"]] + z @ np.array(d["weights"])
-    return 1 / (1 + np.exp(-logit))
+    probability: np.ndarray = 1 / (1 + np.exp(-logit))
+    return probability
 
 
 def month_index(yyyy_mm: str) -> int:

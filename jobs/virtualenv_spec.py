@@ -32,7 +32,7 @@ HEADER = "# Generated from constraints.txt by `python -m jobs.virtualenv_spec`; 
 
 def read_pins(lines: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Map each canonical name of a ``Name==version`` lock to its spelling and version."""
-    pins = {}
+    pins: dict[str, tuple[str, str]] = {}
     for line in lines:
         name, sep, version = line.split("#", 1)[0].strip().partition("==")
         if sep:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from apiflask import APIFlask, HTTPError
 from flask import Response, json
+from werkzeug.datastructures import Headers
 
 from loanrisk.problems import MEDIA_TYPE, Problem, problem, status_title
 from webkit.openapi import document_problems
@@ -19,9 +20,10 @@ class ProblemError(HTTPError):
         self.problem = built
 
 
-def response(built: Problem, headers: dict[str, str] | None = None) -> Response:
+def response(built: Problem, headers: Headers | None = None) -> Response:
+    """Answer with the problem, keeping the error's own headers (Allow, Retry-After) but not its Content-Type."""
     resp = Response(json.dumps(built.to_dict()), status=built.status, mimetype=MEDIA_TYPE)
-    for key, value in (headers or {}).items():
+    for key, value in (headers or Headers()).items():
         if key.lower() != "content-type":
             resp.headers[key] = value
     return resp
@@ -49,7 +51,7 @@ def init_app(app: APIFlask, validation_problem: Callable[[HTTPError], Problem | 
 
     def render(error: HTTPError) -> Response:
         built = validation_problem(error) if validation_problem and error.detail else None
-        return response(built or from_http_error(error), dict(error.headers or {}))
+        return response(built or from_http_error(error), Headers(error.headers or {}))
 
     app.error_processor(render)
     app.register_error_handler(500, internal_error)

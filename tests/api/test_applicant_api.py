@@ -35,7 +35,10 @@ PROBLEM_JSON = "application/problem+json"
 def generated(count: int, seed: int) -> list[Applicant]:
     """Return count generated applicants (canonical records)."""
     lines = [line for chunk, _ in generate_lines(count, "jsonl", seed) for line in chunk]
-    return [applicant_from_json(json.loads(line)) for line in lines]
+    checked = [applicant_from_json(json.loads(line)) for line in lines]
+    applicants = [a for a in checked if isinstance(a, Applicant)]
+    assert len(applicants) == count, "the generator wrote an invalid record"
+    return applicants
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ def client() -> FlaskClient:
 
 
 def problem_of(response: Any, status: int) -> dict[str, Any]:
-    body = response.get_json()
+    body: dict[str, Any] = response.get_json()
     assert response.status_code == status
     assert response.content_type == MEDIA_TYPE
     assert body["status"] == status

@@ -6,7 +6,9 @@ import csv
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from loanrisk.applicant import GRADES, Applicant
 from loanrisk.cleaning import Rejection, applicant_from_json, clean_record, loan_outcome, parse_json_line
 
 
-def lines_of(count: int, fmt: str, seed: int = 3, dirt_rate: float = 0.0) -> tuple[list[str], list[dict]]:
+def lines_of(count: int, fmt: str, seed: int = 3, dirt_rate: float = 0.0) -> tuple[list[str], list[dict[str, Any]]]:
     """Generate in memory; return (lines, manifest entries)."""
     lines, manifest = [], []
     for chunk, entries in generate_lines(count, fmt, seed, dirt_rate, chunk=997):
@@ -45,8 +47,9 @@ def test_same_seed_same_output_other_seed_other_ids() -> None:
 
 def test_jsonl_lines_are_canonical_records_with_generated_ids() -> None:
     lines, _ = lines_of(3000, "jsonl")
-    records = [applicant_from_json(json.loads(line)) for line in lines]
-    assert all(isinstance(r, Applicant) for r in records), next(r for r in records if isinstance(r, Rejection))
+    checked = [applicant_from_json(json.loads(line)) for line in lines]
+    records = [r for r in checked if isinstance(r, Applicant)]
+    assert len(records) == len(checked), next(r for r in checked if isinstance(r, Rejection))
     ids = [r.id for r in records]
     assert len(set(ids)) == len(ids)
     assert all(i.startswith("G") and not i.isdigit() for i in ids)
@@ -67,13 +70,19 @@ def test_csv_and_jsonl_describe_the_same_applicants() -> None:
     assert [clean_record(r) for r in rows] == [applicant_from_json(r) for r in records]
 
 
-def by_grade(rows: list[dict[str, str]], value) -> dict[str, float]:
+def by_grade(rows: list[dict[str, str]], value: Callable[[dict[str, str]], float]) -> dict[str, float]:
     """Average value(row) per grade."""
     return {g: float(np.mean([value(r) for r in rows if r["grade"] == g])) for g in GRADES}
 
 
+def defaulted(row: dict[str, str]) -> float:
+    outcome = loan_outcome(row["loan_status"])
+    assert outcome is not None, f"generated loans are resolved, got {row['loan_status']!r}"
+    return float(outcome)
+
+
 def test_default_rate_rises_with_grade_and_matches_the_fit(sample: list[dict[str, str]]) -> None:
-    rates = by_grade(sample, lambda r: loan_outcome(r["loan_status"]))
+    rates = by_grade(sample, defaulted)
     observed = load_params()["default"]["observed_rate_by_grade"]
     assert all(rates[a] < rates[b] for a, b in itertools.pairwise("ABCDEF"))
     for g in "ABCD":  # enough rows in these grades for a tight comparison

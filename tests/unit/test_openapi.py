@@ -22,8 +22,14 @@ def test_error_bodies_become_problem_json_and_success_bodies_stay_json() -> None
             }
         }
     }
-    responses = document_problems(spec)["paths"]["/a"]["get"]["responses"]
+    processed = document_problems(spec)
+    assert isinstance(processed, dict)
+    responses = processed["paths"]["/a"]["get"]["responses"]
     assert responses["200"]["content"] == {"application/json": schema}
     assert responses["404"]["content"] == {"application/problem+json": schema}
     assert responses["503"]["content"] == {"application/problem+json": schema}
     assert responses["default"]["content"] == {"application/json": schema}
+
+
+def test_a_yaml_document_passes_through() -> None:
+    assert document_problems("openapi: 3.0.3\n") == "openapi: 3.0.3\n"
