@@ -99,6 +99,7 @@ def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
 @bp.output(ApplicantOut)
 @bp.doc(responses={400: "Malformed id", 404: "No applicant with this id"})
 def get_applicant(applicant_id: str) -> dict[str, Any]:
+    """Return one applicant by id."""
     if not ID_PATTERN.fullmatch(applicant_id):
         raise bad_parameter("applicant_id", "BAD_FORMAT: must be 1-64 letters, digits, '_' or '-'.")
     with database() as conn:

@@ -32,7 +32,6 @@ def get_db() -> Any:
 
 
 def close_db(_error: BaseException | None = None) -> None:
-    """Close this request's connection if one was opened."""
     conn = g.pop("db", None)
     if conn is not None:
         with suppress(mysql.connector.Error):  # a broken connection is gone either way
@@ -52,5 +51,4 @@ def database() -> Iterator[Any]:
 
 
 def init_app(app: APIFlask) -> None:
-    """Register the teardown that closes connections."""
     app.teardown_appcontext(close_db)

@@ -79,7 +79,6 @@ def print_comparison(generated: dict[str, Any], real: dict[str, Any] | None) -> 
 
 
 def main() -> None:
-    """Run the benchmark and the distribution checks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--format", nargs="+", default=["csv", "jsonl"], choices=["csv", "jsonl"])

@@ -213,7 +213,6 @@ def fetch_page(conn: Any, after_seq: int, limit: int) -> list[tuple[int, Applica
 
 
 def fetch_applicant(conn: Any, applicant_id: str) -> Applicant | None:
-    """Return the applicant with this id, or None."""
     with conn.cursor() as cur:
         cur.execute(f"{_SELECT} WHERE id = %s", (applicant_id,))
         row = cur.fetchone()
@@ -222,7 +221,6 @@ def fetch_applicant(conn: Any, applicant_id: str) -> Applicant | None:
 
 
 def count_applicants(conn: Any) -> int:
-    """Return how many applicants are stored."""
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM applicants")
         (total,) = cur.fetchone()

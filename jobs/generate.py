@@ -361,7 +361,6 @@ def tokens(name: str, col: Column, fmt: str, prefix: str = "") -> list[str]:
 
 
 def csv_lines(cols: dict[str, Column]) -> list[str]:
-    """Join the columns into LendingClub CSV lines."""
     return [",".join(row) for row in zip(*(tokens(c, cols[c], "csv") for c in CSV_COLUMNS), strict=True)]
 
 
@@ -470,7 +469,6 @@ def dirty_csv(kind: str, fields: list[str], rng: np.random.Generator, earlier_id
 
 
 def pick_kinds(fmt: str) -> list[str]:
-    """Return the dirt kinds that apply to a format."""
     return [k for k, (_, formats) in DIRT_KINDS.items() if fmt in formats]
 
 
@@ -552,7 +550,6 @@ def write(count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0) ->
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m jobs.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, required=True, help=f"applicants to write (1..{MAX_COUNT:,})")
     parser.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")

@@ -33,7 +33,6 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def generated(count: int, seed: int) -> list[Applicant]:
-    """Return count generated applicants (canonical records)."""
     lines = [line for chunk, _ in generate_lines(count, "jsonl", seed) for line in chunk]
     checked = [applicant_from_json(json.loads(line)) for line in lines]
     applicants = [a for a in checked if isinstance(a, Applicant)]
@@ -68,7 +67,6 @@ def app(database: str) -> Any:
 
 @pytest.fixture
 def client(app: Any) -> Any:
-    """Return a test client."""
     return app.test_client()
 
 
@@ -87,7 +85,6 @@ def walk(client: Any, limit: int, max_pages: int = 100_000) -> list[str]:
 
 
 def stored_ids(settings: Settings, database: str) -> list[str]:
-    """Return every id in the scratch database."""
     conn = db.connect(settings, database=database)
     try:
         return list(db.iter_applicant_ids(conn))
