@@ -54,7 +54,7 @@ class PageQuery(Schema):
         metadata={"description": f"Page size, 1..{MAX_LIMIT}."},
     )
 
-    @validates_schema(pass_original=True)
+    @validates_schema(pass_original=True, skip_on_field_errors=False)  # list a typo next to a bad value
     def refuse_unknown(self, _data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
         """Refuse parameters the API does not know: a typo like `limt` must not silently page by 100."""
         unknown = sorted(set(original) - set(self.fields)) if hasattr(original, "keys") else []

@@ -33,27 +33,29 @@ def coded(message: str) -> tuple[str, str]:
     return BUILT_IN_REASONS.get(message, "INVALID"), message
 
 
-def param(field: str, location: str, messages: list[str]) -> InvalidParam:
+def param(field: str, messages: list[str]) -> InvalidParam:
     reason, first = coded(messages[0])
-    texts = [first] + [coded(m)[1] for m in messages[1:]]
-    return InvalidParam(field, reason, f"{location} parameter: {'; '.join(texts)}")
+    return InvalidParam(field, reason, "; ".join([first] + [coded(m)[1] for m in messages[1:]]))
 
 
 def invalid_params(detail: Any) -> list[InvalidParam]:
-    """Flatten APIFlask's ``{location: {field: [messages]}}`` into one entry per bad parameter."""
+    """Flatten APIFlask's ``{location: {field: [messages]}}`` into one entry per bad parameter.
+
+    The location (query, path) is left out: no two parameters of this API share a name.
+    """
     if not isinstance(detail, dict):
         return []
     found = []
-    for location, names in detail.items():
+    for names in detail.values():
         for name, messages in names.items() if isinstance(names, dict) else ():
             texts = [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
-            found.append(param(str(name), str(location), texts))
+            found.append(param(str(name), texts))
     return found
 
 
-def bad_parameter(field: str, message: str, location: str = "path") -> HTTPError:
+def bad_parameter(field: str, message: str) -> HTTPError:
     """Return the 400 a view raises for a parameter it checks itself (``message`` as ``"CODE: text"``)."""
-    return web.ProblemError(invalid(400, [param(field, location, [message])]))
+    return web.ProblemError(invalid(400, [param(field, [message])]))
 
 
 def validation_problem(error: HTTPError) -> Problem | None:
