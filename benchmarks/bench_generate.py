@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.generate import write
-from jobs.load import SAMPLES
-from jobs.settings import default_data_dir
+from jobs.settings import SAMPLES, default_data_dir
 from loanrisk.applicant import GRADES
 from loanrisk.cleaning import loan_outcome
 

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from jobs.load import SAMPLES
-from jobs.settings import ROOT, default_data_dir
+from jobs.settings import ROOT, SAMPLES, default_data_dir
 from loanrisk.applicant import GRADES, Applicant
 from loanrisk.cleaning import Rejection, clean_record, loan_outcome
 

@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STACK_ENV = ROOT / "var" / "stack.env"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# the two LendingClub samples of the data folder: training, the generator's fit and the demo read these
+SAMPLES = ("lending_club_sample.csv", "lending_club_2015_sample.csv")
 
 DEFAULTS: dict[str, str] = {
     "DB_HOST": "127.0.0.1",
