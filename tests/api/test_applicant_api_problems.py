@@ -74,6 +74,12 @@ def test_unknown_paths_and_methods_are_problems(client: FlaskClient, method: str
     problem_of(getattr(client, method)(path), status)
 
 
+def test_a_405_problem_keeps_the_allow_header(client: FlaskClient) -> None:
+    response = client.post("/applicants")
+    problem_of(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
 def test_an_unreachable_database_is_a_503_problem_with_the_reason(client: FlaskClient) -> None:
     body = problem_of(client.get("/readyz"), 503)
     assert body["detail"] == "The applicant database is unavailable."
