@@ -128,7 +128,8 @@ def wire(app_id: str, offset: int, applicant: dict[str, Any] | None = None) -> l
     """Return the record of an applicant as it travels after the filter bolt."""
     applicant = applicant or make_applicant(app_id)
     received = events.Received.from_dict(received_for(json.dumps(applicant).encode(), offset, app_id))
-    return events.Tracked.of(app_id, applicant, received).to_wire()
+    kafka_ts = 1_790_000_000_000 + offset  # a replay re-reads the same Kafka record: same coordinates and time
+    return events.Tracked(app_id, applicant, received.source, kafka_ts, received.raw_sha256).to_wire()
 
 
 def publish_letters(scratch: dict[str, Any], letters: list[dict[str, Any]]) -> Captured:
