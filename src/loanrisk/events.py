@@ -83,7 +83,7 @@ class Source:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the coordinates as a JSON-ready dict."""
-        return asdict(self)
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Source:
@@ -135,9 +135,9 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the decision as a JSON-ready dict (it travels inside Storm tuples)."""
-        data = asdict(self)
-        data["reasons"] = [asdict(r) for r in self.reasons]
-        return data
+        return {"application_id": self.application_id, "decision": self.decision, "decided_by": self.decided_by,
+                "probability_of_default": self.probability_of_default, "reasons": _reason_dicts(self.reasons),
+                "model_version": self.model_version, "policy_version": self.policy_version}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
@@ -166,10 +166,12 @@ class DecisionEvent:
     schema_version: int = EVENT_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the event as a JSON-ready dict."""
-        data = asdict(self)
-        data["reasons"] = [asdict(r) for r in self.reasons]
-        return data
+        """Return the event as a JSON-ready dict (built by hand: dataclasses.asdict measured ~30x slower)."""
+        return {"application_id": self.application_id, "decision": self.decision, "decided_by": self.decided_by,
+                "probability_of_default": self.probability_of_default, "reasons": _reason_dicts(self.reasons),
+                "model_version": self.model_version, "policy_version": self.policy_version,
+                "source": self.source.to_dict(), "kafka_ts_ms": self.kafka_ts_ms, "saved_at_ms": self.saved_at_ms,
+                "event_id": self.event_id, "schema_version": self.schema_version}
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,10 @@ class StoredRow:
     saved_at_ms: int
     schema_version: int
     event_published: bool = field(default=False)
+
+
+def _reason_dicts(reasons: tuple[Reason, ...]) -> list[dict[str, str]]:
+    return [{"code": r.code, "text": r.text} for r in reasons]
 
 
 def _reasons(items: Any) -> tuple[Reason, ...]:
@@ -264,7 +270,7 @@ def hbase_row(applicant: Mapping[str, Any], decision: Decision, received: Receiv
         COL_DECISION: decision.decision.encode(),
         COL_DECIDED_BY: decision.decided_by.encode(),
         COL_PD: b"" if pd is None else repr(float(pd)).encode(),
-        COL_REASONS: dumps([asdict(r) for r in decision.reasons]),
+        COL_REASONS: dumps(_reason_dicts(decision.reasons)),
         COL_MODEL_VERSION: (decision.model_version or "").encode(),
         COL_POLICY_VERSION: decision.policy_version.encode(),
         COL_SOURCE: dumps(received.source.to_dict()),
