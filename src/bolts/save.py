@@ -77,7 +77,8 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
         existing = read_existing(self.table, [app_id for app_id, _ in keyed])
         plan = events.plan_saves(keyed, existing)
         saved_at = now_ms()
-        writes, publish, owners = [], [], {app_id: row.fingerprint for app_id, row in existing.items()}
+        writes, publish, letters = [], [], []
+        owners = {app_id: row.fingerprint for app_id, row in existing.items()}
         for (tup, tracked, rest), body, (app_id, fp), action in zip(entries, bodies, keyed, plan):
             owners.setdefault(app_id, fp)
             decision = events.Decision.from_dict(rest[0])
@@ -87,10 +88,12 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
             elif action == events.REPUBLISH:
                 publish.append(events.decision_event(decision, tracked, existing[app_id].saved_at_ms, fp))
             elif action == events.DUPLICATE:
-                self.emit_dead_letter(events.duplicate_letter(tracked, owners[app_id], now_ms()), [tup])
+                letters.append((events.duplicate_letter(tracked, owners[app_id], now_ms()), tup))
         self.put_rows(writes)
         publish_all(self.producer, self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish],
                     self.send_timeout)
+        for letter, tup in letters:  # only once the batch is durable: a failed batch sends no letter twice
+            self.emit_dead_letter(letter, [tup])
 
     def put_rows(self, writes: list[tuple[str, dict[bytes, bytes]]]) -> None:
         """Write the rows: one batched mutation, or (naive design) one put per row."""
