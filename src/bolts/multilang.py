@@ -70,10 +70,9 @@ class FramedSerializer(Serializer):
     def input_waiting(self) -> bool:
         """Say whether another message (or part of one) has already arrived, without blocking."""
         with self._reader_lock:
-            if self._buf.strip():
-                return True
-            self._buf += self._read_chunk(block=False)
-            return bool(self._buf.strip())
+            if not self._buf:
+                self._buf += self._read_chunk(block=False)
+            return bool(self._buf)
 
     def read_message(self) -> Any:
         with self._reader_lock:
