@@ -344,8 +344,8 @@ def in_process_limit(count: int = 20_000, chunk: int = 200) -> dict[str, Any]:
                 to_score.append(parsed)
         for result in service.evaluate(to_score):
             decision = ev.decision_from_evaluation(result)
-            tracked = ev.Tracked(decision.application_id, {}, source, 0, "")
-            ev.hbase_row({}, decision, tracked, 0)
+            tracked = ev.Tracked(decision.application_id, "{}", source, 0, "")
+            ev.row_columns(b"{}", decision, tracked, 0)
             ev.dumps(ev.decision_event(decision, tracked, 0).to_dict())
     cpu = time.process_time() - start_cpu
     return {"applicants": count, "per_s_one_core": count / cpu, "us_per_applicant": 1e6 * cpu / count,

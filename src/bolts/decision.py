@@ -39,7 +39,7 @@ class DecisionBolt(BatchingBolt):
         to_score, declined = ShardGroups(), ShardGroups()
         for tup, tracked, _ in unpack_items(tuples):
             app_id, shard = tracked.application_id, tup.values[0]
-            if self.first_seen.is_later_duplicate(app_id, events.fingerprint(tracked.applicant), tracked.source):
+            if self.first_seen.is_later_duplicate(app_id, tracked.fingerprint, tracked.source):
                 letter = events.duplicate_letter(tracked, self.first_seen.first_fingerprint(app_id) or "", now_ms())
                 self.emit_dead_letter(letter, [tup])
                 continue

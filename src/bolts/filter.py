@@ -42,10 +42,9 @@ class FilterBolt(BatchingBolt):
                 self.emit_dead_letter(events.dead_letter(received, result.reason, result.field, result.detail,
                                                          events.application_id_hint(received), now_ms()), [tup])
                 continue
-            applicant = result.to_dict()
-            app_id = applicant["id"]
-            groups.add(events.shard_of(app_id, self.shards), events.Tracked.of(app_id, applicant, received).to_wire(),
-                       tup)
+            app_id = result.id
+            groups.add(events.shard_of(app_id, self.shards),
+                       events.Tracked.of(app_id, result.to_dict(), received).to_wire(), tup)
         self.emit_batches(groups)
         for tup in tuples:
             self.ack(tup)

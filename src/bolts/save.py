@@ -72,7 +72,7 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
 
     def save(self, entries: list[tuple[Any, events.Tracked, list[Any]]]) -> None:
         """Plan the batch against HBase, write new rows, publish their events, dead-letter duplicates."""
-        bodies = [events.applicant_json(tracked.applicant) for _, tracked, _ in entries]
+        bodies = [tracked.body.encode("utf-8") for _, tracked, _ in entries]
         keyed = [(tracked.application_id, events.sha256_hex(body)) for (_, tracked, _), body in zip(entries, bodies)]
         existing = read_existing(self.table, [app_id for app_id, _ in keyed])
         plan = events.plan_saves(keyed, existing)
@@ -83,7 +83,7 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
             owners.setdefault(app_id, fp)
             decision = events.Decision.from_dict(rest[0])
             if action == events.WRITE:
-                writes.append((app_id, events.hbase_row(tracked.applicant, decision, tracked, saved_at, body)))
+                writes.append((app_id, events.row_columns(body, decision, tracked, saved_at)))
                 publish.append(events.decision_event(decision, tracked, saved_at, fp))
             elif action == events.REPUBLISH:
                 publish.append(events.decision_event(decision, tracked, existing[app_id].saved_at_ms, fp))

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import requests
 from streamparse import Stream
 
@@ -162,7 +161,7 @@ class SubmitBolt(BatchingBolt):
         outcomes: dict[int, events.Decision | Problem] = {}
         pending = list(range(len(chunk)))
         while pending:
-            answer = self.evaluate([chunk[i].applicant for i in pending])
+            answer = self.evaluate([chunk[i] for i in pending])
             if isinstance(answer, Unavailable):
                 return answer
             if isinstance(answer, Scored):
@@ -178,7 +177,7 @@ class SubmitBolt(BatchingBolt):
             outcomes[pending.pop(answer.index)] = Problem(answer.field, answer.detail)
         return [outcomes[i] for i in range(len(chunk))]
 
-    def evaluate(self, applicants: list[dict[str, Any]]) -> Scored | Rejected | Unavailable:
+    def evaluate(self, applicants: list[events.Tracked]) -> Scored | Rejected | Unavailable:
         """POST the batch with bounded retries and backoff inside the time budget."""
         start, last = time.monotonic(), Unavailable("not attempted")
         for attempt in range(self.max_attempts):
@@ -192,14 +191,15 @@ class SubmitBolt(BatchingBolt):
                 return last
         return last
 
-    def post_once(self, applicants: list[dict[str, Any]]) -> Scored | Rejected | Unavailable:
+    def post_once(self, applicants: list[events.Tracked]) -> Scored | Rejected | Unavailable:
         """Make one call to the batch endpoint and classify the answer."""
+        body = b'{"applicants":[' + b",".join(t.body.encode("utf-8") for t in applicants) + b"]}"
         try:
-            resp = self.session.post(self.url, data=orjson.dumps({"applicants": applicants}), timeout=self.timeout)
+            resp = self.session.post(self.url, data=body, timeout=self.timeout)
         except requests.RequestException as exc:
             return Unavailable(f"{type(exc).__name__}: {exc}")
         if resp.status_code == 200:
-            return read_results(_json(resp), [a["id"] for a in applicants])
+            return read_results(_json(resp), [t.application_id for t in applicants])
         if resp.status_code == 422:
             problem = _json(resp)
             problem = problem if isinstance(problem, dict) else {}

@@ -260,9 +260,13 @@ def decision_from_evaluation(result: Mapping[str, Any]) -> Decision:
 
 
 def hbase_row(applicant: Mapping[str, Any], decision: Decision, received: Received | Tracked,
-              saved_at_ms: int, body: bytes | None = None) -> dict[bytes, bytes]:
-    """Return the HBase columns of a decided applicant (body: its ``applicant_json`` when already made)."""
-    body = applicant_json(applicant) if body is None else body
+              saved_at_ms: int) -> dict[bytes, bytes]:
+    """Return the HBase columns of a decided applicant."""
+    return row_columns(applicant_json(applicant), decision, received, saved_at_ms)
+
+
+def row_columns(body: bytes, decision: Decision, received: Received | Tracked, saved_at_ms: int) -> dict[bytes, bytes]:
+    """Return the HBase columns of a decided applicant whose canonical JSON is ``body``."""
     pd = decision.probability_of_default
     return {
         COL_APPLICANT_JSON: body,
@@ -408,29 +412,45 @@ def plan_saves(items: list[tuple[str, str]], existing: Mapping[str, Stored]) -> 
 
 @dataclass(frozen=True, slots=True)
 class Tracked:
-    """An applicant after the filter bolt: what every later step needs, without the raw payload."""
+    """An applicant after the filter bolt: what every later step needs, without the raw payload.
+
+    ``body`` is the canonical applicant JSON (``applicant_json``), made once by the filter bolt: the decision
+    bolt fingerprints it, the submit bolt splices it into the Risk API request, the save bolt stores it, and
+    nobody serialises the applicant again.
+    """
 
     application_id: str
-    applicant: dict[str, Any]
+    body: str
     source: Source
     kafka_ts_ms: int
     raw_sha256: str
 
+    @property
+    def applicant(self) -> dict[str, Any]:
+        """Return the canonical applicant dict."""
+        return json.loads(self.body)
+
+    @property
+    def fingerprint(self) -> str:
+        """Return the sha256 hex of the canonical applicant JSON (see ``fingerprint``)."""
+        return sha256_hex(self.body.encode("utf-8"))
+
     def to_wire(self) -> list[Any]:
         """Return the record as the short list that travels inside a batch tuple."""
         s = self.source
-        return [self.application_id, self.applicant, s.topic, s.partition, s.offset, self.kafka_ts_ms, self.raw_sha256]
+        return [self.application_id, self.body, s.topic, s.partition, s.offset, self.kafka_ts_ms, self.raw_sha256]
 
     @classmethod
     def from_wire(cls, wire: list[Any]) -> Tracked:
         """Build the record back from ``to_wire()``'s output."""
-        app_id, applicant, topic, partition, offset, ts, sha = wire[:7]
-        return cls(str(app_id), applicant, Source(str(topic), int(partition), int(offset)), int(ts), str(sha))
+        app_id, body, topic, partition, offset, ts, sha = wire[:7]
+        return cls(str(app_id), str(body), Source(str(topic), int(partition), int(offset)), int(ts), str(sha))
 
     @classmethod
-    def of(cls, application_id: str, applicant: dict[str, Any], received: Received) -> Tracked:
+    def of(cls, application_id: str, applicant: Mapping[str, Any], received: Received | Tracked) -> Tracked:
         """Keep what later steps need of a received record."""
-        return cls(application_id, applicant, received.source, received.kafka_ts_ms, received.raw_sha256)
+        return cls(application_id, applicant_json(applicant).decode("utf-8"), received.source, received.kafka_ts_ms,
+                   received.raw_sha256)
 
 
 def shard_of(application_id: str, shards: int) -> int:

@@ -11,7 +11,12 @@ from loanrisk import events
 
 def _wire(applicant, offset=3, **change):
     app = {**applicant, **change}
-    return events.Tracked(app["id"], app, events.Source("loan-applications", 0, offset), 1, "0" * 64).to_wire()
+    return _tracked(app, offset).to_wire()
+
+
+def _tracked(app, offset):
+    received = events.Received(events.Source("loan-applications", 0, offset), app["id"], "", "0" * 64, 1)
+    return events.Tracked.of(app["id"], app, received)
 
 
 def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input(applicant):

@@ -19,7 +19,8 @@ DOWN = {"loanrisk.hbase.port": 9, "loanrisk.hbase.timeout_ms": 500, "loanrisk.ka
 
 def _decided(applicant, app_id):
     app = {**applicant, "id": app_id}
-    wire = events.Tracked(app_id, app, events.Source("loan-applications", 0, 3), 1, "0" * 64).to_wire()
+    received = events.Received(events.Source("loan-applications", 0, 3), app_id, "", "0" * 64, 1)
+    wire = events.Tracked.of(app_id, app, received).to_wire()
     return [*wire, {**DECISION, "application_id": app_id}]
 
 

@@ -30,7 +30,8 @@ RESULT = {"probability_of_default": 0.12, "probability_of_payoff": 0.88, "decisi
 
 def _wire(applicant, app_id, offset=3):
     app = {**applicant, "id": app_id}
-    return events.Tracked(app_id, app, events.Source("loan-applications", 0, offset), 1, "ab" * 32).to_wire()
+    received = events.Received(events.Source("loan-applications", 0, offset), app_id, "", "ab" * 32, 1)
+    return events.Tracked.of(app_id, app, received).to_wire()
 
 
 class Contract(BaseHTTPRequestHandler):

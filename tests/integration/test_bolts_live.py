@@ -6,6 +6,7 @@ dead-letter topic, a scratch decisions topic and a scratch HBase table (deleted 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -129,7 +130,7 @@ def wire(app_id: str, offset: int, applicant: dict[str, Any] | None = None) -> l
     applicant = applicant or make_applicant(app_id)
     received = events.Received.from_dict(received_for(json.dumps(applicant).encode(), offset, app_id))
     kafka_ts = 1_790_000_000_000 + offset  # a replay re-reads the same Kafka record: same coordinates and time
-    return events.Tracked(app_id, applicant, received.source, kafka_ts, received.raw_sha256).to_wire()
+    return events.Tracked.of(app_id, applicant, dataclasses.replace(received, kafka_ts_ms=kafka_ts)).to_wire()
 
 
 def publish_letters(scratch: dict[str, Any], letters: list[dict[str, Any]]) -> Captured:
