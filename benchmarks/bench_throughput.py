@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+sys.path[:0] = [str(ROOT), str(ROOT / "src"), str(ROOT / "benchmarks")]
 
 import orjson  # noqa: E402
 
@@ -289,6 +289,7 @@ def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log
     meter.start()  # after start-up: the topology's own start is not the drain's work
     done = wait_for(batch, out, DRAIN_TIMEOUT_S, design)
     cpu, box = meter.stop()
+    storm = storm_components(settings)
     times = [t for _, t in batch.write_times(out)]
     span_s = (max(times) - min(times)) / 1000 if len(times) > 1 else None
     pipeline_cpu = sum(v for k, v in cpu.items() if k not in ("producer", "other"))
@@ -297,7 +298,17 @@ def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log
             "producer_per_s": published / seconds,
             "cpu_ms_per_applicant": {k: 1000 * v / len(batch.lines) for k, v in sorted(cpu.items())},
             "project_cpu_ms_per_applicant": 1000 * pipeline_cpu / len(batch.lines),
-            "box_cpu_ms_per_applicant": 1000 * box / len(batch.lines), "batch": batch}
+            "box_cpu_ms_per_applicant": 1000 * box / len(batch.lines), "storm_ui": storm, "batch": batch}
+
+
+def storm_components(settings: Settings) -> list[dict[str, Any]]:
+    """Per component from Storm UI (last 10 minutes): capacity, execute latency, the spout's complete latency."""
+    from bench_pipeline import storm_figures
+
+    try:
+        return storm_figures(settings)
+    except Exception as exc:  # Storm UI busy: the figures are a diagnosis, not the measurement
+        return [{"error": repr(exc)}]
 
 
 def latency(settings: Settings, run_dir: Path, rate: int, seconds: int, seed: int) -> dict[str, Any]:
@@ -414,6 +425,12 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"  {fmt(r['rate'], ',d') + ' /s for ' + str(r['seconds']) + ' s':<32}{fmt(r['offered_per_s']):>10}"
                      f"{fmt(r['p50_ms']):>9}{fmt(r['p90_ms']):>9}{fmt(r['p99_ms']):>9}{fmt(r['max_ms']):>9}  "
                      f"{sustained_note(r)}")
+    for r in report["drains"]:
+        parts = [f"{c['component']} {c['capacity']:.2f}" for c in r.get("storm_ui", [])
+                 if c.get("capacity") is not None]
+        spout = next((c for c in r.get("storm_ui", []) if c.get("kind") == "spout"), {})
+        lines.append(f"Storm UI after the {r['design']} drain: spout complete latency "
+                     f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}")
     lim = report["in_process"]
     lines += ["", f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
                   f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)"]
