@@ -8,7 +8,7 @@ export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ demo: up ## the main job: whole pipeline on real + N generated applicants, then 
 
 reconcile: up ## prove every applicant is exactly once in HBase or the dead-letter topic
 	$(PY) -m jobs.reconcile
+
+bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at 250-2000/s; N= backlog (100000)
+	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000)
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
