@@ -29,7 +29,7 @@ def test_grade_e_is_declined_with_its_reason(applicant):
     assert app_id == applicant["id"] and received == RECEIVED and emit["anchors"] == [tup.id]
     assert decision["decision"] == "DECLINE" and decision["decided_by"] == "PRESCREEN"
     assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"]
-    assert decision["probability_of_default"] is None and decision["policy_version"] == "prescreen-v2"
+    assert decision["probability_of_default"] is None and decision["policy_version"] == "prescreen-v3"
     assert cap.acked() == [tup.id]
 
 
