@@ -159,6 +159,8 @@ class ModelOut(Schema):
     estimator = Dict()
     artifact = Dict()
     decision_mix_holdout = Dict()
+    decision_mix_out_of_time = Dict()
+    policy_tuning = Dict()
     training_data = Dict()
     features = Dict()
     coefficients = Dict(keys=String(), values=Float())

@@ -47,7 +47,8 @@ class RiskService:
         """Return the model's metadata and metrics with the active policy and the reason catalogue."""
         meta = self.model.metadata
         keep = ("model_version", "trained_at", "code_version", "sklearn_version", "training_data", "features",
-                "estimator", "coefficients", "metrics", "decision_mix_holdout", "artifact")
+                "estimator", "coefficients", "metrics", "decision_mix_holdout", "decision_mix_out_of_time",
+                "policy_tuning", "artifact")
         return {**{k: meta[k] for k in keep if k in meta},
                 "policy": {"policy_version": self.policy.version, "approve_below": self.policy.approve_below,
                            "decline_at": self.policy.decline_at},
