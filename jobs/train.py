@@ -211,7 +211,8 @@ def git(*args: str) -> str:
 def code_version() -> str:
     """Return the git commit of the code (+dirty when the training code has uncommitted changes), or 'unknown'."""
     try:
-        dirty = git("status", "--porcelain", "--", "jobs/train.py", "jobs/evaluate.py", "src/loanrisk/features.py")
+        dirty = git("status", "--porcelain", "--", "jobs/train.py", "jobs/evaluate.py", "jobs/model_card.py",
+                    "src/loanrisk/features.py", "src/loanrisk/reasons.py")
         return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
