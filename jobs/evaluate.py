@@ -89,15 +89,24 @@ def cross_validated(make: Callable[[], Pipeline], x: pd.DataFrame, y: np.ndarray
     return {k: float(np.mean([f[k] for f in folds])) for k in folds[0]}
 
 
-def decision_mix(y: np.ndarray, p: np.ndarray, policy_config: dict[str, Any]) -> dict[str, Any]:
-    """Return share and observed bad rate of each decision under the configured policy."""
+PRESCREEN_DECLINE = "DECLINE (pre-screen)"
+
+
+def decision_mix(y: np.ndarray, p: np.ndarray, policy_config: dict[str, Any],
+                 prescreened: np.ndarray | None = None) -> dict[str, Any]:
+    """Return share and observed bad rate of each decision under the configured policy; with a pre-screen
+    mask, as the pipeline decides: pre-screen declines first, the model's bands for the rest."""
     policy = policy_from_mapping(policy_config)
     if isinstance(policy, str):
         raise SystemExit(policy)
-    decisions = np.array([decide(float(v), policy) for v in p])
+    decisions = np.array([decide(float(v), policy) for v in p], dtype=object)
+    bands = ("APPROVE", "REVIEW", "DECLINE")
+    if prescreened is not None:
+        decisions[prescreened] = PRESCREEN_DECLINE
+        bands = (PRESCREEN_DECLINE, *bands)
     return {d: {"n": int((decisions == d).sum()), "share": float((decisions == d).mean()),
                 "observed_bad_rate": float(y[decisions == d].mean()) if (decisions == d).any() else None}
-            for d in ("APPROVE", "REVIEW", "DECLINE")}
+            for d in bands}
 
 
 def tune_cutoffs(y: np.ndarray, p: np.ndarray, approve_bad_rate: float, decline_bad_rate: float) -> dict[str, float]:

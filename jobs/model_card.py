@@ -49,13 +49,20 @@ def policy_section(meta: dict[str, Any]) -> list[str]:
              f"job on the {tuning['on']}: the widest APPROVE band whose bad rate is at most",
              f"{tuning['approve_bad_rate_target']:.0%} and the widest DECLINE band whose bad rate is at least",
              f"{tuning['decline_bad_rate_target']:.0%}; this run recommends approve below {tuning['approve_below']},",
-             f"decline at {tuning['decline_at']}. Expected share and bad rate per band (after the pre-screen, which",
-             "declines some applicants before the model sees them, the shares apply to those it lets through):", ""]
-    rows = []
-    for key, label in (("decision_mix_holdout", "random held-out"), ("decision_mix_out_of_time", "out of time")):
-        for d, r in meta[key].items():
-            rows.append([label, d, r["n"], r["share"], r["observed_bad_rate"]])
-    return lines + markdown_table(["test set", "decision", "n", "share", "observed bad rate"], rows)
+             f"decline at {tuning['decline_at']}. Expected share and bad rate per band of the model alone (every test",
+             "loan scored):", ""]
+    lines += mix_table(meta, ("decision_mix_holdout", "decision_mix_out_of_time"))
+    lines += ["", f"And as the pipeline decides: the pre-screen (`{meta['prescreen_policy']}`, default thresholds of",
+              "src/loanrisk/prescreen.py) declines first, the model's bands decide the rest. These are the expected",
+              "approval rate and bad rate per band of the whole pipeline:", ""]
+    return lines + mix_table(meta, ("pipeline_mix_holdout", "pipeline_mix_out_of_time"))
+
+
+def mix_table(meta: dict[str, Any], keys: tuple[str, str]) -> list[str]:
+    """Return the table of share and observed bad rate per decision on the two test sets."""
+    rows = [[label, d, r["n"], r["share"], r["observed_bad_rate"]]
+            for key, label in zip(keys, ("random held-out", "out of time"), strict=True) for d, r in meta[key].items()]
+    return markdown_table(["test set", "decision", "n", "share", "observed bad rate"], rows)
 
 
 def render_card(meta: dict[str, Any]) -> str:

@@ -47,6 +47,7 @@ from jobs.settings import ROOT, default_data_dir
 from loanrisk import features, reasons
 from loanrisk.applicant import Applicant
 from loanrisk.cleaning import Rejection, clean_record, loan_outcome
+from loanrisk.prescreen import PrescreenPolicy, decline_reasons
 
 SAMPLES = ("lending_club_sample.csv", "lending_club_2015_sample.csv", "lending_club_2007_2011.csv")
 MODELS_DIR = ROOT / "models"
@@ -237,6 +238,12 @@ def out_of_time_split(applicants: list[Applicant]) -> tuple[np.ndarray, np.ndarr
     return np.where((issued != "") & (issued < OOT_CUTOFF))[0], np.where(issued >= OOT_CUTOFF)[0]
 
 
+def prescreen_declines(applicants: list[Applicant]) -> np.ndarray:
+    """Return which applicants the default pre-screen policy declines before the model sees them."""
+    policy = PrescreenPolicy()
+    return np.array([bool(decline_reasons(a.to_dict(), policy)) for a in applicants])
+
+
 def column_map(pipeline: Pipeline) -> list[dict[str, str]]:
     """Return, for every model column, its name, the reason factor it belongs to and its kind."""
     return [{"name": n, "factor": reasons.FACTOR_OF_FEATURE[n], "kind": "value"}
@@ -259,6 +266,7 @@ def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
     _, oot_report, p_oot = validate(x, y, grades, oot_train, oot_test)
     recipe = random_report["recipe"]
     policy = json.loads(policy_file.read_text())
+    prescreened = prescreen_declines(applicants)
     p_train = model.predict_proba(x.iloc[idx_train])[:, 1]
     names = list(model[:-1].get_feature_names_out())
     meta = {
@@ -288,6 +296,9 @@ def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
                           **ev.tune_cutoffs(y[idx_train], p_train, APPROVE_BAD_RATE, DECLINE_BAD_RATE)},
         "decision_mix_holdout": ev.decision_mix(y[idx_test], p_test, policy),
         "decision_mix_out_of_time": ev.decision_mix(y[oot_test], p_oot, policy),
+        "prescreen_policy": PrescreenPolicy().policy_version,
+        "pipeline_mix_holdout": ev.decision_mix(y[idx_test], p_test, policy, prescreened[idx_test]),
+        "pipeline_mix_out_of_time": ev.decision_mix(y[oot_test], p_oot, policy, prescreened[oot_test]),
     }
     save(model, meta, out)
     return meta

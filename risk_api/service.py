@@ -48,7 +48,7 @@ class RiskService:
         meta = self.model.metadata
         keep = ("model_version", "trained_at", "code_version", "sklearn_version", "training_data", "features",
                 "estimator", "coefficients", "metrics", "decision_mix_holdout", "decision_mix_out_of_time",
-                "policy_tuning", "artifact")
+                "pipeline_mix_holdout", "pipeline_mix_out_of_time", "prescreen_policy", "policy_tuning", "artifact")
         return {**{k: meta[k] for k in keep if k in meta},
                 "policy": {"policy_version": self.policy.version, "approve_below": self.policy.approve_below,
                            "decline_at": self.policy.decline_at},

@@ -224,6 +224,14 @@ def test_model_card_quotes_the_metadata(risk_model: RiskModel) -> None:
         assert f"{report['model']['roc_auc']:.3f}" in card
         assert all(f"{b['roc_auc']:.3f}" in card for b in report["baselines"].values())
     assert risk_model.metadata["policy"]["policy_version"] in card
+    assert risk_model.metadata["prescreen_policy"] in card and "DECLINE (pre-screen)" in card
+
+
+def test_pipeline_mix_covers_every_test_loan(risk_model: RiskModel) -> None:
+    meta = risk_model.metadata
+    for key, split in (("pipeline_mix_holdout", "random"), ("pipeline_mix_out_of_time", "out_of_time")):
+        assert sum(r["n"] for r in meta[key].values()) == meta["metrics"][split]["model"]["n"]
+        assert meta[key]["APPROVE"]["observed_bad_rate"] < meta["metrics"][split]["model"]["observed_bad_rate"]
 
 
 def test_metadata_is_plain_json(risk_model: RiskModel) -> None:
