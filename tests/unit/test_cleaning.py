@@ -280,3 +280,12 @@ def test_strict_json_requires_every_scored_key(field: str) -> None:
 
 def test_lenient_path_still_requires_what_the_record_store_needs() -> None:
     assert rejected(clean_record(cleaned().to_dict() | {"home_ownership": ""})).field == "home_ownership"
+
+
+def test_the_2007_2011_file_cleans_except_its_four_rows_without_income() -> None:
+    data_dir = default_data_dir()
+    if data_dir is None or not (data_dir / "lending_club_2007_2011.csv").exists():
+        pytest.skip("lending_club_2007_2011.csv not present")
+    with open(data_dir / "lending_club_2007_2011.csv", newline="", encoding="utf-8") as handle:
+        refused = [r for r in map(clean_record, csv.DictReader(handle)) if isinstance(r, Rejection)]
+    assert [(r.reason, r.field) for r in refused] == [("MISSING_FIELD", "annual_inc")] * 4
