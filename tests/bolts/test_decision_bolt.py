@@ -31,6 +31,7 @@ def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input
     decision = item[7]
     assert item[0] == "G2" and decision["decision"] == "DECLINE" and decision["decided_by"] == "PRESCREEN"
     assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"] and decision["probability_of_default"] is None
+    assert decision["policy_version"] == "prescreen-v3"
     assert cap.emitted_and_acked()[-1] == ("ack", tup.id)
 
 
