@@ -7,6 +7,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
+BENCH_ARGS ?=
 
 .PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench
 
@@ -68,7 +69,7 @@ reconcile: up ## prove every applicant is exactly once in HBase or the dead-lett
 	$(PY) -m jobs.reconcile
 
 bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at 250-2000/s; N= backlog (100000)
-	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000)
+	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000) $(BENCH_ARGS)
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
