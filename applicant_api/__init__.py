@@ -8,6 +8,7 @@ from apiflask import APIFlask
 
 from applicant_api import applicants, db, errors, health
 from jobs.settings import env
+from monitoring.flask_metrics import init_metrics
 
 
 def default_config() -> dict[str, Any]:
@@ -40,4 +41,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(applicants.bp)
+    init_metrics(app)
     return app
