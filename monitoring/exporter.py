@@ -216,10 +216,11 @@ class Exporter:
             tps = [TopicPartition(INPUT_TOPIC, p) for p in sorted(partitions)]
             if not tps:
                 return
-            committed = self.admin.list_consumer_group_offsets(self.config.topology_group)
+            group = self.config.topology_group
+            committed = self.admin.list_group_offsets({group: tps}).get(group, {})
             ends = self.consumer.end_offsets(tps)
             lag = consumer_lag({tp.partition: ends[tp] for tp in tps},
-                               {tp.partition: (committed[tp].offset if tp in committed else None) for tp in tps})
+                               {tp.partition: committed_offset(committed.get(tp)) for tp in tps})
             for partition, value in lag.items():
                 self.metrics.lag.labels(self.config.topology_group, INPUT_TOPIC, str(partition)).set(value)
         except Exception as exc:  # the broker may be restarting; the next refresh tries again
@@ -259,6 +260,11 @@ class Exporter:
                 self.refresh_storm()
                 next_refresh = time.monotonic() + self.config.interval_s
             self.poll_once()
+
+
+def committed_offset(meta) -> int | None:
+    """Return a committed offset, or None when the group has none for the partition (Kafka says -1)."""
+    return meta.offset if meta is not None and meta.offset >= 0 else None
 
 
 def main(argv: list[str] | None = None) -> None:
