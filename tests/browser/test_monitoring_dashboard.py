@@ -57,9 +57,12 @@ def browser():
 
 
 def wait(browser, condition, what: str):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, WAIT_S, poll_frequency=0.5).until(condition, message=f"waiting for {what}")
+    # the page re-renders its list by itself: an element read during a refresh is stale, so read again
+    return WebDriverWait(browser, WAIT_S, poll_frequency=0.5, ignored_exceptions=[StaleElementReferenceException]
+                         ).until(condition, message=f"waiting for {what}")
 
 
 def click_first_decision(browser) -> str | None:

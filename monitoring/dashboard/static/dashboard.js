@@ -73,8 +73,7 @@ function showSummary(s) {
 
   const grades = Object.keys(s.by_grade);
   setData("c-grade", grades, Object.fromEntries(DECISIONS.map((d) => [d, grades.map((g) => s.by_grade[g][d] || 0)])));
-  const reasons = Object.entries(s.decline_reasons);
-  setData("c-reasons", reasons.map(([code]) => code), { declines: reasons.map(([, n]) => n) },
+  setData("c-reasons", s.decline_reasons.map((r) => r.code), { declines: s.decline_reasons.map((r) => r.count) },
     () => ({ backgroundColor: COLORS.DECLINE }));
   setData("c-pd", s.pd_histogram.map((b) => `${b.from.toFixed(2)}–${b.to === null ? "1" : b.to.toFixed(2)}`),
     { applicants: s.pd_histogram.map((b) => b.count) }, () => ({ backgroundColor: "#1565c0" }));
