@@ -123,8 +123,8 @@ class Exporter:
         """Follow both topics' partitions (they may be created after the exporter starts), from the beginning."""
         from kafka import TopicPartition
 
-        self.consumer.poll(timeout_ms=0)  # refreshes metadata
-        found = {TopicPartition(t, p) for t in (DECISIONS_TOPIC, DLQ_TOPIC)
+        existing = self.consumer.topics()  # fresh metadata (a poll would consume records here and lose them)
+        found = {TopicPartition(t, p) for t in (DECISIONS_TOPIC, DLQ_TOPIC) if t in existing
                  for p in self.consumer.partitions_for_topic(t) or ()}
         new = found - self.assigned
         if new:
