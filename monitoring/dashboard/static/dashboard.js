@@ -36,7 +36,7 @@ function setData(id, labels, lines, extra = () => ({})) {
   chart.data.datasets = Object.entries(lines).map(([name, data], i) => {
     const old = chart.data.datasets.find((d) => d.label === name) || {};
     return Object.assign(old, { label: name || "all", data, borderColor: color(name, i),
-      backgroundColor: color(name, i), pointRadius: 0, borderWidth: 2, spanGaps: true }, extra(name, i));
+      backgroundColor: color(name, i), pointRadius: 0, borderWidth: 2, spanGaps: false }, extra(name, i));
   });
   chart.update("none");
 }
