@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -24,7 +24,7 @@ from prometheus_client import multiprocess
 from prometheus_client.core import InfoMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
-from monitoring.outcomes import decisions_in, validation_reasons_in
+from monitoring.outcomes import UNKNOWN, decisions_in, problem_reasons_in, validation_reasons_in
 
 REQUESTS = Counter("loanrisk_http_requests", "HTTP requests answered, by app, endpoint, method and status",
                    ["app", "endpoint", "method", "status"])
@@ -99,27 +99,28 @@ def main_registry() -> CollectorRegistry:
 
 
 def count_outcomes(response: Response) -> None:
-    """Count the decisions and the validation failures a Risk API response carries."""
-    body = json_body(response)
-    if body is None:
-        return
-    count_labels(DECISIONS, decisions_in(body))
-    if response.status_code == 422 or "problems" in body:
-        count_labels(VALIDATION_FAILURES, validation_reasons_in(body))
-
-
-def count_labels(counter: Counter, values: Iterable[str]) -> None:
-    """Add one to counter for each value, as its only label."""
-    for value in values:
-        counter.labels(value).inc()
-
-
-def json_body(response: Response) -> dict[str, Any] | None:
-    """Return the response's JSON object, or None (not JSON, streamed, or unreadable)."""
+    """Count the decisions and the invalid applicants a Risk API response carries."""
     if response.is_streamed or response.mimetype not in JSON_TYPES:
-        return None
+        return
+    data = response.get_data()
+    if response.status_code == 422:
+        problem = json_object(data)  # small: at most 100 listed errors
+        count_labels(VALIDATION_FAILURES, validation_reasons_in(problem) if problem is not None else {UNKNOWN: 1})
+    elif response.status_code < 300:
+        count_labels(DECISIONS, decisions_in(data))
+        count_labels(VALIDATION_FAILURES, problem_reasons_in(data))
+
+
+def count_labels(counter: Counter, counts: Mapping[str, int]) -> None:
+    """Add each value's count to counter, under the value as its only label."""
+    for value, n in counts.items():
+        counter.labels(value).inc(n)
+
+
+def json_object(data: bytes) -> dict[str, Any] | None:
+    """Return the body's JSON object, or None when it is not one."""
     try:
-        body = json.loads(response.get_data())
+        body = json.loads(data)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
