@@ -45,3 +45,12 @@ def test_generated_config_is_valid(promtool, tmp_path) -> None:
     conf.write_text(text)
     done = subprocess.run([promtool, "check", "config", str(conf)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alerts_fire_on_their_symptoms_and_stay_quiet_on_a_healthy_pipeline(promtool) -> None:
+    """promtool's rule unit tests: series in, alerts (with their texts) out; config/prometheus/tests."""
+    tests = sorted((ROOT / "config" / "prometheus" / "tests").glob("*_test.yml"))
+    assert tests
+    done = subprocess.run([promtool, "test", "rules", *map(str, tests)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
