@@ -35,6 +35,7 @@ INPUT_TOPIC = "loan-applications"
 TOPOLOGY_GROUP = "loan-risk"  # config.json: loanrisk.spout.group_id
 TOPOLOGY_NAME = "loan-risk"
 HTTP_TIMEOUT_S = 3
+HBASE_IDLE_S = 50  # under the Thrift server's 60 s idle timeout
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300)
 PD_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
 
@@ -115,6 +116,7 @@ class Exporter:
                                       max_poll_records=2000)
         self.admin = None
         self.hbase = None
+        self.hbase_used_at = 0.0
         self.assigned: set = set()
 
     # ------------------------------------------------------------ topics
@@ -195,11 +197,20 @@ class Exporter:
         return {}
 
     def hbase_table(self):
-        """Return the loan_applications table, connecting when needed."""
+        """Return the loan_applications table, connecting when needed.
+
+        HBase's Thrift server drops a connection idle for 60 s: after a quiet spell, connect afresh instead of
+        failing the first read.
+        """
         import happybase
 
+        now = time.monotonic()
+        if self.hbase is not None and now - self.hbase_used_at > HBASE_IDLE_S:
+            self.hbase.close()
+            self.hbase = None
         if self.hbase is None:
             self.hbase = happybase.Connection(self.config.hbase_host, self.config.hbase_port, timeout=10_000)
+        self.hbase_used_at = now
         return self.hbase.table(ev.TABLE)
 
     # ------------------------------------------------------------ lag and Storm
