@@ -122,8 +122,9 @@ def summary() -> Response:
 @bp.get("/api/series")
 def series() -> Response:
     """Return every chart's lines over the last ``minutes`` (default 15) on one time grid."""
-    minutes = request.args.get("minutes", default=15, type=int)
-    if minutes is None or not 1 <= minutes <= MAX_MINUTES:
+    text = request.args.get("minutes", "15")
+    minutes = int(text) if text.isdigit() else 0
+    if not 1 <= minutes <= MAX_MINUTES:
         abort(400, f"minutes must be 1 to {MAX_MINUTES}")
     end = float(int(time.time()))
     start, step = end - minutes * 60, max(5.0, minutes * 60 / POINTS)
