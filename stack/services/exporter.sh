@@ -12,6 +12,7 @@ start_exporter() {
   start_bg exporter "$VENV/bin/python" -m monitoring.exporter --port "$PORT_exporter"
 }
 
+# grep reads the whole answer (no -q): quitting early would SIGPIPE curl, which pipefail reports as a failure.
 healthy_exporter() {
-  curl -fsS --max-time 3 "http://127.0.0.1:$PORT_exporter/metrics" | grep -q '^loanrisk_pipeline_decision_events_total'
+  curl -fsS --max-time 3 "http://127.0.0.1:$PORT_exporter/metrics" | grep '^loanrisk_pipeline_decision_events_total' >/dev/null
 }

@@ -8,6 +8,7 @@ figures to arrive, they do not time anything.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs import demo, reconcile
+from jobs.settings import ROOT
 from loanrisk import events as ev
 from risk_api.schemas import EXAMPLE_APPLICANT
 
@@ -69,6 +71,16 @@ def test_exporter_exposes_the_pipeline_metrics() -> None:
     names = metric_names(EXPORTER)
     assert {"loanrisk_pipeline_decision_events_total", "loanrisk_pipeline_e2e_latency_seconds_bucket",
             "loanrisk_pipeline_probability_of_default_bucket"} <= names
+
+
+def test_make_status_shows_the_monitoring_services_healthy() -> None:
+    done = subprocess.run(["stack/stack.sh", "status", "exporter", "prometheus", "dashboard"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    lines = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:] if line.strip()}
+    assert {name: fields[1] for name, fields in lines.items()} == {"exporter": "9391", "prometheus": "9390",
+                                                                  "dashboard": "5080"}
+    assert all(fields[3] == "healthy" for fields in lines.values()), done.stdout
+    assert done.returncode == 0
 
 
 def targets() -> list[dict[str, Any]]:
