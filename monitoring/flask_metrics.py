@@ -33,7 +33,8 @@ LATENCY = Histogram("loanrisk_http_request_duration_seconds", "Time to answer an
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 DECISIONS = Counter("loanrisk_risk_decisions", "Applicants the Risk API decided, by outcome", ["decision"])
 VALIDATION_FAILURES = Counter("loanrisk_risk_validation_failures",
-                              "Applicants the Risk API refused as invalid (422), by reason", ["reason"])
+                              "Applicants the Risk API refused as invalid (a 422, or a batch's problems), by reason",
+                              ["reason"])
 
 JSON_TYPES = ("application/json", "application/problem+json")
 UNMATCHED = "unmatched"  # 404s and the like: one label value, so odd paths cannot blow up the series count
