@@ -334,7 +334,8 @@ def run_summary(settings: Settings, published: int, run_ids: set[str], run_shas:
     mine = {(dl.source.topic, dl.source.partition, dl.source.offset): dl for dl in letters
             if dl.raw_sha256 in run_shas or (dl.application_id in run_ids and dl.application_id not in rows)}
     urls = {"Storm UI": settings.storm_ui_url, "Applicant Data API": f"{settings.applicant_api_url}/applicants",
-            "Risk API": f"{settings.risk_api_url}/v1/model"}
+            "Risk API": f"{settings.risk_api_url}/v1/model",
+            "Decisions dashboard": "http://127.0.0.1:5080/", "Prometheus": "http://127.0.0.1:9390/targets"}
     return format_summary(published, figures(rows.values()), Counter(dl.reason for dl in mine.values()), urls)
 
 
