@@ -7,8 +7,10 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
+SCENARIOS ?=
+CHAOS_RATE ?= 25
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -57,3 +59,7 @@ reconcile: up ## prove every applicant is exactly once in HBase or the dead-lett
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+chaos: ## fault drills on the live stack (two supervisors): one table row per scenario; SCENARIOS=a,b for a subset
+	SUPERVISORS=2 $(STACK) up
+	$(PY) -m jobs.chaos --rate $(CHAOS_RATE) $(if $(SCENARIOS),--scenarios $(SCENARIOS),)
