@@ -83,7 +83,7 @@ def publish_lines(drill: Drill, batch: Batch, name: str, lines: list[bytes], exp
 def _id(line: bytes) -> str | None:
     from jobs.produce import line_key
 
-    key = line_key(line[:4096] if len(line) > 1_000_000 else line)
+    key = line_key(line)
     return None if key is None else key.decode()
 
 
@@ -178,18 +178,30 @@ def check_model_versions(drill: Drill, batch: Batch, row: Row) -> None:
 # ---------------------------------------------------------------- hostile input and load
 
 
-def poison(drill: Drill, batch: Batch) -> None:
-    """Publish the four poison records; the proxy answers 500 whenever the last one is in a batch."""
+def poison_lines(tag: str) -> list[tuple[str, bytes]]:
+    """The hostile records the pipeline must dead-letter: (kind, line)."""
+    return [("10 MB line", b'{"id": "CHAOSBIG-' + tag.encode() + b'", "desc": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
+            ("10,000-deep nesting", b'{"id": "CHAOSDEEP-' + tag.encode() + b'", "x": ' + b"[" * 10_000
+             + b"]" * 10_000 + b"}"),
+            ("invalid UTF-8", b'{"id": "CHAOSUTF-' + tag.encode() + b'", "emp_title": "\xff\xfe\xc3("}')]
+
+
+def poison(drill: Drill, batch: Batch, with_500: bool = True) -> None:
+    """Publish the poison records; the proxy answers 500 whenever the always-500 applicant is in a batch."""
     tag = f"{drill.opts.seed}-{drill.batches}"
-    good = scored_by_model(generated_records(200, drill.opts.seed + 7 + drill.batches))
-    always_500 = {**good, "id": f"CHAOS500-{tag}"}
-    set_fault(mode="pass", poison_ids=[always_500["id"]])
-    lines = [b'{"id": "CHAOSBIG-' + tag.encode() + b'", "desc": "' + b"x" * (10 * 1024 * 1024) + b'"}',
-             b'{"id": "CHAOSDEEP-' + tag.encode() + b'", "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
-             b'{"id": "CHAOSUTF-' + tag.encode() + b'", "emp_title": "\xff\xfe\xc3("}',
-             json.dumps(always_500).encode()]
-    kinds = ["10 MB line", "10,000-deep nesting", "invalid UTF-8", "Risk API always 500"]
-    publish_lines(drill, batch, "poison", lines, "reject", kinds, rate=1.0, mark=False)
+    records = poison_lines(tag)
+    if with_500:
+        good = scored_by_model(generated_records(200, drill.opts.seed + 7 + drill.batches))
+        always_500 = {**good, "id": f"CHAOS500-{tag}"}
+        set_fault(mode="pass", poison_ids=[always_500["id"]])
+        records.append(("Risk API always 500", json.dumps(always_500).encode()))
+    publish_lines(drill, batch, "poison", [line for _, line in records], "reject", [k for k, _ in records],
+                  rate=1.0, mark=False)
+
+
+def poison_without_500(drill: Drill, batch: Batch) -> None:
+    """The poison records the pipeline handles today (the always-500 one needs a SubmitBolt change)."""
+    poison(drill, batch, with_500=False)
 
 
 def check_poison(drill: Drill, batch: Batch, row: Row) -> None:
