@@ -30,6 +30,12 @@ PROXY_CONTROL = "http://127.0.0.1:5012/fault"
 SPOUT_GROUP = "loan-risk"
 INPUT_TOPIC = "loan-applications"
 STACK = str(ROOT / "stack" / "stack.sh")
+# Across two workers, tuples go through Netty and Kryo; the multilang JSON values arrive in the JVM as json-smart
+# objects that Storm does not register: without this, every tuple crossing workers fails with "Class is not
+# registered: org.apache.storm.shade.net.minidev.json.JSONObject" (found by the supervisor drill; the topology's
+# config should carry it, see the README's Guarantees).
+KRYO_REGISTER = ('topology.kryo.register=["org.apache.storm.shade.net.minidev.json.JSONObject",'
+                 '"org.apache.storm.shade.net.minidev.json.JSONArray"]')
 
 
 @dataclass
@@ -126,7 +132,7 @@ class Sampler:
                                                request_timeout_ms=3000)
                 self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                                client_id="loanrisk-chaos-lag", request_timeout_ms=3000)
-            committed = self._admin.list_consumer_group_offsets(SPOUT_GROUP)
+            committed = self._admin.list_group_offsets(SPOUT_GROUP).get(SPOUT_GROUP, {})
             parts = self._consumer.partitions_for_topic(INPUT_TOPIC) or set()
             tps = [TopicPartition(INPUT_TOPIC, p) for p in parts]
             ends = self._consumer.end_offsets(tps)
@@ -161,7 +167,7 @@ class Drill:
             workers = max(1, supervisors())
             log(f"submitting loan-risk behind the fault proxy ({PROXY_URL}), {workers} worker(s)")
             demo.submit_topology(self.settings, self.run_dir, extra=("-o", f"loanrisk.risk_api.url={PROXY_URL}",
-                                                                       "-w", str(workers)))
+                                                                       "-o", KRYO_REGISTER, "-w", str(workers)))
         self.producer.start()
         self.sampler.start()
 

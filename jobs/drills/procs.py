@@ -18,6 +18,7 @@ from jobs.settings import ROOT
 RUN_DIR = ROOT / "var" / "run"
 STORM_HOME_FLAG = f"-Dstorm.home={ROOT / 'var' / 'opt'}/apache-storm-"
 WORKER_CLASS = "org.apache.storm.daemon.worker.Worker"
+LOGWRITER_CLASS = "org.apache.storm.LogWriter"
 VENV_BIN = str(ROOT / ".venv" / "bin")
 PYTHON_BOLTS = ("FilterBolt", "DecisionBolt", "SubmitBolt", "SaveBolt")
 
@@ -75,8 +76,9 @@ def service_pid(name: str) -> int | None:
 
 
 def worker_pids() -> list[int]:
-    """Return the pids of this tree's Storm worker JVMs."""
-    return sorted(p.pid for p in our_processes() if STORM_HOME_FLAG in p.text and WORKER_CLASS in p.text)
+    """Return the pids of this tree's Storm worker JVMs (not the LogWriter that launched each one)."""
+    return sorted(p.pid for p in our_processes()
+                  if STORM_HOME_FLAG in p.text and WORKER_CLASS in p.text and LOGWRITER_CLASS not in p.text)
 
 
 def bolt_pids(bolt_class: str) -> list[int]:
