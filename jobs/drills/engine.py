@@ -66,6 +66,7 @@ class Scenario:
     heal: Callable[[Drill], None] | None = None
     check: Callable[[Drill, Batch, measure.Row], None] | None = None
     settle_s: float | None = None  # a tighter bound on the wait than Options.settle_s (e.g. poison's retries)
+    min_hold_s: float = 0.0  # never scaled below this (a SIGSTOP must outlast the subprocess timeout)
 
 
 def log(text: str) -> None:
@@ -118,12 +119,14 @@ class Sampler:
     def _loop(self) -> None:
         while not self._stop.wait(SAMPLE_S):
             workers = procs.worker_pids()
-            sample = measure.Sample(time.time(), self.lag(), frozenset(workers), sum(map(procs.rss_mb, workers)))
+            ends, committed = self.offsets()
+            sample = measure.Sample(time.time(), ends, committed, frozenset(workers),
+                                    sum(map(procs.rss_mb, workers)))
             with self._lock:
                 self.samples.append(sample)
 
-    def lag(self) -> int | None:
-        """Sum over partitions of end offset minus the spout group's committed offset; None when unreadable."""
+    def offsets(self) -> tuple[dict[int, int], dict[int, int]]:
+        """The input topic's end offsets and the spout group's committed offsets by partition; empty when unreadable."""
         from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
         try:
@@ -134,9 +137,9 @@ class Sampler:
                                                client_id="loanrisk-chaos-lag", request_timeout_ms=3000)
             committed = self._admin.list_group_offsets(SPOUT_GROUP).get(SPOUT_GROUP, {})
             parts = self._consumer.partitions_for_topic(INPUT_TOPIC) or set()
-            tps = [TopicPartition(INPUT_TOPIC, p) for p in parts]
-            ends = self._consumer.end_offsets(tps)
-            return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+            ends = self._consumer.end_offsets([TopicPartition(INPUT_TOPIC, p) for p in parts])
+            return ({tp.partition: off for tp, off in ends.items()},
+                    {tp.partition: om.offset for tp, om in committed.items() if tp.topic == INPUT_TOPIC})
         except Exception:  # noqa: BLE001 (Kafka restarting: no sample, fresh clients next time)
             for client in (self._admin, self._consumer):
                 try:
@@ -144,7 +147,7 @@ class Sampler:
                 except Exception:  # noqa: BLE001
                     pass
             self._admin = self._consumer = None
-            return None
+            return {}, {}
 
 
 class Drill:
@@ -185,7 +188,7 @@ class Drill:
     def new_batch(self, scenario: Scenario) -> Batch:
         """Load this scenario's applicants into MySQL (the API producer picks them up) and start its dirty file."""
         self.batches += 1
-        seconds = self.opts.lead_s + self.opts.hold(scenario.hold_s) + self.opts.tail_s
+        seconds = self.opts.lead_s + self.hold_s(scenario) + self.opts.tail_s
         n = max(50, int(self.opts.rate * seconds))
         run_dir = demo.new_run_dir(f"chaos-{scenario.name}", self.settings)
         batch = write_generated(run_dir, n, self.opts.seed + 10 * self.batches, int(n * self.opts.dirty_share))
@@ -208,12 +211,11 @@ class Drill:
         batch = self.new_batch(scenario)
         self.sampler.take()
         time.sleep(self.opts.lead_s)
-        baseline = measure.peak_lag(self.sampler.samples) or 0
         row.injected_at = f"{datetime.now(UTC):%H:%M:%S}"
         injected = time.time()
         try:
             scenario.inject(self, batch)
-            time.sleep(self.opts.hold(scenario.hold_s))
+            time.sleep(self.hold_s(scenario))
         except Exception as exc:  # noqa: BLE001 (a fault that could not be injected is a failed check)
             row.problems.append(f"injecting failed: {outage.describe(exc)}")
         finally:
@@ -229,13 +231,17 @@ class Drill:
         if scenario.check:
             scenario.check(self, batch, row)
         samples = self.sampler.take()
-        row.recovery_s = measure.recovery_s(samples, healed, baseline, int(self.opts.rate * 5))
+        row.recovery_s = measure.recovery_s(samples, healed)
         row.peak_lag = measure.peak_lag(samples)
         row.worker_restarts = measure.worker_restarts(samples)
         row.notes.append(f"peak worker memory {max((s.worker_rss_mb for s in samples), default=0):.0f} MiB RSS")
         self.account(batch, accounted, row)
         log(f"{scenario.name}: {'ok' if row.passed else 'FAIL'} " + " ".join(measure.cells(row)[2:]))
         return row
+
+    def hold_s(self, scenario: Scenario) -> float:
+        """How long the scenario's fault is held in this run."""
+        return max(scenario.min_hold_s, self.opts.hold(scenario.hold_s))
 
     def heal(self, scenario: Scenario, row: measure.Row) -> None:
         """Heal the fault, retrying a few times: a drill must never leave the stack broken."""

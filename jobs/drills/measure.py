@@ -2,8 +2,9 @@
 
 Definitions (also in the README's "Guarantees"):
 - injected at: UTC time the fault began; recovery: seconds from the end of the fault (the heal; for a
-  kill -9 the kill itself) until the consumer lag of the topology is back to at most its level before the
-  fault plus 5 seconds of the stream's rate;
+  kill -9 the kill itself) until the topology has committed, on every partition, the end offset that
+  partition had at the heal, i.e. until everything already in Kafka when the fault ended was processed and
+  acked (the spout commits every 5 s, so this includes up to 5 s of commit delay);
 - lost: applicants or reject lines of the scenario's batch with neither an HBase row nor a dead letter when
   the bounded wait ended; duplicated rows: an id both in HBase and dead-lettered, or dead-lettered with two
   different payloads; repeated events: decision events beyond one per decided applicant; repeated dead
@@ -19,12 +20,21 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Sample:
-    """One look at the pipeline: when, the consumer lag (None when Kafka did not answer), the worker pids."""
+    """One look at the pipeline: when, the input topic's end offsets and the spout group's committed offsets per
+    partition (both empty when Kafka did not answer), the worker pids and their resident memory."""
 
     at: float
-    lag: int | None
+    ends: dict[int, int]
+    committed: dict[int, int]
     workers: frozenset[int]
     worker_rss_mb: float = 0.0
+
+    @property
+    def lag(self) -> int | None:
+        """Records in Kafka not yet committed by the topology, None when unreadable."""
+        if not self.ends:
+            return None
+        return sum(max(0, end - self.committed.get(p, 0)) for p, end in self.ends.items())
 
 
 def peak_lag(samples: Iterable[Sample]) -> int | None:
@@ -42,10 +52,17 @@ def worker_restarts(samples: list[Sample]) -> int:
     return len(seen - first)
 
 
-def recovery_s(samples: list[Sample], healed_at: float, baseline_lag: int, allowance: int) -> float | None:
-    """Seconds from the heal until the lag is back to baseline + allowance (None: not within the samples)."""
-    for s in samples:
-        if s.at >= healed_at and s.lag is not None and s.lag <= baseline_lag + allowance:
+def recovery_s(samples: list[Sample], healed_at: float) -> float | None:
+    """Seconds from the heal until every partition's committed offset reached its end offset at the heal.
+
+    None when no readable sample follows the heal, or the topology never caught up within the samples.
+    """
+    after = [s for s in samples if s.at >= healed_at and s.ends]
+    if not after:
+        return None
+    target = after[0].ends
+    for s in after:
+        if all(s.committed.get(p, 0) >= end for p, end in target.items()):
             return round(s.at - healed_at, 1)
     return None
 

@@ -108,15 +108,26 @@ def kill_workers(drill: Drill, batch: Batch) -> None:
     kill9(procs.worker_pids(), "Storm worker JVM")
 
 
+def bolt_process(bolt: str, timeout_s: float = 180) -> list[int]:
+    """One live process of a Python bolt, waiting (bounded) while its worker is being restarted."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pids = procs.bolt_pids(bolt)
+        if pids:
+            return pids[:1]
+        time.sleep(2)
+    return []
+
+
 def kill_each_bolt(drill: Drill, batch: Batch) -> None:
     """kill -9 one process of each Python bolt, 20 s apart (each takes its worker down with it)."""
     for bolt in procs.PYTHON_BOLTS:
-        kill9(procs.bolt_pids(bolt)[:1], bolt)
+        kill9(bolt_process(bolt), bolt)
         time.sleep(20 * drill.opts.hold_scale)
 
 
 def stop_submit_bolt(drill: Drill, batch: Batch) -> None:
-    pids = procs.bolt_pids("SubmitBolt")[:1]
+    pids = bolt_process("SubmitBolt")
     if not pids:
         raise RuntimeError("no SubmitBolt process of this stack found")
     drill.stopped = pids
@@ -240,7 +251,7 @@ def scenarios() -> list[Scenario]:
         Scenario("bolt-kill", "kill -9 of one process of each Python bolt, 20 s apart", kill_each_bolt),
         Scenario("bolt-stop", f"SIGSTOP of a submit_bolt process for {SUBPROCESS_TIMEOUT_S + 15} s "
                  f"(> topology.subprocess.timeout.secs {SUBPROCESS_TIMEOUT_S})", stop_submit_bolt,
-                 SUBPROCESS_TIMEOUT_S + 15, continue_stopped),
+                 SUBPROCESS_TIMEOUT_S + 15, continue_stopped, min_hold_s=SUBPROCESS_TIMEOUT_S + 15),
         Scenario("risk-down", "the Risk API stopped for 2 minutes", down("risk_api"), 120, up("risk_api")),
         Scenario("risk-slow", "the Risk API answering in 10 s (proxy) for 60 s", fault(mode="slow", delay_s=10), 60,
                  clear_fault),

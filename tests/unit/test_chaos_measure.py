@@ -11,11 +11,19 @@ from jobs.drills.proxy import Fault, names_poison
 from jobs.produce import line_key
 
 
-def sample(at: float, lag: int | None, workers: set[int]) -> Sample:
-    return Sample(at, lag, frozenset(workers))
+def sample(at: float, lag: int | None, workers: set[int], ends: dict | None = None,
+           committed: dict | None = None) -> Sample:
+    if ends is None:
+        ends, committed = ({}, {}) if lag is None else ({0: 1000}, {0: 1000 - lag})
+    return Sample(at, ends, committed, frozenset(workers))
 
 
 SAMPLES = [sample(0, 10, {1}), sample(2, None, {1}), sample(4, 900, {2}), sample(6, 300, {2}), sample(8, 40, {2, 3})]
+
+
+def test_lag_is_end_minus_committed_over_partitions() -> None:
+    assert sample(0, None, set(), {0: 10, 1: 5}, {0: 4}).lag == 11
+    assert sample(0, None, set(), {}, {}).lag is None
 
 
 def test_peak_lag_ignores_unreadable_samples() -> None:
@@ -28,9 +36,15 @@ def test_worker_restarts_count_new_pids() -> None:
     assert worker_restarts([]) == 0
 
 
-def test_recovery_is_from_the_heal_until_the_lag_is_back_near_its_baseline() -> None:
-    assert recovery_s(SAMPLES, healed_at=3, baseline_lag=10, allowance=50) == 5
-    assert recovery_s(SAMPLES, healed_at=3, baseline_lag=10, allowance=0) is None
+def test_recovery_lasts_until_every_partition_committed_its_end_offset_at_the_heal() -> None:
+    samples = [sample(0, None, set(), {0: 100, 1: 50}, {0: 90, 1: 50}),
+               sample(2, None, set(), {0: 120, 1: 70}, {0: 95, 1: 50}),  # healed here: target 120 / 70
+               sample(4, None, set(), {}, {}),
+               sample(6, None, set(), {0: 130, 1: 80}, {0: 121, 1: 60}),
+               sample(8, None, set(), {0: 140, 1: 90}, {0: 125, 1: 70})]
+    assert recovery_s(samples, healed_at=1) == 7
+    assert recovery_s(samples[:4], healed_at=1) is None
+    assert recovery_s(samples, healed_at=9) is None
 
 
 @pytest.mark.parametrize(("lost", "dup", "problems", "passed"), [(0, 0, [], True), (1, 0, [], False),
