@@ -57,7 +57,7 @@ def until_up(action: Callable[[], T], what: str, *, label: str = "job", budget_s
         except errors as exc:
             now = clock()
             if outage_start is None or now - attempt_start >= PROGRESS_RESETS_AFTER_S:
-                outage_start, pause = attempt_start, pause_s
+                outage_start, pause = now, pause_s  # a new outage begins at this failure
             waited = now - outage_start
             if waited + pause > budget_s:
                 print(f"[{label}] {what}: still failing after {waited:.0f}s ({describe(exc)}); giving up",

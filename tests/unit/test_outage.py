@@ -73,3 +73,21 @@ def test_budget_zero_fails_at_once() -> None:
 def test_describe_is_one_short_line() -> None:
     text = describe(RuntimeError("first line\nsecond line " + "x" * 500))
     assert text == "RuntimeError: first line"
+
+
+def test_a_failure_after_a_long_healthy_run_starts_a_new_outage_with_the_full_budget() -> None:
+    clock, out = Clock(), io.StringIO()
+    calls = {"n": 0}
+
+    def long_running_then_flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            clock.sleep(1000)  # ran healthily for a long time, then the broker went away
+            raise TimeoutError("broker restarting")
+        if calls["n"] <= 3:
+            raise TimeoutError("broker restarting")
+        return "done"
+
+    assert until_up(long_running_then_flaky, "x", budget_s=60, errors=(TimeoutError,), clock=clock,
+                    sleep=clock.sleep, out=out) == "done"
+    assert "(0s of 60s)" in out.getvalue().splitlines()[0]
