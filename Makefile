@@ -10,7 +10,7 @@ FILE ?=
 SCENARIOS ?=
 CHAOS_RATE ?= 25
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock chaos
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -45,6 +45,18 @@ unit: venv ## run the tests that need no service
 test: up ## bring the stack up and run unit and integration tests
 	$(PY) -m pytest -q tests
 
+lint: venv ## ruff (lint + format check) and mypy --strict over the whole tree; exit 1 on any finding
+	@$(PY) -m ruff --version >/dev/null 2>&1 && $(PY) -m mypy --version >/dev/null 2>&1 \
+		|| $(PY) -m pip install -q -c constraints.txt -e '.[lint]'
+	@status=0; \
+	$(PY) -m ruff check . || status=1; \
+	$(PY) -m ruff format --check . || status=1; \
+	$(PY) -m mypy || status=1; \
+	exit $$status
+
+worker-env: venv ## regenerate virtualenvs/loan-risk.txt (the workers' requirements) from constraints.txt
+	$(PY) -m jobs.virtualenv_spec
+
 load: up ## load both shared LendingClub samples into MySQL, or FILE=<csv>
 	$(PY) -m jobs.load $(if $(FILE),$(FILE),--samples)
 
@@ -56,6 +68,9 @@ demo: up ## the main job: whole pipeline on real + N generated applicants, then 
 
 reconcile: up ## prove every applicant is exactly once in HBase or the dead-letter topic
 	$(PY) -m jobs.reconcile
+
+bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at 250-2000/s; N= backlog (100000)
+	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000)
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from apiflask import APIFlask
+from flask.json.provider import DefaultJSONProvider
 
 from applicant_api import applicants, db, errors, health
-from jobs.settings import env
+from jobs.settings import Settings
+from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
 
 
 def default_config() -> dict[str, Any]:
     """Return the defaults: database from LOANRISK_DB_* (or var/stack.env), bounded requests and pages."""
+    settings = Settings.load()
     return {
-        "DB_HOST": env("DB_HOST", "127.0.0.1"),
-        "DB_PORT": int(env("DB_PORT", "3306") or 3306),
-        "DB_NAME": env("DB_NAME", "loanrisk"),
-        "DB_USER": env("DB_USER", "loanrisk"),
-        "DB_PASSWORD": env("DB_PASSWORD", ""),
-        "DB_TIMEOUT_S": 5,
-        "DEFAULT_PAGE_SIZE": 100,
+        "DB_HOST": settings.db_host,
+        "DB_PORT": settings.db_port,
+        "DB_NAME": settings.db_name,
+        "DB_USER": settings.db_user,
+        "DB_PASSWORD": settings.db_password,
+        "DB_TIMEOUT_S": settings.api_db_timeout_s,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "VALIDATION_ERROR_STATUS_CODE": 400,
         "VALIDATION_ERROR_DESCRIPTION": "Bad request parameter",
-        "HTTP_ERROR_SCHEMA": errors.PROBLEM_SCHEMA,
-        "VALIDATION_ERROR_SCHEMA": errors.PROBLEM_SCHEMA,
+        "HTTP_ERROR_SCHEMA": PROBLEM_SCHEMA,
+        "VALIDATION_ERROR_SCHEMA": PROBLEM_SCHEMA,
     }
 
 
@@ -35,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     app.config.from_prefixed_env("APPLICANT_API")
     if test_config:
         app.config.from_mapping(test_config)
-    app.json.sort_keys = False  # keep the record's field order
+    cast(DefaultJSONProvider, app.json).sort_keys = False  # keep the record's field order
     db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)

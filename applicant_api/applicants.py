@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from typing import Any
+from typing import Any, cast
 
 from apiflask import APIBlueprint, HTTPError, Schema
 from apiflask.fields import Boolean, Field, Float, Integer, List, Nested, String
@@ -12,51 +12,67 @@ from apiflask.validators import Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
 from applicant_api.db import database
+from applicant_api.errors import bad_parameter
 from jobs import db as store
 from loanrisk.applicant import Applicant
 
 bp = APIBlueprint("applicants", __name__, tag="Applicants")
 
+DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 CURSOR_PATTERN = r"^[0-9]{1,18}$"
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _FIELD_TYPES = {"str": String, "int": Integer, "float": Float}
 
 
-def applicant_field(annotation: str) -> Field:
+def applicant_field(annotation: str) -> Field[Any]:
     """Make the marshmallow field for one Applicant annotation such as "float" or "str | None"."""
     base, _, rest = annotation.partition(" | ")
-    nullable = rest == "None"
-    return _FIELD_TYPES[base](required=True, allow_none=nullable)
+    field: Field[Any] = _FIELD_TYPES[base](required=True, allow_none=rest == "None")
+    return field
 
 
 # The response schema is derived from the one record definition, not written twice.
-ApplicantOut = Schema.from_dict(
-    {f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant"
+ApplicantOut = cast(
+    "type[Schema]",
+    Schema.from_dict({f.name: applicant_field(str(f.type)) for f in fields(Applicant)}, name="Applicant"),
 )
 
 
 class PageQuery(Schema):
     """Query of a page: where to start and how many (unknown parameters are refused, not ignored)."""
 
-    after = String(validate=Regexp(CURSOR_PATTERN), metadata={
-        "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."})
-    limit = Integer(load_default=100, validate=Range(1, MAX_LIMIT), metadata={"description": "Page size, 1..1000."})
+    after = String(
+        validate=Regexp(CURSOR_PATTERN, error="BAD_FORMAT: must be a cursor of 1 to 18 digits."),
+        metadata={
+            "description": "Opaque cursor: the next_cursor of the previous page. Omit to start from the beginning."
+        },
+    )
+    limit = Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=Range(1, MAX_LIMIT, error=f"OUT_OF_RANGE: must be 1 to {MAX_LIMIT}."),
+        metadata={"description": f"Page size, 1..{MAX_LIMIT}."},
+    )
 
-    @validates_schema(pass_original=True)
+    @validates_schema(pass_original=True, skip_on_field_errors=False)  # list a typo next to a bad value
     def refuse_unknown(self, _data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
         """Refuse parameters the API does not know: a typo like `limt` must not silently page by 100."""
         unknown = sorted(set(original) - set(self.fields)) if hasattr(original, "keys") else []
         if unknown:
-            raise ValidationError({name[:64]: ["Unknown parameter."] for name in unknown})
+            raise ValidationError({name[:64]: ["UNKNOWN_FIELD: not a parameter of this endpoint."] for name in unknown})
 
 
 class Page(Schema):
     """One page of applicants and the cursor to continue from."""
 
     items = List(Nested(ApplicantOut), required=True)
-    next_cursor = String(required=True, allow_none=True, metadata={
-        "description": "Pass as `after` for the next page; null or unchanged when there is nothing more now."})
+    next_cursor = String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Pass as `after` for the next page; null or unchanged when there is nothing more now."
+        },
+    )
     has_more = Boolean(required=True)
     limit = Integer(required=True)
 
@@ -71,8 +87,12 @@ def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
         rows = store.fetch_page(conn, int(after or 0), limit + 1)
     items = rows[:limit]
     next_cursor = str(items[-1][0]) if items else after
-    return {"items": [a.to_dict() for _, a in items], "next_cursor": next_cursor,
-            "has_more": len(rows) > limit, "limit": limit}
+    return {
+        "items": [a.to_dict() for _, a in items],
+        "next_cursor": next_cursor,
+        "has_more": len(rows) > limit,
+        "limit": limit,
+    }
 
 
 @bp.get("/applicants/<applicant_id>")
@@ -81,9 +101,7 @@ def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
 def get_applicant(applicant_id: str) -> dict[str, Any]:
     """Return one applicant by id."""
     if not ID_PATTERN.fullmatch(applicant_id):
-        raise HTTPError(400, "path parameter 'applicant_id' must be 1-64 letters, digits, '_' or '-'.",
-                        extra_data={"invalid_params": [{"name": "applicant_id", "in": "path",
-                                                        "reason": "malformed id"}]})
+        raise bad_parameter("applicant_id", "BAD_FORMAT: must be 1-64 letters, digits, '_' or '-'.")
     with database() as conn:
         applicant = store.fetch_applicant(conn, applicant_id)
     if applicant is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import mysql.connector
@@ -17,8 +17,14 @@ def get_db() -> Any:
     """Return this request's connection, opening it (and creating the schema once per process) on first use."""
     if "db" not in g:
         cfg = current_app.config
-        g.db = store.open_connection(cfg["DB_HOST"], cfg["DB_PORT"], cfg["DB_USER"], cfg["DB_PASSWORD"],
-                                     cfg["DB_NAME"], timeout=cfg["DB_TIMEOUT_S"])
+        g.db = store.open_connection(
+            cfg["DB_HOST"],
+            cfg["DB_PORT"],
+            cfg["DB_USER"],
+            cfg["DB_PASSWORD"],
+            cfg["DB_NAME"],
+            timeout=cfg["DB_TIMEOUT_S"],
+        )
         if not current_app.extensions.get("applicant_schema_ready"):
             store.ensure_schema(g.db)
             current_app.extensions["applicant_schema_ready"] = True
@@ -26,13 +32,10 @@ def get_db() -> Any:
 
 
 def close_db(_error: BaseException | None = None) -> None:
-    """Close this request's connection if one was opened."""
     conn = g.pop("db", None)
     if conn is not None:
-        try:
+        with suppress(mysql.connector.Error):  # a broken connection is gone either way
             conn.close()
-        except mysql.connector.Error:
-            pass  # a broken connection is gone either way
 
 
 @contextmanager
@@ -42,10 +45,10 @@ def database() -> Iterator[Any]:
         yield get_db()
     except mysql.connector.Error as err:
         close_db()
-        raise HTTPError(503, "The applicant database is unavailable.",
-                        extra_data={"reason": type(err).__name__}) from err
+        raise HTTPError(
+            503, "The applicant database is unavailable.", extra_data={"reason": type(err).__name__}
+        ) from err
 
 
 def init_app(app: APIFlask) -> None:
-    """Register the teardown that closes connections."""
     app.teardown_appcontext(close_db)

@@ -1,73 +1,67 @@
-"""One error processor: every error is an RFC 9457 problem (application/problem+json) naming bad parameters."""
+"""Errors of the Applicant Data API as RFC 9457 problems (``loanrisk.problems``), bad parameters listed by name.
+
+The API's own validators write their messages as ``"CODE: text"`` (e.g. ``"OUT_OF_RANGE: must be 1..1000."``)
+so every entry of ``invalid_params`` carries a stable reason code, the same codes as the domain's rejections.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apiflask import APIFlask, HTTPError
-from werkzeug.http import HTTP_STATUS_CODES
+from apiflask.fields import Field, Integer, Number, String
 
-PROBLEM_JSON = "application/problem+json"
+from loanrisk.problems import InvalidParam, Problem, invalid
+from webkit import problems as web
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "invalid_params": {
-            "type": "array",
-            "items": {"type": "object", "properties": {
-                "name": {"type": "string"}, "in": {"type": "string"}, "reason": {"type": "string"}}},
-        },
-    },
+CODED = re.compile(r"([A-Z][A-Z_]+): (.+)", re.DOTALL)
+# marshmallow's own messages for the field types the API uses
+BUILT_IN_REASONS = {
+    Integer.default_error_messages["invalid"]: "BAD_TYPE",
+    Number.default_error_messages["too_large"]: "OUT_OF_RANGE",
+    String.default_error_messages["invalid"]: "BAD_TYPE",
+    Field.default_error_messages["required"]: "MISSING_FIELD",
 }
 
 
-def invalid_params(detail: Any) -> list[dict[str, str]]:
-    """Flatten APIFlask's {location: {field: [messages]}} validation detail into RFC 9457 invalid_params."""
+def coded(message: str) -> tuple[str, str]:
+    """Split a message into its reason code and text; a message without a code gets a known or generic one."""
+    match = CODED.fullmatch(message)
+    if match:
+        return match[1], match[2]
+    return BUILT_IN_REASONS.get(message, "INVALID"), message
+
+
+def param(field: str, messages: list[str]) -> InvalidParam:
+    reason, first = coded(messages[0])
+    return InvalidParam(field, reason, "; ".join([first] + [coded(m)[1] for m in messages[1:]]))
+
+
+def invalid_params(detail: Any) -> list[InvalidParam]:
+    """Flatten APIFlask's ``{location: {field: [messages]}}`` into one entry per bad parameter.
+
+    The location (query, path) is left out: no two parameters of this API share a name.
+    """
     if not isinstance(detail, dict):
         return []
     found = []
-    for location, fields in detail.items():
-        for name, messages in (fields.items() if isinstance(fields, dict) else []):
-            reason = "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-            found.append({"name": str(name), "in": str(location), "reason": reason})
+    for names in detail.values():
+        for name, messages in names.items() if isinstance(names, dict) else ():
+            texts = [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
+            found.append(param(str(name), texts))
     return found
 
 
-def problem(error: HTTPError) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Render an HTTP error as a problem document."""
+def bad_parameter(field: str, message: str) -> HTTPError:
+    """Return the 400 a view raises for a parameter it checks itself (``message`` as ``"CODE: text"``)."""
+    return web.ProblemError(invalid(400, [param(field, [message])]))
+
+
+def validation_problem(error: HTTPError) -> Problem | None:
     params = invalid_params(error.detail)
-    detail = str(error.message)
-    if params:
-        detail = "; ".join(f"{p['in']} parameter '{p['name']}': {p['reason']}" for p in params)
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTP_STATUS_CODES.get(error.status_code, "Error"),
-        "status": error.status_code,
-        "detail": detail,
-    }
-    if params:
-        body["invalid_params"] = params
-    body.update(error.extra_data or {})
-    return body, error.status_code, {**dict(error.headers or {}), "Content-Type": PROBLEM_JSON}
-
-
-def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
-    """Document every 4xx/5xx body of the OpenAPI document as application/problem+json (what is sent)."""
-    for operations in spec.get("paths", {}).values():
-        for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if str(status)[0] in "45" and "application/json" in content:
-                    content[PROBLEM_JSON] = content.pop("application/json")
-    return spec
+    return invalid(error.status_code, params) if params else None
 
 
 def init_app(app: APIFlask) -> None:
-    """Register the problem renderer as the app's error processor, and document it in the spec."""
-    app.error_processor(problem)
-    app.spec_processor(document_problems)
+    web.init_app(app, validation_problem)

@@ -13,13 +13,13 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from jobs.generate import write
-from jobs.load import SAMPLES
-from jobs.settings import default_data_dir
+from jobs.settings import SAMPLES, default_data_dir
 from loanrisk.applicant import GRADES
 from loanrisk.cleaning import loan_outcome
 
@@ -49,7 +49,9 @@ def figures(df: pd.DataFrame) -> dict[str, object]:
         "mean fico_low": by["fico"].mean().round(0).to_dict(),
         "median annual_inc": float(df["income"].median()),
         "median loan_amnt": float(df["amount"].median()),
-        "corr(log inc, log amount)": round(float(np.corrcoef(np.log(positive.income), np.log(positive.amount))[0, 1]), 3),
+        "corr(log inc, log amount)": round(
+            float(np.corrcoef(np.log(positive.income), np.log(positive.amount))[0, 1]), 3
+        ),
     }
 
 
@@ -61,20 +63,21 @@ def real_frame() -> pd.DataFrame | None:
     return pd.concat([pd.read_csv(data_dir / s, dtype=str, keep_default_na=False) for s in SAMPLES])
 
 
-def print_comparison(generated: dict[str, object], real: dict[str, object] | None) -> None:
+def print_comparison(generated: dict[str, Any], real: dict[str, Any] | None) -> None:
     """Print generated vs real figures side by side."""
     for key, value in generated.items():
         other = real.get(key) if real else None
         if isinstance(value, dict):
             print(f"{key}:")
             for g in GRADES:
-                print(f"  {g}: generated {value.get(g, float('nan')):>8}   real {other.get(g, '-') if other else '-':>8}")
+                print(
+                    f"  {g}: generated {value.get(g, float('nan')):>8}   real {other.get(g, '-') if other else '-':>8}"
+                )
         else:
             print(f"{key}: generated {value}   real {other if other is not None else '-'}")
 
 
 def main() -> None:
-    """Run the benchmark and the distribution checks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--format", nargs="+", default=["csv", "jsonl"], choices=["csv", "jsonl"])

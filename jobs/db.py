@@ -75,14 +75,11 @@ DatabaseError = mysql.connector.Error  # what callers catch, without importing t
 
 _DATE_FIELDS = ("earliest_cr_line", "issue_d")
 _COLUMNS = (*FIELD_NAMES, "loan_status", "row_hash")
-_INSERT = (
-    f"INSERT INTO applicants (seq, {', '.join(_COLUMNS)}) VALUES (%s, {', '.join(['%s'] * len(_COLUMNS))})"
-)
-_UPDATE = (
-    f"UPDATE applicants SET {', '.join(f'{c} = %s' for c in _COLUMNS if c != 'id')} WHERE id = %s"
-)
-_SELECT = f"SELECT seq, {', '.join(FIELD_NAMES)} FROM applicants"
-_SELECT_LABELLED = f"SELECT seq, {', '.join(FIELD_NAMES)}, loan_status FROM applicants"
+# Column names and placeholders come from the code (FIELD_NAMES), never from input; values go as parameters.
+_INSERT = f"INSERT INTO applicants (seq, {', '.join(_COLUMNS)}) VALUES (%s, {', '.join(['%s'] * len(_COLUMNS))})"  # noqa: S608
+_UPDATE = f"UPDATE applicants SET {', '.join(f'{c} = %s' for c in _COLUMNS if c != 'id')} WHERE id = %s"  # noqa: S608
+_SELECT = f"SELECT seq, {', '.join(FIELD_NAMES)} FROM applicants"  # noqa: S608
+_SELECT_LABELLED = f"SELECT seq, {', '.join(FIELD_NAMES)}, loan_status FROM applicants"  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -103,16 +100,29 @@ class UpsertCounts:
 
 
 def connect(settings: Settings, database: str | None = None) -> Any:
-    """Open a connection to the project database described by the CLI settings."""
-    return open_connection(host=settings.db_host, port=settings.db_port, user=settings.db_user,
-                           password=settings.db_password, database=database or settings.db_name)
+    """Open a connection to ``database``, by default the project's."""
+    return open_connection(
+        host=settings.db_host,
+        port=settings.db_port,
+        user=settings.db_user,
+        password=settings.db_password,
+        database=database or settings.db_name,
+        timeout=settings.db_timeout_s,
+    )
 
 
-def open_connection(host: str, port: int, user: str, password: str, database: str, timeout: int = 10) -> Any:
+def open_connection(host: str, port: int, user: str, password: str, database: str, timeout: int) -> Any:
     """Open a MySQL connection (utf8mb4, READ COMMITTED, autocommit off)."""
     conn = mysql.connector.connect(
-        host=host, port=int(port), user=user, password=password, database=database, charset="utf8mb4",
-        collation="utf8mb4_unicode_ci", autocommit=False, connection_timeout=timeout,
+        host=host,
+        port=int(port),
+        user=user,
+        password=password,
+        database=database,
+        charset="utf8mb4",
+        collation="utf8mb4_unicode_ci",
+        autocommit=False,
+        connection_timeout=timeout,
     )
     with conn.cursor() as cur:
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -159,7 +169,7 @@ def row_to_applicant(row: Sequence[Any]) -> Applicant:
 def _existing_hashes(cur: Any, ids: list[str]) -> dict[str, str]:
     """Return id -> row_hash for the ids already stored."""
     marks = ", ".join(["%s"] * len(ids))
-    cur.execute(f"SELECT id, row_hash FROM applicants WHERE id IN ({marks})", ids)
+    cur.execute(f"SELECT id, row_hash FROM applicants WHERE id IN ({marks})", ids)  # noqa: S608 (placeholders)
     return dict(cur.fetchall())
 
 
@@ -203,7 +213,6 @@ def fetch_page(conn: Any, after_seq: int, limit: int) -> list[tuple[int, Applica
 
 
 def fetch_applicant(conn: Any, applicant_id: str) -> Applicant | None:
-    """Return the applicant with this id, or None."""
     with conn.cursor() as cur:
         cur.execute(f"{_SELECT} WHERE id = %s", (applicant_id,))
         row = cur.fetchone()
@@ -212,7 +221,6 @@ def fetch_applicant(conn: Any, applicant_id: str) -> Applicant | None:
 
 
 def count_applicants(conn: Any) -> int:
-    """Return how many applicants are stored."""
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM applicants")
         (total,) = cur.fetchone()

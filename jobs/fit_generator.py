@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from jobs.load import SAMPLES
-from jobs.settings import ROOT, default_data_dir
+from jobs.settings import ROOT, SAMPLES, default_data_dir
 from loanrisk.applicant import GRADES, Applicant
 from loanrisk.cleaning import Rejection, clean_record, loan_outcome
 
@@ -77,16 +76,26 @@ def income_loan_fit(apps: list[Applicant]) -> dict[str, float]:
     pairs = np.array([(np.log(a.annual_inc), np.log(a.loan_amnt)) for a in apps if a.annual_inc > 0])
     b, a = np.polyfit(pairs[:, 0], pairs[:, 1], 1)
     resid = pairs[:, 1] - (a + b * pairs[:, 0])
-    return {"a": round(float(a), 6), "b": round(float(b), 6), "sigma": round(float(resid.std()), 6),
-            "log_income_mean": round(float(pairs[:, 0].mean()), 6),
-            "log_income_sd": round(float(pairs[:, 0].std()), 6)}
+    return {
+        "a": round(float(a), 6),
+        "b": round(float(b), 6),
+        "sigma": round(float(resid.std()), 6),
+        "log_income_mean": round(float(pairs[:, 0].mean()), 6),
+        "log_income_sd": round(float(pairs[:, 0].std()), 6),
+    }
 
 
 def default_features(a: Applicant, dti_median: float) -> list[float]:
     """Return the raw default-model features of one applicant (see DEFAULT_FEATURES)."""
     income = max(a.annual_inc, 1000.0)
-    return [a.dti if a.dti is not None else dti_median, float(np.log(income)), float(a.fico_range_low),
-            float(a.term == 60), float(a.inq_last_6mths or 0), min(a.loan_amnt / income, 2.0)]
+    return [
+        a.dti if a.dti is not None else dti_median,
+        float(np.log(income)),
+        float(a.fico_range_low),
+        float(a.term == 60),
+        float(a.inq_last_6mths or 0),
+        min(a.loan_amnt / income, 2.0),
+    ]
 
 
 def default_fit(pairs: list[tuple[Applicant, str]]) -> dict[str, Any]:
@@ -100,11 +109,16 @@ def default_fit(pairs: list[tuple[Applicant, str]]) -> dict[str, Any]:
     model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=2000).fit(np.hstack([grades, (x - mean) / sd]), y)
     coef = model.coef_[0]
     rates = {g: round(float(y[grades[:, i] == 1].mean()), 4) for i, g in enumerate(GRADES) if grades[:, i].any()}
-    return {"features": list(DEFAULT_FEATURES), "dti_median": dti_median,
-            "mean": [round(float(v), 6) for v in mean], "sd": [round(float(v), 6) for v in sd],
-            "grade_intercept": {g: round(float(coef[i]), 6) for i, g in enumerate(GRADES)},
-            "weights": [round(float(w), 6) for w in coef[len(GRADES):]],
-            "observed_rate_by_grade": rates, "resolved_loans": int(len(y))}
+    return {
+        "features": list(DEFAULT_FEATURES),
+        "dti_median": dti_median,
+        "mean": [round(float(v), 6) for v in mean],
+        "sd": [round(float(v), 6) for v in sd],
+        "grade_intercept": {g: round(float(coef[i]), 6) for i, g in enumerate(GRADES)},
+        "weights": [round(float(w), 6) for w in coef[len(GRADES) :]],
+        "observed_rate_by_grade": rates,
+        "resolved_loans": len(y),
+    }
 
 
 def fit(pairs: list[tuple[Applicant, str]]) -> dict[str, Any]:
@@ -115,10 +129,11 @@ def fit(pairs: list[tuple[Applicant, str]]) -> dict[str, Any]:
         "fitted_on": {"rows": len(apps), "files": list(SAMPLES)},
         "grade": pmf(a.grade for a in apps),
         "sub_grade": by_grade(apps, lambda a: a.sub_grade, pmf),
-        "int_rate": {sg: {"mean": round(float(np.mean(v)), 4), "sd": round(float(np.std(v)), 4),
-                          "min": min(v), "max": max(v)}
-                     for sg in sorted({a.sub_grade for a in apps})
-                     for v in [[a.int_rate for a in apps if a.sub_grade == sg]]},
+        "int_rate": {
+            sg: {"mean": round(float(np.mean(v)), 4), "sd": round(float(np.std(v)), 4), "min": min(v), "max": max(v)}
+            for sg in sorted({a.sub_grade for a in apps})
+            for v in [[a.int_rate for a in apps if a.sub_grade == sg]]
+        },
         "term60": by_grade(apps, lambda a: a.term == 60, lambda v: round(float(np.mean(v)), 4)),
         "fico_low": by_grade(apps, lambda a: a.fico_range_low, pmf),
         "income_loan": income_loan_fit(apps),
@@ -127,11 +142,16 @@ def fit(pairs: list[tuple[Applicant, str]]) -> dict[str, Any]:
         "dti": by_grade(apps, lambda a: a.dti, quantiles),
         "dti_null_rate": round(sum(a.dti is None for a in apps) / len(apps), 6),
         "revol_util": quantiles(a.revol_util for a in apps),
-        "revol_bal_to_income": quantiles(a.revol_bal / a.annual_inc for a in apps if a.annual_inc and a.revol_bal is not None),
+        "revol_bal_to_income": quantiles(
+            a.revol_bal / a.annual_inc for a in apps if a.annual_inc and a.revol_bal is not None
+        ),
         "open_acc": quantiles(a.open_acc for a in apps),
-        "closed_acc": quantiles(a.total_acc - a.open_acc for a in apps if a.total_acc is not None and a.open_acc is not None),
-        "credit_age_months": quantiles(months_between(a.issue_d, a.earliest_cr_line) for a in apps
-                                       if a.issue_d and a.earliest_cr_line),
+        "closed_acc": quantiles(
+            a.total_acc - a.open_acc for a in apps if a.total_acc is not None and a.open_acc is not None
+        ),
+        "credit_age_months": quantiles(
+            months_between(a.issue_d, a.earliest_cr_line) for a in apps if a.issue_d and a.earliest_cr_line
+        ),
         "delinq_2yrs": pmf(a.delinq_2yrs for a in apps),
         "inq_last_6mths": by_grade(apps, lambda a: a.inq_last_6mths, pmf),
         "pub_rec": pmf(a.pub_rec for a in apps),
@@ -143,11 +163,16 @@ def fit(pairs: list[tuple[Applicant, str]]) -> dict[str, Any]:
         "home_ownership": pmf(a.home_ownership for a in apps),
         "verification_status": by_grade(apps, lambda a: a.verification_status, pmf),
         "purpose": pmf(a.purpose for a in apps),
-        "title_by_purpose": {p: Counter(a.title for a in apps if a.purpose == p and a.title).most_common(1)[0][0]
-                             for p in {a.purpose for a in apps} if any(a.purpose == p and a.title for a in apps)},
+        "title_by_purpose": {
+            p: Counter(a.title for a in apps if a.purpose == p and a.title).most_common(1)[0][0]
+            for p in {a.purpose for a in apps}
+            if any(a.purpose == p and a.title for a in apps)
+        },
         "addr_state": pmf(a.addr_state for a in apps if a.addr_state),
-        "zip_by_state": {s: sorted({a.zip_code for a in apps if a.addr_state == s and a.zip_code})
-                         for s in sorted({a.addr_state for a in apps if a.addr_state})},
+        "zip_by_state": {
+            s: sorted({a.zip_code for a in apps if a.addr_state == s and a.zip_code})
+            for s in sorted({a.addr_state for a in apps if a.addr_state})
+        },
         "application_type": pmf(a.application_type for a in apps),
         "issue_d": pmf(a.issue_d for a in apps),
         "default": default_fit(pairs),

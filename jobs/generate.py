@@ -1,4 +1,6 @@
-"""Generate realistic applicants: `python -m jobs.generate --count N --format csv|jsonl --out PATH --seed S [--dirt-rate R]`.
+"""Generate realistic applicants as LendingClub CSV or canonical JSON lines, with optional injected dirt.
+
+    python -m jobs.generate --count N --format csv|jsonl --out PATH --seed S [--dirt-rate R]
 
 Distributions and correlations come from models/generator_params.json (fitted on the real samples by
 jobs.fit_generator): grade drives sub-grade, interest rate, term, FICO, verification, inquiries, income
@@ -38,31 +40,57 @@ CHUNK = 100_000
 MAX_COUNT = 10_000_000
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CSV_COLUMNS = (
-    "id", "loan_amnt", "term", "int_rate", "installment", "grade", "sub_grade", "emp_title", "emp_length",
-    "home_ownership", "annual_inc", "verification_status", "issue_d", "loan_status", "purpose", "title",
-    "zip_code", "addr_state", "dti", "delinq_2yrs", "earliest_cr_line", "fico_range_low", "fico_range_high",
-    "inq_last_6mths", "mths_since_last_delinq", "open_acc", "pub_rec", "revol_bal", "revol_util", "total_acc",
+    "id",
+    "loan_amnt",
+    "term",
+    "int_rate",
+    "installment",
+    "grade",
+    "sub_grade",
+    "emp_title",
+    "emp_length",
+    "home_ownership",
+    "annual_inc",
+    "verification_status",
+    "issue_d",
+    "loan_status",
+    "purpose",
+    "title",
+    "zip_code",
+    "addr_state",
+    "dti",
+    "delinq_2yrs",
+    "earliest_cr_line",
+    "fico_range_low",
+    "fico_range_high",
+    "inq_last_6mths",
+    "mths_since_last_delinq",
+    "open_acc",
+    "pub_rec",
+    "revol_bal",
+    "revol_util",
+    "total_acc",
     "application_type",
 )
 JSON_COLUMNS = FIELD_NAMES
 
 # kind -> (expect, formats it applies to). "accept" dirt is repaired by cleaning; "reject" must dead-letter.
 DIRT_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "units_in_strings": ("accept", ("jsonl", "csv")),      # "13.56%", " 36 months", "10+ years" as strings
-    "padded_lowercase": ("accept", ("jsonl", "csv")),      # " rent ", "b" for categories
-    "empty_optional": ("accept", ("jsonl", "csv")),        # "" for emp_title / dti / revol_util
-    "dti_sentinel": ("accept", ("jsonl", "csv")),          # dti 999: not computable
+    "units_in_strings": ("accept", ("jsonl", "csv")),  # "13.56%", " 36 months", "10+ years" as strings
+    "padded_lowercase": ("accept", ("jsonl", "csv")),  # " rent ", "b" for categories
+    "empty_optional": ("accept", ("jsonl", "csv")),  # "" for emp_title / dti / revol_util
+    "dti_sentinel": ("accept", ("jsonl", "csv")),  # dti 999: not computable
     "missing_id": ("reject", ("jsonl", "csv")),
-    "missing_required": ("reject", ("jsonl", "csv")),      # a required field absent or empty
-    "out_of_range": ("reject", ("jsonl", "csv")),          # negative amount, FICO 950, 48-month term ...
-    "bad_number": ("reject", ("jsonl", "csv")),            # "ten thousand"
-    "unknown_category": ("reject", ("jsonl", "csv")),      # grade "H", purpose "yacht"
-    "duplicate_id": ("reject", ("jsonl", "csv")),          # an earlier id with other content
+    "missing_required": ("reject", ("jsonl", "csv")),  # a required field absent or empty
+    "out_of_range": ("reject", ("jsonl", "csv")),  # negative amount, FICO 950, 48-month term ...
+    "bad_number": ("reject", ("jsonl", "csv")),  # "ten thousand"
+    "unknown_category": ("reject", ("jsonl", "csv")),  # grade "H", purpose "yacht"
+    "duplicate_id": ("reject", ("jsonl", "csv")),  # an earlier id with other content
     "truncated_json": ("reject", ("jsonl",)),
     "invalid_json": ("reject", ("jsonl",)),
     "not_an_object": ("reject", ("jsonl",)),
-    "truncated_row": ("reject", ("csv",)),                 # the row stops before application_type
-    "junk_row": ("reject", ("csv",)),                      # a LendingClub footer line
+    "truncated_row": ("reject", ("csv",)),  # the row stops before application_type
+    "junk_row": ("reject", ("csv",)),  # a LendingClub footer line
 }
 
 
@@ -78,8 +106,8 @@ class Column:
 
 
 def load_params(path: Path = PARAMS_PATH) -> dict[str, Any]:
-    """Read the fitted generator parameters."""
-    return json.loads(path.read_text())
+    params: dict[str, Any] = json.loads(path.read_text())
+    return params
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -99,7 +127,9 @@ def from_quantiles(rng: np.random.Generator, q: Sequence[float], n: int) -> np.n
     return np.interp(rng.random(n), np.linspace(0, 1, len(q)), q)
 
 
-def per_grade(rng: np.random.Generator, grade: np.ndarray, table: dict[str, Any], draw: Any, out: np.ndarray) -> np.ndarray:
+def per_grade(
+    rng: np.random.Generator, grade: np.ndarray, table: dict[str, Any], draw: Any, out: np.ndarray
+) -> np.ndarray:
     """Fill out[i] with draw(rng, table[g], count) for the rows of each grade g."""
     for gi, g in enumerate(GRADES):
         rows = np.flatnonzero(grade == gi)
@@ -111,12 +141,15 @@ def per_grade(rng: np.random.Generator, grade: np.ndarray, table: dict[str, Any]
 def pmf_values(rng: np.random.Generator, pmf: dict[str, float], n: int) -> np.ndarray:
     """Draw n numeric values (float, NaN for "null") from a probability table keyed by str(value)."""
     idx, vocab = categorical(rng, pmf, n)
-    return np.array([np.nan if k == "null" else float(k) for k in vocab])[idx]
+    values: np.ndarray = np.array([np.nan if k == "null" else float(k) for k in vocab])[idx]
+    return values
 
 
 def sample_credit(rng: np.random.Generator, p: dict[str, Any], n: int) -> dict[str, np.ndarray]:
     """Draw grade, sub-grade, rate, term, FICO, income, amount and installment, correlated as fitted."""
-    grade = rng.choice(len(GRADES), size=n, p=np.array([p["grade"].get(g, 0.0) for g in GRADES]) / sum(p["grade"].values()))
+    grade = rng.choice(
+        len(GRADES), size=n, p=np.array([p["grade"].get(g, 0.0) for g in GRADES]) / sum(p["grade"].values())
+    )
     sub_vocab = [f"{g}{k}" for g in GRADES for k in range(1, 6)]
     sub = np.zeros(n, dtype=np.int64)
     for gi, g in enumerate(GRADES):
@@ -124,15 +157,19 @@ def sample_credit(rng: np.random.Generator, p: dict[str, Any], n: int) -> dict[s
         if len(rows):
             idx, vocab = categorical(rng, p["sub_grade"][g], len(rows))
             sub[rows] = np.array([sub_vocab.index(v) for v in vocab])[idx]
-    rates = [p["int_rate"].get(s) or p["int_rate"][min(p["int_rate"], key=lambda k: abs(sub_vocab.index(k) - i))]
-             for i, s in enumerate(sub_vocab)]
+    rates = [
+        p["int_rate"].get(s) or p["int_rate"][min(p["int_rate"], key=lambda k: abs(sub_vocab.index(k) - i))]
+        for i, s in enumerate(sub_vocab)
+    ]
     mean, sd = np.array([r["mean"] for r in rates])[sub], np.array([r["sd"] for r in rates])[sub]
     low, high = np.array([r["min"] for r in rates])[sub], np.array([r["max"] for r in rates])[sub]
     int_rate = np.round(np.clip(rng.normal(mean, sd), low, high), 2)
     term60 = rng.random(n) < np.array([p["term60"].get(g, 0.2) for g in GRADES])[grade]
     fico = per_grade(rng, grade, p["fico_low"], pmf_values, np.zeros(n)).astype(np.int64)
     inc = p["log_income_by_grade"]
-    log_inc = rng.normal(np.array([inc[g]["mean"] for g in GRADES])[grade], np.array([inc[g]["sd"] for g in GRADES])[grade])
+    log_inc = rng.normal(
+        np.array([inc[g]["mean"] for g in GRADES])[grade], np.array([inc[g]["sd"] for g in GRADES])[grade]
+    )
     income = np.round(np.clip(np.exp(log_inc), 4_000, 3_000_000), -2)
     fit = p["income_loan"]
     loan = np.exp(fit["a"] + fit["b"] * np.log(income) + rng.normal(0, fit["sigma"], n))
@@ -141,11 +178,22 @@ def sample_credit(rng: np.random.Generator, p: dict[str, Any], n: int) -> dict[s
     r = int_rate / 1200
     installment = np.round(loan * r / (1 - (1 + r) ** -months), 2)
     income[rng.random(n) < p["zero_income_rate"]] = 0.0
-    return {"grade": grade, "sub": sub, "sub_vocab": np.array(sub_vocab), "int_rate": int_rate, "term60": term60,
-            "fico": fico, "income": income, "loan": loan, "installment": installment}
+    return {
+        "grade": grade,
+        "sub": sub,
+        "sub_vocab": np.array(sub_vocab),
+        "int_rate": int_rate,
+        "term60": term60,
+        "fico": fico,
+        "income": income,
+        "loan": loan,
+        "installment": installment,
+    }
 
 
-def sample_history(rng: np.random.Generator, p: dict[str, Any], grade: np.ndarray, income: np.ndarray, n: int) -> dict[str, Any]:
+def sample_history(
+    rng: np.random.Generator, p: dict[str, Any], grade: np.ndarray, income: np.ndarray, n: int
+) -> dict[str, Any]:
     """Draw dti, delinquencies, inquiries, accounts, revolving balance and utilisation."""
     dti = np.round(per_grade(rng, grade, p["dti"], from_quantiles, np.zeros(n)), 2)
     dti_null = (rng.random(n) < p["dti_null_rate"]) | (income == 0)
@@ -158,9 +206,19 @@ def sample_history(rng: np.random.Generator, p: dict[str, Any], grade: np.ndarra
     revol_bal = np.round(income * from_quantiles(rng, p["revol_bal_to_income"], n))
     revol_util = np.round(from_quantiles(rng, p["revol_util"], n), 1)
     inq = per_grade(rng, grade, p["inq_last_6mths"], pmf_values, np.zeros(n))
-    return {"dti": dti, "dti_null": dti_null, "delinq": delinq, "mths": mths, "mths_null": mths_null,
-            "open_acc": open_acc, "total_acc": total_acc, "revol_bal": revol_bal, "revol_util": revol_util,
-            "inq": inq, "pub_rec": pmf_values(rng, p["pub_rec"], n)}
+    return {
+        "dti": dti,
+        "dti_null": dti_null,
+        "delinq": delinq,
+        "mths": mths,
+        "mths_null": mths_null,
+        "open_acc": open_acc,
+        "total_acc": total_acc,
+        "revol_bal": revol_bal,
+        "revol_util": revol_util,
+        "inq": inq,
+        "pub_rec": pmf_values(rng, p["pub_rec"], n),
+    }
 
 
 def default_probability(p: dict[str, Any], credit: dict[str, np.ndarray], hist: dict[str, Any]) -> np.ndarray:
@@ -168,11 +226,13 @@ def default_probability(p: dict[str, Any], credit: dict[str, np.ndarray], hist: 
     d = p["default"]
     income = np.maximum(credit["income"], 1000.0)
     dti = np.where(hist["dti_null"], d["dti_median"], hist["dti"])
-    x = np.column_stack([dti, np.log(income), credit["fico"], credit["term60"], hist["inq"],
-                         np.minimum(credit["loan"] / income, 2.0)])
+    x = np.column_stack(
+        [dti, np.log(income), credit["fico"], credit["term60"], hist["inq"], np.minimum(credit["loan"] / income, 2.0)]
+    )
     z = (x - np.array(d["mean"])) / np.array(d["sd"])
     logit = np.array([d["grade_intercept"][g] for g in GRADES])[credit["grade"]] + z @ np.array(d["weights"])
-    return 1 / (1 + np.exp(-logit))
+    probability: np.ndarray = 1 / (1 + np.exp(-logit))
+    return probability
 
 
 def month_index(yyyy_mm: str) -> int:
@@ -191,7 +251,7 @@ def sample_chunk(rng: np.random.Generator, p: dict[str, Any], ids: list[str]) ->
     bad = rng.random(n) < default_probability(p, c, h)
     purpose_idx, purposes = categorical(rng, p["purpose"], n)
     title_vocab = [p["title_by_purpose"].get(k) for k in purposes]
-    titles = {t: w for t, w in p["emp_title"].items()}
+    titles = dict(p["emp_title"].items())
     total = sum(titles.values())
     emp_title_idx, emp_vocab = categorical(rng, {t: w / total for t, w in titles.items()}, n)
     state_idx, states = categorical(rng, p["addr_state"], n)
@@ -205,8 +265,13 @@ def sample_chunk(rng: np.random.Generator, p: dict[str, Any], ids: list[str]) ->
     grade_vocab = list(GRADES)
     ver = np.zeros(n, dtype=np.int64)
     ver_vocab = ["Not Verified", "Source Verified", "Verified"]
-    per_grade(rng, c["grade"], p["verification_status"],
-              lambda r, t, k: np.array([ver_vocab.index(v) for v in t])[categorical(r, t, k)[0]], ver)
+    per_grade(
+        rng,
+        c["grade"],
+        p["verification_status"],
+        lambda r, t, k: np.array([ver_vocab.index(v) for v in t])[categorical(r, t, k)[0]],
+        ver,
+    )
     home_idx, homes = categorical(rng, p["home_ownership"], n)
     app_idx, app_types = categorical(rng, p["application_type"], n)
     return {
@@ -257,7 +322,9 @@ def csv_token(value: Any, name: str) -> str:
     if name == "term":
         return f" {value} months"
     if name == "emp_length":
-        return "< 1 year" if value == 0 else "1 year" if value == 1 else "10+ years" if value == 10 else f"{value} years"
+        return (
+            "< 1 year" if value == 0 else "1 year" if value == 1 else "10+ years" if value == 10 else f"{value} years"
+        )
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow([value])
     return out.getvalue()
@@ -266,8 +333,10 @@ def csv_token(value: Any, name: str) -> str:
 def month_tokens(months: np.ndarray, fmt: str) -> list[str]:
     """Format months-since-year-0 as "YYYY-MM" (jsonl, quoted) or "Mon-YYYY" (csv)."""
     lo, hi = int(months.min()), int(months.max())
-    table = [f'"{m // 12:04d}-{m % 12 + 1:02d}"' if fmt == "jsonl" else f"{MONTH_NAMES[m % 12]}-{m // 12}"
-             for m in range(lo, hi + 1)]
+    table = [
+        f'"{m // 12:04d}-{m % 12 + 1:02d}"' if fmt == "jsonl" else f"{MONTH_NAMES[m % 12]}-{m // 12}"
+        for m in range(lo, hi + 1)
+    ]
     return list(map(table.__getitem__, (months - lo).tolist()))
 
 
@@ -287,13 +356,12 @@ def tokens(name: str, col: Column, fmt: str, prefix: str = "") -> list[str]:
     else:  # floats, and counts in CSV, which LendingClub writes as "1.0"
         out = list(map(float.__repr__, np.round(col.values.astype(float), col.decimals).tolist()))
     if col.null is not None:
-        out = [null if unknown else token for token, unknown in zip(out, col.null.tolist())]
+        out = [null if unknown else token for token, unknown in zip(out, col.null.tolist(), strict=True)]
     return out
 
 
 def csv_lines(cols: dict[str, Column]) -> list[str]:
-    """Join the columns into LendingClub CSV lines."""
-    return [",".join(row) for row in zip(*(tokens(c, cols[c], "csv") for c in CSV_COLUMNS))]
+    return [",".join(row) for row in zip(*(tokens(c, cols[c], "csv") for c in CSV_COLUMNS), strict=True)]
 
 
 def jsonl_lines(cols: dict[str, Column]) -> list[str]:
@@ -306,7 +374,7 @@ def jsonl_lines(cols: dict[str, Column]) -> list[str]:
         else:
             parts.append(repeat(prefix))
             parts.append(tokens(name, cols[name], "jsonl"))
-    return ["".join(row) + "}" for row in zip(*parts)]
+    return ["".join(row) + "}" for row in zip(*parts, strict=False)]  # the prefixes repeat without end
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -318,8 +386,11 @@ def dirty_json(kind: str, record: dict[str, Any], rng: np.random.Generator, earl
     """Return (line, id) of a JSON record made dirty in the given way."""
     rid = record["id"]
     if kind == "units_in_strings":
-        record |= {"int_rate": f"{record['int_rate']}%", "term": f" {record['term']} months",
-                   "loan_amnt": str(record["loan_amnt"])}
+        record |= {
+            "int_rate": f"{record['int_rate']}%",
+            "term": f" {record['term']} months",
+            "loan_amnt": str(record["loan_amnt"]),
+        }
     elif kind == "padded_lowercase":
         record |= {"home_ownership": f" {record['home_ownership'].lower()} ", "grade": record["grade"].lower()}
     elif kind == "empty_optional":
@@ -336,8 +407,12 @@ def dirty_json(kind: str, record: dict[str, Any], rng: np.random.Generator, earl
         else:
             record[field] = ""
     elif kind == "out_of_range":
-        record |= (({"loan_amnt": -record["loan_amnt"]}, {"fico_range_low": 950, "fico_range_high": 954},
-                    {"term": 48}, {"int_rate": 250.0})[rng.integers(4)])
+        record |= (
+            {"loan_amnt": -record["loan_amnt"]},
+            {"fico_range_low": 950, "fico_range_high": 954},
+            {"term": 48},
+            {"int_rate": 250.0},
+        )[rng.integers(4)]
     elif kind == "bad_number":
         record["loan_amnt"] = "ten thousand"
     elif kind == "unknown_category":
@@ -361,8 +436,12 @@ CSV_CHANGES: dict[str, tuple[dict[str, str], ...]] = {
     "dti_sentinel": ({"dti": "999.0"},),
     "missing_id": ({"id": ""},),
     "missing_required": ({"loan_amnt": ""}, {"grade": ""}, {"annual_inc": ""}, {"int_rate": ""}),
-    "out_of_range": ({"loan_amnt": "-%(loan_amnt)s"}, {"fico_range_low": "950.0", "fico_range_high": "954.0"},
-                     {"term": " 48 months"}, {"int_rate": "250.0"}),
+    "out_of_range": (
+        {"loan_amnt": "-%(loan_amnt)s"},
+        {"fico_range_low": "950.0", "fico_range_high": "954.0"},
+        {"term": " 48 months"},
+        {"int_rate": "250.0"},
+    ),
     "bad_number": ({"loan_amnt": "ten thousand"},),
     "unknown_category": ({"grade": "H"}, {"purpose": "yacht"}),
     "duplicate_id": ({"id": "%(earlier_id)s"},),
@@ -377,8 +456,11 @@ def dirty_csv(kind: str, fields: list[str], rng: np.random.Generator, earlier_id
     values = fields[: int(rng.integers(1, len(fields) - 1))] if kind == "truncated_row" else None
     if values is None:
         options = CSV_CHANGES[kind]
-        context = row | {"home_ownership_lower": row["home_ownership"].lower(), "grade_lower": row["grade"].lower(),
-                         "earlier_id": earlier_id or ""}
+        context = row | {
+            "home_ownership_lower": row["home_ownership"].lower(),
+            "grade_lower": row["grade"].lower(),
+            "earlier_id": earlier_id or "",
+        }
         row |= {k: v % context for k, v in options[int(rng.integers(len(options)))].items()}
         values = [row[k] for k in CSV_COLUMNS]
     out = io.StringIO()
@@ -387,12 +469,12 @@ def dirty_csv(kind: str, fields: list[str], rng: np.random.Generator, earlier_id
 
 
 def pick_kinds(fmt: str) -> list[str]:
-    """Return the dirt kinds that apply to a format."""
     return [k for k, (_, formats) in DIRT_KINDS.items() if fmt in formats]
 
 
-def inject_dirt(lines: list[str], ids: list[str], fmt: str, rate: float, rng: np.random.Generator,
-                first_line: int) -> list[dict[str, Any]]:
+def inject_dirt(
+    lines: list[str], ids: list[str], fmt: str, rate: float, rng: np.random.Generator, first_line: int
+) -> list[dict[str, Any]]:
     """Replace a fraction rate of lines with dirty ones in place; return their manifest entries."""
     if rate <= 0:
         return []
@@ -410,8 +492,15 @@ def inject_dirt(lines: list[str], ids: list[str], fmt: str, rate: float, rng: np
         else:
             line, rid = dirty_csv(kind, next(csv.reader([lines[i]])), rng, earlier)
         lines[i] = line
-        manifest.append({"line": first_line + i, "id": rid, "kind": kind, "expect": DIRT_KINDS[kind][0],
-                         "sha256": hashlib.sha256(line.encode()).hexdigest()})
+        manifest.append(
+            {
+                "line": first_line + i,
+                "id": rid,
+                "kind": kind,
+                "expect": DIRT_KINDS[kind][0],
+                "sha256": hashlib.sha256(line.encode()).hexdigest(),
+            }
+        )
     return manifest
 
 
@@ -420,8 +509,9 @@ def inject_dirt(lines: list[str], ids: list[str], fmt: str, rate: float, rng: np
 # ---------------------------------------------------------------------------------------------------------
 
 
-def generate_lines(count: int, fmt: str, seed: int, dirt_rate: float = 0.0, params: dict[str, Any] | None = None,
-                   chunk: int = CHUNK) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+def generate_lines(
+    count: int, fmt: str, seed: int, dirt_rate: float = 0.0, params: dict[str, Any] | None = None, chunk: int = CHUNK
+) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
     """Yield (lines, manifest entries) chunk by chunk; the CSV header is the first line."""
     p = params or load_params()
     rng, dirt_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
@@ -441,18 +531,25 @@ def write(count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0) ->
     """Write count applicants to out (and the dirt manifest next to it); return a summary."""
     dirty = 0
     manifest_path = Path(f"{out}.dirt.jsonl")
-    with open(out, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle, \
-            (open(manifest_path, "w", encoding="utf-8") if dirt_rate > 0 else io.StringIO()) as manifest:
+    with (
+        open(out, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle,
+        open(manifest_path, "w", encoding="utf-8") if dirt_rate > 0 else io.StringIO() as manifest,
+    ):
         for lines, entries in generate_lines(count, fmt, seed, dirt_rate):
             handle.write("\n".join(lines) + "\n")
             manifest.writelines(json.dumps(e) + "\n" for e in entries)
             dirty += len(entries)
-    return {"out": str(out), "count": count, "format": fmt, "seed": seed, "dirty": dirty,
-            "manifest": str(manifest_path) if dirt_rate > 0 else None}
+    return {
+        "out": str(out),
+        "count": count,
+        "format": fmt,
+        "seed": seed,
+        "dirty": dirty,
+        "manifest": str(manifest_path) if dirt_rate > 0 else None,
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m jobs.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, required=True, help=f"applicants to write (1..{MAX_COUNT:,})")
     parser.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
