@@ -271,9 +271,13 @@ class Drill:
                        if dl.raw_sha256 in shas or (dl.application_id is not None and str(dl.application_id) in ids)]
             events = [e for e in reconcile.read_events(self.settings.kafka_bootstrap)[0] if e.application_id in ids]
             rows = reconcile.fetch_rows(self.settings, sorted(ids))[0]
-            return reconcile.reconcile(batch.ids, rows, letters, events, entries)
+            return reconcile.reconcile(batch.ids, rows, letters, events, entries), events
 
-        report = outage.until_up(read, "reading HBase and the topics", label="chaos")
+        report, events = outage.until_up(read, "reading HBase and the topics", label="chaos")
+        conflicting = measure.conflicting_events((e.application_id, getattr(e, "event_id", "")) for e in events)
+        if conflicting:
+            row.problems.append(f"{len(conflicting)} application(s) with two different decision events (event_id), "
+                                f"e.g. {conflicting[:3]}")
         row.applicants = len(batch.ids) + len(batch.lines)
         row.lost = len(acc.pending_ids) + len(acc.pending_lines())
         row.duplicated = (report.total("in HBase and dead-lettered")

@@ -67,6 +67,18 @@ def recovery_s(samples: list[Sample], healed_at: float) -> float | None:
     return None
 
 
+def conflicting_events(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Application ids whose decision events carry more than one distinct event_id (a repeat that is not identical).
+
+    Events without an event_id (older schema) are not compared.
+    """
+    ids: dict[str, set[str]] = {}
+    for application_id, event_id in pairs:
+        if event_id:
+            ids.setdefault(application_id, set()).add(event_id)
+    return sorted(a for a, found in ids.items() if len(found) > 1)
+
+
 @dataclass
 class Row:
     """One line of the `make chaos` table."""

@@ -20,7 +20,7 @@ STORM_HOME_FLAG = f"-Dstorm.home={ROOT / 'var' / 'opt'}/apache-storm-"
 WORKER_CLASS = "org.apache.storm.daemon.worker.Worker"
 LOGWRITER_CLASS = "org.apache.storm.LogWriter"
 VENV_BIN = str(ROOT / ".venv" / "bin")
-PYTHON_BOLTS = ("FilterBolt", "DecisionBolt", "SubmitBolt", "SaveBolt")
+PYTHON_BOLTS = ("FilterBolt", "DecisionBolt", "SubmitBolt", "SaveBolt", "DeadLetterBolt")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jobs.drills.measure import Row, Sample, format_table, peak_lag, recovery_s, worker_restarts
+from jobs.drills.measure import Row, Sample, conflicting_events, format_table, peak_lag, recovery_s, worker_restarts
 from jobs.drills.proxy import Fault, names_poison
 from jobs.produce import line_key
 
@@ -83,3 +83,8 @@ def test_a_hostile_line_has_no_key_instead_of_crashing_the_producer() -> None:
     assert line_key(deep) is None
     assert line_key(b'{"id": "\xff"}') is None
     assert line_key(b'{"id": "A-1"}') == b"A-1"
+
+
+def test_identical_repeats_are_not_conflicts_but_a_second_event_id_is() -> None:
+    pairs = [("A", "e1"), ("A", "e1"), ("B", "e2"), ("B", "e3"), ("C", ""), ("C", "")]
+    assert conflicting_events(pairs) == ["B"]
