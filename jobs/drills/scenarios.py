@@ -271,7 +271,7 @@ def scenarios() -> list[Scenario]:
         Scenario("producer-kill", "kill -9 of the producer, resumed after 5 s",
                  lambda d, b: d.producer.kill9(), 5, lambda d: d.producer.start()),
         Scenario("poison", "poison records: 10 MB line, 10,000-deep nesting, invalid UTF-8, always-500 applicant",
-                 poison, 0, None, check_poison, settle_s=240),
+                 poison, 0, None, check_poison, settle_s=150),
         Scenario("burst", "10x the sustained rate for 30 s", burst, 30, None, check_burst),
         Scenario("model-deploy", "a new model version deployed to the Risk API mid-stream", deploy_model_v2, 30,
                  redeploy_model_v1, check_model_versions),
