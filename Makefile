@@ -8,8 +8,10 @@ export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
 BENCH_ARGS ?=
+SCENARIOS ?=
+CHAOS_RATE ?= 25
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -73,3 +75,7 @@ bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+chaos: ## fault drills on the live stack (two supervisors): one table row per scenario; SCENARIOS=a,b for a subset
+	SUPERVISORS=2 $(STACK) up
+	$(PY) -m jobs.chaos --rate $(CHAOS_RATE) $(if $(SCENARIOS),--scenarios $(SCENARIOS),)
