@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Start order; `down` uses the reverse.
 ORDER=(mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor ui applicant_api risk_api)
-APT_PACKAGES=(mariadb-server mariadb-client zookeeper leiningen libnrepl-clojure libnrepl-incomplete-clojure curl)
+APT_PACKAGES=(mariadb-server mariadb-client zookeeper leiningen libnrepl-clojure libnrepl-incomplete-clojure curl chromium chromium-driver)
 
 for f in "$ROOT"/stack/services/*.sh; do source "$f"; done
 
