@@ -99,27 +99,29 @@ def get_topology_summary() -> Response:
 
 @bp.get("/topology-workers/<topology_id>")
 def get_topology_workers(topology_id: str) -> Response:
+    checked_id(topology_id, "topology")
     with client() as c:
-        page = c.getTopologyPageInfo(checked_id(topology_id, "topology"), ":all-time", False)
+        page = c.getTopologyPageInfo(topology_id, ":all-time", False)
     return jsonify({"hostPortList": [{"host": w.host, "port": w.port} for w in page.workers or []],
                     "logviewerPort": request.host.rsplit(":", 1)[-1]})
 
 
 @bp.get("/topology/<topology_id>")
 def get_topology(topology_id: str) -> Response:
+    checked_id(topology_id, "topology")
     window = window_arg()
     with client() as c:
-        page = c.getTopologyPageInfo(checked_id(topology_id, "topology"), window, include_sys())
+        page = c.getTopologyPageInfo(topology_id, window, include_sys())
     return jsonify({**mapping.topology_page(page, window), "antiForgeryToken": csrf_token()})
 
 
 @bp.get("/topology/<topology_id>/component/<component>")
 def get_component(topology_id: str, component: str) -> Response:
     window = window_arg()
-    checked_id(topology_id, "topology")
+    checked_id(topology_id, "topology"), checked_id(component, "component")
     with client() as c:
         topology = c.getTopology(topology_id)
-        if checked_id(component, "component") not in set(topology.spouts or {}) | set(topology.bolts or {}):
+        if component not in set(topology.spouts or {}) | set(topology.bolts or {}):
             raise NotFound(f"topology {topology_id!r} has no component {component!r}")
         page = c.getComponentPageInfo(topology_id, component, window, include_sys())
     return jsonify(mapping.component_page(page, window, include_sys()))
@@ -127,9 +129,10 @@ def get_component(topology_id: str, component: str) -> Response:
 
 @bp.get("/topology/<topology_id>/visualization")
 def get_visualization(topology_id: str) -> Response:
+    checked_id(topology_id, "topology")
     window = window_arg()
     with client() as c:
-        info = c.getTopologyInfo(checked_id(topology_id, "topology"))
+        info = c.getTopologyInfo(topology_id)
         topology = c.getUserTopology(topology_id)
     return jsonify(mapping.visualization(topology, info, window))
 
@@ -146,8 +149,9 @@ def kafka_spouts(topology: Any) -> list[str]:
 
 @bp.get("/topology/<topology_id>/lag")
 def get_lag(topology_id: str) -> Response:
+    checked_id(topology_id, "topology")
     with client() as c:
-        conf = json.loads(c.getTopologyConf(checked_id(topology_id, "topology")))
+        conf = json.loads(c.getTopologyConf(topology_id))
         spouts = kafka_spouts(c.getUserTopology(topology_id))
     result = {}
     for spout_id in spouts:
@@ -180,17 +184,19 @@ def wait_secs(value: str) -> int:
 
 @bp.post("/topology/<topology_id>/activate")
 def post_activate(topology_id: str) -> Response:
+    checked_id(topology_id, "topology")
     require_csrf()
     with client() as c:
-        c.activate(topology_name(c, checked_id(topology_id, "topology")))
+        c.activate(topology_name(c, topology_id))
     return operation("activate", topology_id)
 
 
 @bp.post("/topology/<topology_id>/deactivate")
 def post_deactivate(topology_id: str) -> Response:
+    checked_id(topology_id, "topology")
     require_csrf()
     with client() as c:
-        c.deactivate(topology_name(c, checked_id(topology_id, "topology")))
+        c.deactivate(topology_name(c, topology_id))
     return operation("deactivate", topology_id)
 
 
@@ -216,10 +222,11 @@ def rebalance_body(known: set[str]) -> tuple[int | None, dict[str, int]]:
 
 @bp.post("/topology/<topology_id>/rebalance/<wait>")
 def post_rebalance(topology_id: str, wait: str) -> Response:
+    checked_id(topology_id, "topology")
     require_csrf()
     secs = wait_secs(wait)
     with client() as c:
-        name = topology_name(c, checked_id(topology_id, "topology"))
+        name = topology_name(c, topology_id)
         workers, executors = rebalance_body(component_ids(c, topology_id))
         c.rebalance(name, rebalance_options(secs, workers, executors))
     return operation("rebalance", topology_id)
@@ -227,8 +234,9 @@ def post_rebalance(topology_id: str, wait: str) -> Response:
 
 @bp.post("/topology/<topology_id>/kill/<wait>")
 def post_kill(topology_id: str, wait: str) -> Response:
+    checked_id(topology_id, "topology")
     require_csrf()
     secs = wait_secs(wait)
     with client() as c:
-        c.killTopologyWithOpts(topology_name(c, checked_id(topology_id, "topology")), kill_options(secs))
+        c.killTopologyWithOpts(topology_name(c, topology_id), kill_options(secs))
     return operation("kill", topology_id)
