@@ -59,13 +59,25 @@ def error_fields(error: Any, now: float | None = None) -> dict[str, Any]:
             "errorWorkerLogLink": ""}
 
 
+def total_memory(supervisor: Any) -> float | None:
+    """A supervisor's memory capacity in MB (Nimbus reports 'memory.mb'; older ones the config key)."""
+    resources = supervisor.total_resources or {}
+    return resources.get("memory.mb", resources.get("supervisor.memory.capacity.mb"))
+
+
+def total_cpu_percent(supervisor: Any) -> float | None:
+    """A supervisor's CPU capacity in percent of a core (100 = one core)."""
+    resources = supervisor.total_resources or {}
+    return resources.get("cpu.pcore.percent", resources.get("supervisor.cpu.capacity"))
+
+
 def cluster_summary(info: Any) -> dict[str, Any]:
     """ClusterSummary as /api/v1/cluster/summary."""
     slots_total = sum(s.num_workers for s in info.supervisors)
     slots_used = sum(s.num_used_workers for s in info.supervisors)
     leader = next((n for n in info.nimbuses if n.isLeader), None)
-    total_mem = sum(float((s.total_resources or {}).get("supervisor.memory.capacity.mb", 0)) for s in info.supervisors)
-    total_cpu = sum(float((s.total_resources or {}).get("supervisor.cpu.capacity", 0)) for s in info.supervisors)
+    total_mem = sum(total_memory(s) or 0.0 for s in info.supervisors)
+    total_cpu = sum(total_cpu_percent(s) or 0.0 for s in info.supervisors)
     used_mem = sum(float(s.used_mem or 0) for s in info.supervisors)
     used_cpu = sum(float(s.used_cpu or 0) for s in info.supervisors)
     return {
@@ -97,9 +109,8 @@ def supervisor_summary(info: Any) -> dict[str, Any]:
     return {"schedulerDisplayResource": True, "supervisors": [{
         "id": s.supervisor_id, "host": s.host, "uptime": pretty_uptime(s.uptime_secs),
         "uptimeSeconds": s.uptime_secs, "slotsTotal": s.num_workers, "slotsUsed": s.num_used_workers,
-        "slotsFree": s.num_workers - s.num_used_workers, "usedMem": s.used_mem, "usedCpu": s.used_cpu,
-        "totalMem": (s.total_resources or {}).get("supervisor.memory.capacity.mb"),
-        "totalCpu": (s.total_resources or {}).get("supervisor.cpu.capacity"), "version": s.version,
+        "slotsFree": s.num_workers - s.num_used_workers, "usedMem": s.used_mem or 0.0, "usedCpu": s.used_cpu or 0.0,
+        "totalMem": total_memory(s), "totalCpu": total_cpu_percent(s), "version": s.version,
     } for s in info.supervisors]}
 
 
