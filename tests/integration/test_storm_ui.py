@@ -249,6 +249,13 @@ def test_sparse_stats_topology_prints_figures(topology_id: str) -> None:
     assert sum(numbers_in_rows(out, "All time")) > 0, out
 
 
+def test_sparse_stats_all_prints_every_component(topology_id: str, components: list[str]) -> None:
+    """streamparse 5.0.1's --all crashes on its own; the project's `sparse` (stack/storm/sparse-path-wrapper) fixes it."""
+    out = sparse_stats("--all")
+    assert [line[3:] for line in out.splitlines() if line.startswith("## ")] == components
+    assert out.count("# Component summary") == len(components)
+
+
 def test_kill_last(ui: str, topology_id: str) -> None:
     """Kill with a wait: Nimbus marks it KILLED, then it leaves the summary."""
     session, token = session_with_token(ui, topology_id)
