@@ -38,13 +38,12 @@ def read_offsets(bootstrap: str, group: str, topic: str, timeout_ms: int = 5000)
     from kafka.admin import KafkaAdminClient, OffsetSpec
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             request_timeout_ms=timeout_ms + 1000, api_version_auto_timeout_ms=timeout_ms)
+                             request_timeout_ms=timeout_ms + 1000)
     try:
         partitions = sorted(consumer.partitions_for_topic(topic) or [])
     finally:
         consumer.close()
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
-                             api_version_auto_timeout_ms=timeout_ms)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
         wanted = [TopicPartition(topic, p) for p in partitions]
         group_offsets = admin.list_group_offsets({group: wanted}).get(group, {})

@@ -217,7 +217,8 @@ def component_type(page: Any) -> str:
 def window_stats(page: Any, kind: str) -> list[dict[str, Any]]:
     """A component's per-window stats: 'spoutSummary' or 'boltStats' entries."""
     fields = spout_fields if kind == "spout" else bolt_fields
-    return [{"window": w, "windowPretty": WINDOWS.get(w, w), **fields(s)}
+    return [{"window": w, "windowPretty": WINDOWS.get(w, w), **fields(s), "executors": page.num_executors,
+             "tasks": page.num_tasks}
             for w, s in sorted((page.window_to_stats or {}).items(), key=lambda item: window_order(item[0]))]
 
 
@@ -343,7 +344,7 @@ def visualization(topology: Any, info: Any, window: str) -> dict[str, Any]:
                        ":grouping": grouping_name(grp)} for g, grp in (spec.common.inputs or {}).items()
                       if not is_system(g.componentId)]
             components[name] = {
-                ":type": kind, ":inputs": inputs, ":link": f"/component?topology_id={info.id}&id={name}",
+                ":type": kind, ":inputs": inputs, ":link": f"/component.html?topology_id={info.id}&id={name}",
                 ":transferred": sum(v for (c, s), v in transferred.items() if c == name and not is_system(s)),
                 ":capacity": round(busy_ms.get(name, 0.0) / (seconds * 1000.0), 3),
                 ":streams": sorted(s for s in (spec.common.streams or {}) if not is_system(s)),

@@ -324,7 +324,7 @@ async function renderComponent() {
         ["completeLatency", "Complete latency (ms)"], ["acked", "Acked"], ["failed", "Failed"]], c.spoutSummary)
     : table([["windowPretty", "Window", null, "text"], ["emitted", "Emitted"], ["transferred", "Transferred"],
         ["executeLatency", "Execute latency (ms)"], ["executed", "Executed"], ["processLatency", "Process latency (ms)"],
-        ["acked", "Acked"], ["failed", "Failed"], ["capacity", "Capacity"]], c.boltStats));
+        ["acked", "Acked"], ["failed", "Failed"]], c.boltStats));
   fill("inputs", table([["component", "Component", null, "text"], ["stream", "Stream", null, "text"],
     ["executeLatency", "Execute latency (ms)"], ["executed", "Executed"], ["processLatency", "Process latency (ms)"],
     ["acked", "Acked"], ["failed", "Failed"]], c.inputStats || [], spout ? "a spout has no inputs" : "none"));
