@@ -80,7 +80,7 @@ function setupWindowSelector(render) {
 function every(render) {
   const run = () => render().then(
     () => { document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString(); },
-    error => { if (error.status) setBanner(error.message); });
+    error => { console.error(error); if (error.status) setBanner(error.message); });
   run();
   setInterval(() => { if (document.getElementById("autorefresh").checked) run(); }, refreshSecs * 1000);
 }
@@ -108,7 +108,7 @@ async function renderIndex() {
 }
 
 // ---- topology page ----
-const topologyId = params.get("id") || params.get("topology_id");
+const topologyId = params.get("topology_id") || params.get("id");
 let lastTopology = null;
 
 function componentLink(id) {
@@ -310,7 +310,7 @@ async function renderVisualize() {
 
 // ---- component page ----
 async function renderComponent() {
-  const id = params.get("id"), window = currentWindow();
+  const id = params.get("id"), win = currentWindow();
   const c = await api("/api/v1/topology/" + enc(topologyId) + "/component/" + enc(id) + "?window=" + enc(win));
   document.getElementById("comp-name").textContent = `${c.id} (${c.componentType} of ${c.name}, ${c.topologyStatus})`;
   document.getElementById("topology-link").href = "/topology.html?id=" + enc(topologyId) + "&window=" + enc(win);
