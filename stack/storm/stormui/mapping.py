@@ -200,8 +200,14 @@ def topology_page(page: Any, window: str) -> dict[str, Any]:
     for row in spouts + bolts:
         row["errorWorkerLogLink"] = worker_log_link(page.id, row["errorPort"]) if row["errorPort"] else ""
     debug = page.debug_options
+    row = topology_row(page)
+    if row["assignedMemOnHeap"] is None and workers:  # Nimbus fills the totals only in the cluster summary
+        row["assignedMemOnHeap"] = sum(w["assignedMemOnHeap"] or 0 for w in workers)
+        row["assignedMemOffHeap"] = sum(w["assignedMemOffHeap"] or 0 for w in workers)
+        row["assignedCpu"] = sum(w["assignedCpu"] or 0 for w in workers)
+        row["assignedTotalMem"] = row["assignedMemOnHeap"] + row["assignedMemOffHeap"]
     return {
-        **topology_row(page), "window": window, "windowHint": WINDOWS.get(window, window),
+        **row, "window": window, "windowHint": WINDOWS.get(window, window),
         "msgTimeout": conf.get("topology.message.timeout.secs"), "schedulerDisplayResource": True,
         "debug": bool(debug and debug.enable), "samplingPct": (debug.samplingpct if debug else None) or 0,
         "topologyStats": topology_stats(page.topology_stats), "spouts": spouts, "bolts": bolts,
@@ -347,6 +353,8 @@ def visualization(topology: Any, info: Any, window: str) -> dict[str, Any]:
                 ":type": kind, ":inputs": inputs, ":link": f"/component.html?topology_id={info.id}&id={name}",
                 ":transferred": sum(v for (c, s), v in transferred.items() if c == name and not is_system(s)),
                 ":capacity": round(busy_ms.get(name, 0.0) / (seconds * 1000.0), 3),
+                ":rate": round(sum(v for (c, s), v in transferred.items() if c == name and not is_system(s))
+                               / seconds, 2),
                 ":streams": sorted(s for s in (spec.common.streams or {}) if not is_system(s)),
                 ":parallelism": spec.common.parallelism_hint,
             }

@@ -241,7 +241,7 @@ function layout(vis) {
   const columns = {};
   for (const n of names) (columns[depth[n]] = columns[depth[n]] || []).push(n);
   const pos = {};
-  for (const [d, members] of Object.entries(columns)) members.forEach((n, i) => { pos[n] = {x: 30 + d * 240, y: 40 + i * 120}; });
+  for (const [d, members] of Object.entries(columns)) members.forEach((n, i) => { pos[n] = {x: 20 + d * 280, y: i * 110}; });
   return pos;
 }
 
@@ -256,44 +256,45 @@ function capacityColour(capacity) { return capacity >= 0.8 ? "#f4c7c3" : capacit
 
 function drawGraph(target, vis) {
   const pos = layout(vis);
-  const W = 170, H = 58;
+  const W = 170, H = 58, GAP = 110;
   const xs = Object.values(pos).map(p => p.x), ys = Object.values(pos).map(p => p.y);
-  const width = Math.max(...xs, 0) + W + 60, height = Math.max(...ys, 0) + H + 60;
+  const arcs = vis.edges.filter(e => pos[e.source] && pos[e.target] && pos[e.target].x - pos[e.source].x !== W + GAP).length;
+  const top = 30 + 28 * arcs;
+  const width = Math.max(...xs, 0) + W + 40, height = Math.max(...ys, 0) + H + top + 40;
   const root = svg("svg", {width, height, viewBox: `0 0 ${width} ${height}`, role: "img", id: "topology-graph"});
-  const marker = svg("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7,
-    markerHeight: 7, orient: "auto-start-reverse"});
+  const marker = svg("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 9,
+    markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse"});
   marker.append(svg("path", {d: "M0,0 L10,5 L0,10 z", fill: "#546e7a"}));
   const defs = svg("defs");
   defs.append(marker);
   root.append(defs);
   const maxRate = Math.max(1, ...vis.edges.map(e => e.rate));
-  const pairCount = {};
+  let arc = 0;
   for (const e of vis.edges) {
     const a = pos[e.source], b = pos[e.target];
     if (!a || !b) continue;
-    const key = e.source + ">" + e.target, k = pairCount[key] = (pairCount[key] || 0) + 1;
-    const bend = (k - 1) * 26;
-    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
-    const backwards = x2 <= x1;
-    const c1x = backwards ? x1 + 60 : (x1 + x2) / 2, c2x = backwards ? x2 - 60 : (x1 + x2) / 2;
-    const dy = backwards ? H + 30 + bend : bend;
-    const d = `M${x1},${y1} C${c1x},${y1 + dy} ${c2x},${y2 + dy} ${x2},${y2}`;
+    const x1 = a.x + W, y1 = a.y + top + H / 2, x2 = b.x, y2 = b.y + top + H / 2;
+    const adjacent = x2 - x1 === GAP;
+    // Streams between neighbouring columns are straight; the others arc over the nodes, one lane each.
+    const lift = adjacent ? 0 : H / 2 + 28 * ++arc;
+    const d = adjacent ? `M${x1},${y1} L${x2},${y2}`
+      : `M${a.x + W / 2},${y1 - H / 2} C${a.x + W / 2},${y1 - lift} ${b.x + W / 2},${y2 - lift} ${b.x + W / 2},${y2 - H / 2}`;
     const edge = svg("g", {class: "edge", "data-stream": e.stream, "data-source": e.source, "data-target": e.target});
     edge.append(svg("path", {d, fill: "none", stroke: e.stream === "default" ? "#546e7a" : "#8e24aa",
-      "stroke-width": 1 + 4 * Math.sqrt(e.rate / maxRate), "marker-end": "url(#arrow)"}));
-    edge.append(svg("text", {x: (x1 + x2) / 2, y: (y1 + y2) / 2 + dy * 0.75 - 4, "text-anchor": "middle",
-      class: "edge-label"}, `${e.stream} · ${e.rate}/s`));
+      "stroke-width": 1.5 + 4 * Math.sqrt(e.rate / maxRate), "marker-end": "url(#arrow)"}));
+    const lx = adjacent ? (x1 + x2) / 2 : (a.x + b.x + W) / 2, ly = adjacent ? y1 - 8 : Math.min(y1, y2) - H / 2 - lift * 0.75 - 6;
+    edge.append(svg("text", {x: lx, y: ly, "text-anchor": "middle", class: "edge-label"}, `${e.stream} · ${e.rate}/s`));
     edge.append(svg("title", {}, `${e.source} → ${e.target} on "${e.stream}" (${e.grouping}): ${e.executed} executed in ${vis.windowHint}`));
     root.append(edge);
   }
   for (const [name, c] of Object.entries(vis.components)) {
-    const p = pos[name];
+    const p = pos[name], y = p.y + top;
     const node = svg("a", {href: "/component.html?topology_id=" + enc(topologyId) + "&id=" + enc(name), class: "node", "data-component": name});
-    node.append(svg("rect", {x: p.x, y: p.y, width: W, height: H, rx: c[":type"] === "spout" ? 28 : 6,
-      fill: capacityColour(c[":capacity"]), stroke: "#37474f"}));
-    node.append(svg("text", {x: p.x + W / 2, y: p.y + 22, "text-anchor": "middle", "font-weight": 600}, name));
-    node.append(svg("text", {x: p.x + W / 2, y: p.y + 42, "text-anchor": "middle"},
-      `${c[":type"]} · capacity ${c[":capacity"]}`));
+    node.append(svg("rect", {x: p.x, y, width: W, height: H, rx: c[":type"] === "spout" ? 28 : 6,
+      fill: c[":type"] === "spout" ? "#dbe7f5" : capacityColour(c[":capacity"]), stroke: "#37474f"}));
+    node.append(svg("text", {x: p.x + W / 2, y: y + 22, "text-anchor": "middle", "font-weight": 600}, name));
+    node.append(svg("text", {x: p.x + W / 2, y: y + 42, "text-anchor": "middle"}, c[":type"] === "spout"
+      ? `spout · ${c[":rate"]}/s out` : `×${c[":parallelism"]} · capacity ${c[":capacity"]}`));
     node.append(svg("title", {}, `${name}: ${c[":transferred"]} transferred in ${vis.windowHint}; streams ${c[":streams"].join(", ")}`));
     root.append(node);
   }
