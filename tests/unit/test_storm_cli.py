@@ -25,7 +25,7 @@ FOREVER = "3153600000"
 def recorder(tmp_path: Path) -> Path:
     """A stand-in launcher that prints each argument it gets on its own line."""
     script = tmp_path / "storm"
-    script.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n')
+    script.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
     script.chmod(0o755)
     return script
 
@@ -294,3 +294,28 @@ def test_log_api_confines_and_serves(client: object) -> None:
         "lineNumber"] == 6
     download = client.get("/api/v1/download", query_string={"file": log})
     assert download.status_code == 200 and download.data.count(b"\n") == 1000
+
+
+LAUNCHER = ROOT / "stack" / "storm" / "storm"
+
+
+@pytest.mark.parametrize(("args", "main_class"), [
+    (["activate", "loan-risk"], "org.apache.storm.command.Activate"),
+    (["deactivate", "loan-risk"], "org.apache.storm.command.Deactivate"),
+    (["rebalance", "loan-risk", "-w", "10", "-n", "2", "-e", "submit_bolt=3"], "org.apache.storm.command.Rebalance"),
+    (["kill", "loan-risk", "-w", "30"], "org.apache.storm.command.KillTopology"),
+    (["list"], "org.apache.storm.command.ListTopologies"),
+    (["monitor", "loan-risk", "-m", "filter_bolt"], "org.apache.storm.command.Monitor"),
+    (["set_log_level", "loan-risk", "-l", "ROOT=DEBUG:60"], "org.apache.storm.command.SetLogLevel"),
+    (["get_errors", "loan-risk"], "org.apache.storm.command.GetErrors")])
+def test_operator_verbs_run_storms_command_classes(recorder: Path, args: list[str], main_class: str) -> None:
+    """`storm VERB ARGS` runs Storm 2.8's own org.apache.storm.command class with ARGS unchanged."""
+    home = recorder.parent / "home"
+    (home / "conf").mkdir(parents=True)
+    (home / "conf" / "storm.yaml").write_text('storm.log.dir: "/tmp/logs"\n')
+    env = {**os.environ, "STORM_HOME": str(home), "JAVA": str(recorder)}
+    handed = subprocess.run([str(LAUNCHER), *args], env=env, capture_output=True, text=True, check=True).stdout
+    java_args = handed.splitlines()
+    at = java_args.index(main_class)
+    assert java_args[at + 1:] == args[1:]
+    assert java_args[java_args.index("-cp") + 1].startswith(f"{home}/lib/*")

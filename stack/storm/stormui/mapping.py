@@ -100,7 +100,7 @@ def nimbus_summary(info: Any) -> dict[str, Any]:
     return {"nimbuses": [{
         "host": n.host, "port": n.port, "status": "Leader" if n.isLeader else "Not a Leader",
         "version": n.version, "nimbusUpTime": pretty_uptime(n.uptime_secs), "nimbusUpTimeSeconds": n.uptime_secs,
-        "nimbusLogLink": "/logviewer?file=nimbus.log",
+        "nimbusLogLink": "",  # the stack logs the daemons to var/log/<service>.log, outside storm.log.dir
     } for n in info.nimbuses]}
 
 

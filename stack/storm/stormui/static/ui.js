@@ -96,7 +96,7 @@ async function renderIndex() {
     ["memAssignedPercentUtil", "Memory assigned %"], ["cpuAssignedPercentUtil", "CPU assigned %"]], [cluster]));
   fill("nimbuses", table([["host", "Host", null, "text"], ["port", "Port"], ["status", "Status", null, "text"],
     ["version", "Version"], ["nimbusUpTime", "Uptime"],
-    ["nimbusLogLink", "Log", v => link("nimbus.log", v)]], nimbus.nimbuses));
+    ["nimbusLogLink", "Log", v => v ? link("nimbus.log", v) : ""]], nimbus.nimbuses));
   fill("topologies", table([["name", "Name", (v, r) => link(v, "/topology.html?id=" + enc(r.id)), "text"],
     ["id", "Id", null, "text"], ["owner", "Owner", null, "text"], ["status", "Status", null, "text"],
     ["uptime", "Uptime"], ["workersTotal", "Workers"], ["executorsTotal", "Executors"], ["tasksTotal", "Tasks"],
