@@ -94,7 +94,10 @@ def show_logs(argv: list[str]) -> int:
 def main(argv: list[str]) -> int:
     """Command line: `check leader | supervisors N | ui URL`, or `logs ...`."""
     if argv and argv[0] == "logs":
-        return show_logs(argv[1:])
+        try:
+            return show_logs(argv[1:])
+        except BrokenPipeError:  # `storm logs … | head`
+            return 0
     if len(argv) < 2 or argv[0] != "check":
         print(__doc__, file=sys.stderr)
         return 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -9,6 +11,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.integration.ui_topology import running_loan_risk
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 WAIT_S = 60  # how long a page may take to show what is asserted (pages refresh every 10 s)
 
@@ -118,3 +121,30 @@ def test_worker_log_opens(browser, ui: str, topology_id: str, shoot) -> None:
     search.submit()
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#log-matches tbody tr"), "search matches")
     shoot("worker-log")
+
+
+@pytest.fixture
+def ui_without_nimbus(tmp_path):
+    """The same UI app on its own port, pointed at a port where no Nimbus listens."""
+    import sys
+    import threading
+
+    from werkzeug.serving import make_server
+
+    sys.path.insert(0, str(ROOT / "stack" / "storm"))
+    from stormui import create_app
+
+    app = create_app({"NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(tmp_path)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_nimbus_down_shows_a_banner(browser, ui_without_nimbus: str, shoot) -> None:
+    browser.get(ui_without_nimbus + "/")
+    banner = wait(browser, ec.visibility_of_element_located((By.ID, "banner")), "banner")
+    assert "Nimbus is down or unreachable" in banner.text
+    assert "Traceback" not in browser.page_source
+    shoot("nimbus-down")
