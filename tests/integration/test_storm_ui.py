@@ -48,7 +48,7 @@ def get(ui: str, path: str, **params: str) -> requests.Response:
     return requests.get(f"{ui}{path}", params=params, timeout=30)
 
 
-def test_cluster_nimbus_and_supervisor_summaries(ui: str) -> None:
+def test_cluster_nimbus_and_supervisor_summaries(ui: str, topology_id: str) -> None:
     cluster = get(ui, "/api/v1/cluster/summary").json()
     assert cluster["stormVersion"].startswith("2.8") and cluster["supervisors"] >= 1 and cluster["slotsTotal"] >= 1
     assert any(n["status"] == "Leader" for n in get(ui, "/api/v1/nimbus/summary").json()["nimbuses"])
@@ -74,9 +74,9 @@ def test_topology_page_for_every_window(ui: str, topology_id: str, window: str) 
 
 def test_topology_page_has_figures(page: dict[str, Any]) -> None:
     """Everything the demo pushed through shows up as counts in the all-time window."""
-    assert all(s["emitted"] > 0 and s["acked"] > 0 for s in page["spouts"])
-    assert all(b["executed"] > 0 for b in page["bolts"])
-    assert all(float(b["executeLatency"]) > 0 for b in page["bolts"])
+    assert all(s["emitted"] > 0 and s["acked"] > 0 for s in page["spouts"]), page["spouts"]
+    assert all(b["executed"] > 0 for b in page["bolts"]), page["bolts"]
+    assert all(float(b["executeLatency"]) > 0 for b in page["bolts"]), page["bolts"]
 
 
 def test_component_pages(ui: str, topology_id: str, components: list[str]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+import requests
+
 from jobs import demo
 
 UI_RUN_N = int(os.environ.get("LOANRISK_UI_N", "300"))
@@ -21,4 +23,16 @@ def running_loan_risk(settings) -> str:
     assert result.accounted, "the UI tests' applicants did not all come through"
     found = demo.storm_topology_id(settings)
     assert found is not None, "loan-risk is not running after the run"
+    wait_for_figures(settings.storm_ui_url, found[0])
     return found[0]
+
+
+def wait_for_figures(ui: str, topology_id: str, timeout_s: float = 180) -> None:
+    """Wait until Nimbus reports the run's counts: executors send their statistics every few seconds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page = requests.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()
+        if all(s["acked"] > 0 for s in page["spouts"]) and all(b["executed"] > 0 for b in page["bolts"]):
+            return
+        time.sleep(3)
+    raise AssertionError(f"no figures for {topology_id} after {timeout_s:.0f} s")
