@@ -57,3 +57,6 @@ reconcile: up ## prove every applicant is exactly once in HBase or the dead-lett
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+ui-test: up ## the Storm UI's tests: unit, REST on the running loan-risk, headless Chromium pages (kills loan-risk at the end)
+	$(PY) -m pytest -q tests/unit/test_storm_cli.py tests/browser tests/integration/test_storm_ui.py
