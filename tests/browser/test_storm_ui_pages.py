@@ -148,3 +148,23 @@ def test_nimbus_down_shows_a_banner(browser, ui_without_nimbus: str, shoot) -> N
     assert "Nimbus is down or unreachable" in banner.text
     assert "Traceback" not in browser.page_source
     shoot("nimbus-down")
+
+
+def test_rebalance_dialog_lists_components_and_cancel_does_nothing(browser, ui: str, topology_id: str) -> None:
+    browser.get(f"{ui}/topology.html?id={topology_id}")
+    wait(browser, ec.text_to_be_present_in_element((By.ID, "topo-status"), "ACTIVE"), "ACTIVE")
+    browser.find_element(By.ID, "btn-rebalance").click()
+    dialog = wait(browser, ec.visibility_of_element_located((By.ID, "rebalance-dialog")), "rebalance dialog")
+    fields = {i.get_attribute("data-component") for i in dialog.find_elements(By.CSS_SELECTOR, "input[data-component]")}
+    assert {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"} <= fields
+    dialog.find_element(By.CSS_SELECTOR, "button[value=cancel]").click()
+    wait(browser, ec.invisibility_of_element_located((By.ID, "rebalance-dialog")), "dialog closed")
+    assert browser.find_element(By.ID, "action-result").text == ""
+
+
+def test_component_rows_link_their_workers_logs(browser, ui: str, topology_id: str) -> None:
+    browser.get(f"{ui}/topology.html?id={topology_id}")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#bolts td[data-field=logs] a"), "log links")
+    for row in browser.find_elements(By.CSS_SELECTOR, "#spouts tbody tr, #bolts tbody tr"):
+        links = row.find_elements(By.CSS_SELECTOR, "td[data-field=logs] a")
+        assert links and all("worker.log" in a.get_attribute("href") for a in links)

@@ -111,6 +111,13 @@ async function renderIndex() {
 const topologyId = params.get("topology_id") || params.get("id");
 let lastTopology = null;
 
+// The worker logs of the workers that run a component (from the topology's workers' componentNumTasks).
+function workerLogsCell(_, row) {
+  const id = row.spoutId || row.boltId;
+  const workers = (lastTopology ? lastTopology.workers : []).filter(w => (w.componentNumTasks || {})[id]);
+  return el("span", {}, ...workers.map(w => link(String(w.port), w.workerLogLink)));
+}
+
 function componentLink(id) {
   return link(id, "/component.html?topology_id=" + enc(topologyId) + "&id=" + enc(id) + "&window=" + enc(currentWindow()));
 }
@@ -139,12 +146,12 @@ async function renderTopology() {
   fill("spouts", table([["spoutId", "Id", componentLink, "text"], ["executors", "Executors"], ["tasks", "Tasks"],
     ["emitted", "Emitted"], ["transferred", "Transferred"], ["completeLatency", "Complete latency (ms)"],
     ["acked", "Acked"], ["failed", "Failed"], ["errorHost", "Error host", null, "text"],
-    ["lastError", "Last error", errorCell, "error"]], topo.spouts));
+    ["lastError", "Last error", errorCell, "error"], ["logs", "Logs", workerLogsCell]], topo.spouts));
   fill("bolts", table([["boltId", "Id", componentLink, "text"], ["executors", "Executors"], ["tasks", "Tasks"],
     ["emitted", "Emitted"], ["transferred", "Transferred"], ["capacity", "Capacity (last 10m)"],
     ["executeLatency", "Execute latency (ms)"], ["executed", "Executed"], ["processLatency", "Process latency (ms)"],
     ["acked", "Acked"], ["failed", "Failed"], ["errorHost", "Error host", null, "text"],
-    ["lastError", "Last error", errorCell, "error"]], topo.bolts));
+    ["lastError", "Last error", errorCell, "error"], ["logs", "Logs", workerLogsCell]], topo.bolts));
   fill("workers", table([["host", "Host", null, "text"], ["port", "Port"], ["uptime", "Uptime"],
     ["executorsTotal", "Executors"], ["assignedMemOnHeap", "Assigned on-heap (MB)"],
     ["assignedMemOffHeap", "Assigned off-heap (MB)"], ["assignedCpu", "Assigned CPU %"],
