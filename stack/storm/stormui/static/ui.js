@@ -59,7 +59,8 @@ function errorCell(value, row) {
   const lines = String(value).split("\n");
   const details = el("details", {}, el("summary", {}, lines[0].slice(0, 160)), el("pre", {}, value));
   const logLink = row.errorWorkerLogLink || row.workerLogLink;
-  return logLink ? el("span", {}, details, link("worker log", logLink)) : details;
+  const where = row.errorHost ? ` on ${row.errorHost}:${row.errorPort}, ${when(row.errorTime)}` : "";
+  return el("span", {}, details, where, " ", logLink ? link("worker log", logLink) : "");
 }
 
 function when(secs) { return secs ? new Date(secs * 1000).toLocaleString() : ""; }
@@ -145,13 +146,13 @@ async function renderTopology() {
     ["acked", "Acked"], ["failed", "Failed"]], topo.topologyStats));
   fill("spouts", table([["spoutId", "Id", componentLink, "text"], ["executors", "Executors"], ["tasks", "Tasks"],
     ["emitted", "Emitted"], ["transferred", "Transferred"], ["completeLatency", "Complete latency (ms)"],
-    ["acked", "Acked"], ["failed", "Failed"], ["errorHost", "Error host", null, "text"],
-    ["lastError", "Last error", errorCell, "error"], ["logs", "Logs", workerLogsCell]], topo.spouts));
+    ["acked", "Acked"], ["failed", "Failed"], ["lastError", "Last error", errorCell, "error"],
+    ["logs", "Logs", workerLogsCell]], topo.spouts));
   fill("bolts", table([["boltId", "Id", componentLink, "text"], ["executors", "Executors"], ["tasks", "Tasks"],
     ["emitted", "Emitted"], ["transferred", "Transferred"], ["capacity", "Capacity (last 10m)"],
     ["executeLatency", "Execute latency (ms)"], ["executed", "Executed"], ["processLatency", "Process latency (ms)"],
-    ["acked", "Acked"], ["failed", "Failed"], ["errorHost", "Error host", null, "text"],
-    ["lastError", "Last error", errorCell, "error"], ["logs", "Logs", workerLogsCell]], topo.bolts));
+    ["acked", "Acked"], ["failed", "Failed"], ["lastError", "Last error", errorCell, "error"],
+    ["logs", "Logs", workerLogsCell]], topo.bolts));
   fill("workers", table([["host", "Host", null, "text"], ["port", "Port"], ["uptime", "Uptime"],
     ["executorsTotal", "Executors"], ["assignedMemOnHeap", "Assigned on-heap (MB)"],
     ["assignedMemOffHeap", "Assigned off-heap (MB)"], ["assignedCpu", "Assigned CPU %"],
@@ -347,7 +348,7 @@ async function renderComponent() {
     ["port", "Port"], ["emitted", "Emitted"], ["transferred", "Transferred"], ...execColumns,
     ["workerLogLink", "Log", v => v ? link("worker.log", v) : ""]], c.executorStats));
   fill("errors", table([["errorTime", "Time", when, "text"], ["errorHost", "Host", null, "text"], ["errorPort", "Port"],
-    ["error", "Error", (v, r) => errorCell(v, r), "error"]], c.componentErrors, "no errors reported"));
+    ["error", "Error", (v, r) => errorCell(v, {...r, errorHost: ""}), "error"]], c.componentErrors, "no errors reported"));
 }
 
 // ---- log viewer ----
