@@ -79,3 +79,6 @@ lock: ## refresh constraints.txt from the current virtual environment
 chaos: ## fault drills on the live stack (two supervisors): one table row per scenario; SCENARIOS=a,b for a subset
 	SUPERVISORS=2 $(STACK) up
 	$(PY) -m jobs.chaos --rate $(CHAOS_RATE) $(if $(SCENARIOS),--scenarios $(SCENARIOS),)
+
+ui-test: up ## the Storm UI's tests: unit, REST on the running loan-risk, headless Chromium pages (kills loan-risk at the end)
+	$(PY) -m pytest -q tests/unit/test_storm_cli.py tests/browser tests/integration/test_storm_ui.py

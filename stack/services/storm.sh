@@ -34,9 +34,11 @@ install_storm_home() {
   install_storm_on_path
 }
 
-# Put `storm` on the venv's PATH: stack/storm/storm-path-wrapper (translates `sparse run`'s command).
+# Put `storm` on the venv's PATH: stack/storm/storm-path-wrapper (translates `sparse run`'s command), and
+# `sparse` with `sparse stats --all` fixed (stack/storm/sparse-path-wrapper).
 install_storm_on_path() {
   ln -sfn "$ROOT/stack/storm/storm-path-wrapper" "$VENV/bin/storm"
+  ln -sfn "$ROOT/stack/storm/sparse-path-wrapper" "$VENV/bin/sparse"
 }
 
 # Write conf/storm.yaml for a single host, every port on 127.0.0.1/localhost.
