@@ -319,3 +319,10 @@ def test_operator_verbs_run_storms_command_classes(recorder: Path, args: list[st
     at = java_args.index(main_class)
     assert java_args[at + 1:] == args[1:]
     assert java_args[java_args.index("-cp") + 1].startswith(f"{home}/lib/*")
+
+
+def test_other_host_names_are_refused(client: object) -> None:
+    """A DNS-rebound name pointing at 127.0.0.1 gets 400, so it can neither read a token nor post an action."""
+    assert client.get("/", headers={"Host": "attacker.example:8080"}).status_code == 400
+    assert client.get("/api/v1/topology/t-1-1", headers={"Host": "attacker.example"}).status_code == 400
+    assert client.get("/", headers={"Host": "127.0.0.1:8080"}).status_code == 200
