@@ -61,6 +61,8 @@ def test_topology_summary_lists_loan_risk(ui: str, topology_id: str) -> None:
     rows = get(ui, "/api/v1/topology/summary").json()["topologies"]
     row = next(r for r in rows if r["id"] == topology_id)
     assert row["name"] == "loan-risk" and row["workersTotal"] >= 1 and row["executorsTotal"] >= 5
+    workers = get(ui, f"/api/v1/topology-workers/{topology_id}").json()["hostPortList"]
+    assert len(workers) == row["workersTotal"] and all(w["host"] and w["port"] for w in workers)
 
 
 @pytest.mark.parametrize("window", WINDOWS)
