@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from applicant_api import applicants, db, errors, health
 from jobs.settings import Settings
 from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
+from webkit import auth
 
 
 def default_config() -> dict[str, Any]:
@@ -27,6 +28,10 @@ def default_config() -> dict[str, Any]:
         "VALIDATION_ERROR_DESCRIPTION": "Bad request parameter",
         "HTTP_ERROR_SCHEMA": PROBLEM_SCHEMA,
         "VALIDATION_ERROR_SCHEMA": PROBLEM_SCHEMA,
+        # per token and per gunicorn worker (webkit.auth): a producer pages at a few requests per second
+        "RATE_LIMIT_PER_S": 100,
+        "RATE_LIMIT_BURST": 200,
+        **auth.default_config(),
     }
 
 
@@ -42,4 +47,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(applicants.bp)
+    auth.init_auth(app, {"/applicants": "reader"}, service="applicant_api", rate_limit=True)
     return app

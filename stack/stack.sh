@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Start order; `down` uses the reverse.
-ORDER=(mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor ui applicant_api risk_api)
+ORDER=(tokens mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor ui applicant_api risk_api)
 APT_PACKAGES=(mariadb-server mariadb-client zookeeper leiningen libnrepl-clojure libnrepl-incomplete-clojure curl)
 
 for f in "$ROOT"/stack/services/*.sh; do source "$f"; done

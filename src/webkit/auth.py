@@ -1,0 +1,285 @@
+"""Bearer-token access control for the project's Flask apps: one call, ``init_auth(app, rules)``.
+
+Authentication is Flask-HTTPAuth's ``HTTPTokenAuth`` (scheme ``Bearer``) over ``loanrisk.access``'s token store
+(hashes only, constant-time comparison). Every endpoint needs a token except ``/healthz`` and ``/readyz``;
+``/metrics`` is exempt only for requests from loopback (Prometheus scrapes it on the same host, and a scrape
+job would otherwise need a token of its own). ``rules`` maps a path prefix to the role it needs (the longest
+prefix wins); any other path needs ``default_role``. Missing, unknown or expired tokens get 401 with
+``WWW-Authenticate``, a valid token without the role 403, a token over its rate 429 with ``Retry-After``: all
+problem+json.
+
+App config (set by the app factory's defaults, overridable like any other key):
+``AUTH`` (``on``/``off``, from ``LOANRISK_AUTH``), ``AUTH_TOKEN_STORE`` (the store file), ``BIND`` (the
+address(es) served, when the server is not gunicorn started with ``--bind``), ``RATE_LIMIT_PER_S`` and
+``RATE_LIMIT_BURST`` (0 = no limit), ``AUDIT_LOG`` (the JSON-lines audit file).
+
+The rate limit is a token bucket per token name in this process's memory (no Redis): each gunicorn worker
+counts on its own, so the effective limit of a service is workers x the configured rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from math import ceil
+from pathlib import Path
+from typing import Any
+
+from apiflask import APIFlask
+from flask import Flask, Response, current_app, g, request
+from flask_httpauth import HTTPTokenAuth  # type: ignore[import-untyped]
+from werkzeug.datastructures import Headers
+
+from loanrisk.access import (
+    Identity,
+    RateLimiter,
+    Refused,
+    TokenStore,
+    audit_line,
+    bind_refusal,
+    is_loopback,
+    load_store,
+    utcnow,
+)
+from loanrisk.problems import MEDIA_TYPE, SCHEMA, problem
+from webkit.problems import response
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+LOOPBACK_PATHS = frozenset({"/metrics"})
+ANONYMOUS = Identity("anonymous", "admin")  # who a request is when authentication is off (loopback only)
+WORKER_BOOT_ERROR = 3  # gunicorn's exit code for "this app cannot boot": the master stops instead of respawning
+
+
+@dataclass
+class StoreFile:
+    """The token store, re-read when its file changes: ``jobs.tokens revoke`` takes effect without a restart."""
+
+    path: Path
+    stamp: tuple[int, int] | None = None
+    store: TokenStore = field(default_factory=TokenStore)
+
+    def current(self) -> TokenStore:
+        try:
+            stat = self.path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self.stamp:
+            self.store, self.stamp = load_store(self.path), stamp
+        return self.store
+
+
+@dataclass
+class AuditLog:
+    """Append-only JSON lines, one per event, to a mode-600 file (O_APPEND: lines of several workers never mix)."""
+
+    path: Path
+
+    def write(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
+
+
+def auth_enabled(app: Flask) -> bool:
+    return str(app.config.get("AUTH", "on")).strip().lower() not in ("off", "0", "false", "no")
+
+
+def served_addresses(app: Flask, argv: list[str] | None = None) -> list[str]:
+    """Return the addresses the app will be served on: its BIND config and gunicorn's ``--bind`` options."""
+    configured = app.config.get("BIND") or []
+    addresses = [a.strip() for a in configured.split(",")] if isinstance(configured, str) else list(configured)
+    argv = sys.argv if argv is None else argv
+    if argv and Path(argv[0]).name.startswith("gunicorn"):
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("-b", "--bind", action="append", default=[])
+        cli = shlex.split(os.environ.get("GUNICORN_CMD_ARGS", "")) + argv[1:]
+        addresses += parser.parse_known_args(cli)[0].bind
+    return [a for a in addresses if a]
+
+
+def refuse_open_bind(app: Flask, service: str) -> None:
+    """Stop the process with a one-line message when auth is off and the app is served beyond loopback."""
+    message = bind_refusal(served_addresses(app), auth_enabled(app), service)
+    if message:
+        sys.stderr.write(message + "\n")
+        raise SystemExit(WORKER_BOOT_ERROR)
+
+
+def needed_role(path: str, rules: Mapping[str, str], default_role: str) -> str | None:
+    """Return the role a path needs (longest matching prefix), None for a public path."""
+    if path in PUBLIC_PATHS:
+        return None
+    matches = [prefix for prefix in rules if path == prefix or path.startswith(prefix.rstrip("/") + "/")]
+    return rules[max(matches, key=len)] if matches else default_role
+
+
+def identity() -> Identity | None:
+    """Return who the current request authenticated as (``anonymous`` when auth is off), None when it did not."""
+    found = g.get("auth_identity")
+    return found if isinstance(found, Identity) else None
+
+
+def audit(action: str, **what: Any) -> None:
+    """Write an audit line for the current request: who (the token's name), what, when and from where."""
+    log = current_app.extensions.get("audit_log")
+    if not isinstance(log, AuditLog):
+        return
+    who = identity()
+    log.write(
+        audit_line(
+            who.name if who else "unauthenticated",
+            who.role if who else None,
+            action,
+            request.remote_addr,
+            utcnow(),
+            method=request.method,
+            path=request.path,
+            **what,
+        )
+    )
+
+
+def refusal_response(status: int, refused: Refused | None, realm: str) -> Response:
+    """Build the 401/403 problem; a 401 carries the RFC 6750 challenge, with the error when a token was sent."""
+    if status == 403:
+        who = identity()
+        detail = f"the token {who.name!r} (role {who.role}) lacks the role this needs" if who else "forbidden"
+        return response(problem(403, detail, "forbidden", title="Role required", needed_role=g.get("auth_needed")))
+    refused = refused or Refused("MISSING", "a bearer token is required (Authorization: Bearer <token>)")
+    challenge = f'Bearer realm="{realm}"'
+    if refused.reason != "MISSING":
+        challenge += f', error="invalid_token", error_description="{refused.reason.lower()}"'
+    built = problem(401, refused.detail, "unauthorized", title="Authentication required", reason=refused.reason)
+    return response(built, Headers({"WWW-Authenticate": challenge}))
+
+
+def rate_limited(wait_s: float, who: Identity) -> Response:
+    seconds = max(1, ceil(wait_s))
+    built = problem(429, f"token {who.name!r} is over its rate limit; retry in {seconds}s", "rate-limited")
+    return response(built, Headers({"Retry-After": str(seconds)}))
+
+
+AUTH_RESPONSES = {
+    "401": "Missing, unknown or expired bearer token",
+    "403": "The token lacks the role this operation needs",
+    "429": "The token is over its rate limit (see Retry-After)",
+}
+
+
+def document_auth(spec: dict[Any, Any] | str, rules: Mapping[str, str], default_role: str) -> dict[Any, Any] | str:
+    """Add the bearer scheme, each operation's security and its 401/403/429 problems to the OpenAPI document."""
+    if isinstance(spec, str):
+        return spec
+    spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token: python -m jobs.tokens issue --role ROLE --name NAME (README, Security).",
+    }
+    for path, operations in spec.get("paths", {}).items():
+        role = needed_role(path, rules, default_role)
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["security"] = [{"bearer": []}] if role else []
+            if role:
+                operation["description"] = f"{operation.get('description', '')}\n\nNeeds role `{role}`.".strip()
+                for status, description in AUTH_RESPONSES.items():
+                    operation["responses"].setdefault(status, _problem_response(description))
+    return spec
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": SCHEMA}}}
+
+
+def init_auth(
+    app: APIFlask, rules: Mapping[str, str], *, default_role: str = "reader", service: str, rate_limit: bool = False
+) -> None:
+    """Protect every endpoint of ``app`` (see the module docstring); refuse to start when that is unsafe.
+
+    Call it last in the app factory: it wraps the spec processor registered before it.
+    """
+    refuse_open_bind(app, service)
+    previous = app.spec_callback
+    app.spec_processor(lambda spec: document_auth(previous(spec) if previous else spec, rules, default_role))
+    app.extensions["audit_log"] = AuditLog(Path(app.config["AUDIT_LOG"]))
+    limiter = rate_limiter(app) if rate_limit else None
+    if not auth_enabled(app):
+        app.logger.warning("%s: authentication is OFF (AUTH=off, loopback only)", service)
+        app.before_request(_as_anonymous(limiter))
+        return
+    tokens = StoreFile(Path(app.config["AUTH_TOKEN_STORE"]))
+    if not tokens.path.exists():
+        app.logger.warning("%s: no token store at %s: every request will be refused", service, tokens.path)
+    auth = HTTPTokenAuth(scheme="Bearer", realm=service)
+
+    @auth.verify_token  # type: ignore[untyped-decorator]
+    def verify(token: str) -> Identity | None:
+        found = tokens.current().authenticate(token, utcnow())
+        if isinstance(found, Refused):
+            g.auth_refused = found
+            return None
+        g.auth_identity = found
+        return found
+
+    @auth.get_user_roles  # type: ignore[untyped-decorator]
+    def roles(user: Identity) -> list[str]:
+        return sorted(user.roles)
+
+    @auth.error_handler  # type: ignore[untyped-decorator]
+    def refuse(status: int) -> Response:
+        refused = g.get("auth_refused")
+        audit("auth.refused", status=status, reason=refused.reason if refused else "FORBIDDEN")
+        return refusal_response(status, refused, service)
+
+    def check() -> Response | None:
+        role = needed_role(request.path, rules, default_role)
+        if role is None or (request.path in LOOPBACK_PATHS and is_loopback(request.remote_addr or "")):
+            return None
+        g.auth_needed = role
+        refused: Response | None = auth.login_required(role=role)(_passed)()
+        if refused is not None or limiter is None:
+            return refused
+        return _spend(limiter, identity() or ANONYMOUS)
+
+    app.before_request(check)
+
+
+def _passed() -> None:
+    return None
+
+
+def _spend(limiter: RateLimiter, who: Identity) -> Response | None:
+    wait_s = limiter.wait_for(who.name)
+    return rate_limited(wait_s, who) if wait_s > 0 else None
+
+
+def _as_anonymous(limiter: RateLimiter | None) -> Callable[[], Response | None]:
+    def mark() -> Response | None:
+        g.auth_identity = ANONYMOUS
+        if limiter is None or request.path in PUBLIC_PATHS:
+            return None
+        return _spend(limiter, ANONYMOUS)
+
+    return mark
+
+
+def rate_limiter(app: Flask) -> RateLimiter | None:
+    rate, burst = float(app.config.get("RATE_LIMIT_PER_S") or 0), float(app.config.get("RATE_LIMIT_BURST") or 0)
+    return RateLimiter(rate, max(burst, 1.0)) if rate > 0 else None
+
+
+def default_config() -> dict[str, Any]:
+    """Return the auth keys of an app's config from the settings (``LOANRISK_AUTH``, the store and audit paths)."""
+    from jobs.settings import Settings  # the settings module lives with the CLIs; imported late to keep webkit light
+
+    settings = Settings.load()
+    return {"AUTH": settings.auth, "AUTH_TOKEN_STORE": str(settings.token_store), "AUDIT_LOG": str(settings.audit_log)}
