@@ -7,8 +7,11 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
+BENCH_ARGS ?=
+SCENARIOS ?=
+CHAOS_RATE ?= 25
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -67,5 +70,15 @@ demo: up ## the main job: whole pipeline on real + N generated applicants, then 
 reconcile: up ## prove every applicant is exactly once in HBase or the dead-letter topic
 	$(PY) -m jobs.reconcile
 
+bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at 250-2000/s; N= backlog (100000)
+	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000) $(BENCH_ARGS)
+
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+chaos: ## fault drills on the live stack (two supervisors): one table row per scenario; SCENARIOS=a,b for a subset
+	SUPERVISORS=2 $(STACK) up
+	$(PY) -m jobs.chaos --rate $(CHAOS_RATE) $(if $(SCENARIOS),--scenarios $(SCENARIOS),)
+
+ui-test: up ## the Storm UI's tests: unit, REST on the running loan-risk, headless Chromium pages (kills loan-risk at the end)
+	$(PY) -m pytest -q tests/unit/test_storm_cli.py tests/browser tests/integration/test_storm_ui.py

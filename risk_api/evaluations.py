@@ -12,11 +12,13 @@ from flask import Response, current_app, jsonify, request
 from loanrisk.cleaning import Rejection, applicant_from_json
 from risk_api.problems import invalid_applicants, problem
 from risk_api.schemas import EXAMPLE_APPLICANT, ApplicantIn, BatchIn, BatchOut, EvaluationOut, ModelOut
-from risk_api.service import RiskService, validate_batch
+from risk_api.service import RiskService, batch_response, validate_batch
 
 bp = APIBlueprint("evaluations", __name__, url_prefix="/v1", tag="Evaluations")
 ERRORS = {400: "Body missing or not valid JSON", 413: "Body over the size limit",
-          415: "Body is not application/json", 422: "Invalid applicant (names the field and, in a batch, the index)"}
+          415: "Body is not application/json", 422: "Invalid applicant (names the field)"}
+BATCH_ERRORS = {**ERRORS, 422: "The request as a whole is wrong: not an object, no or empty `applicants`, an unknown "
+                               "key, over the batch limit (invalid applicants inside a valid batch are a 200 with problems)"}
 
 
 def documented_body(schema: Any, example: Any = None) -> Any:
@@ -65,18 +67,20 @@ def evaluate_one() -> Response:
 
 
 @bp.post("/evaluations/batch")
-@bp.output(BatchOut, description="Results in request order")
-@bp.doc(summary="Evaluate 1 to 1,000 applicants", responses=ERRORS)
+@bp.output(BatchOut, description="One slot per applicant in request order: its evaluation, or null when it is invalid "
+                                  "and then named in `problems` by its index")
+@bp.doc(summary="Evaluate 1 to 1,000 applicants; an invalid applicant costs only its own evaluation",
+        responses=BATCH_ERRORS)
 @documented_body(BatchIn, {"applicants": [EXAMPLE_APPLICANT]})
 def evaluate_batch() -> Response:
-    """Score a batch of canonical applicants; any invalid one fails the whole batch with 422."""
+    """Score a batch: an evaluation per valid applicant, a problem per invalid one (null in its result slot)."""
     data, error = json_body()
     if error:
         return error
     checked = validate_batch(data, current_app.config["MAX_BATCH"])
-    if checked and isinstance(checked[0], dict):
-        return invalid_applicants(checked)
-    return jsonify({"results": service().evaluate(checked)})
+    if isinstance(checked, dict):
+        return invalid_applicants([checked])
+    return jsonify(batch_response(service(), checked))
 
 
 @bp.get("/model")

@@ -45,11 +45,12 @@ class RiskModel:
         self.metadata = metadata
         self.version: str = metadata["model_version"]
         self._prepare = pipeline[:-1]
-        self._compiled = CompiledPreparation(pipeline[0], metadata["features"]["numeric"])
+        self._compiled = CompiledPreparation(pipeline[0], metadata["features"]["numeric"],
+                                             metadata["features"].get("categorical", []))
         self._coef = pipeline[-1].coef_[0].astype(float)
         self._intercept = float(pipeline[-1].intercept_[0])
         self._reference = np.asarray(metadata["reference"], dtype=float)
-        self._factors, self._groups, self._kinds = factor_groups(metadata["columns"])
+        self._factors, self._groups = factor_groups(metadata["columns"])
 
     def columns(self, applicants: Sequence[Applicant]) -> np.ndarray:
         """Return the model columns (imputed, scaled, one-hot) of applicants, via the compiled fast path."""
@@ -72,7 +73,7 @@ class RiskModel:
         p = expit(x @ self._coef + self._intercept)
         points = self._points(x)
         top = np.argsort(-points, axis=1, kind="stable")[:, : reasons.MAX_REASONS]  # one sort for the batch
-        return [Evaluation(a.id, float(p[i]), tuple(self._reasons(x[i], points[i], top[i])))
+        return [Evaluation(a.id, float(p[i]), tuple(self._reasons(points[i], top[i])))
                 for i, a in enumerate(applicants)]
 
     def factor_points(self, applicants: Sequence[Applicant]) -> tuple[list[str], np.ndarray]:
@@ -87,20 +88,11 @@ class RiskModel:
         """Return factor contributions coefficient x (column - reference), summed per factor."""
         return ((x - self._reference) * self._coef) @ self._groups
 
-    def _reasons(self, row: np.ndarray, points: np.ndarray, top: np.ndarray) -> list[reasons.Reason]:
-        """Return the principal reasons from one applicant's columns, factor points and largest factors."""
-        contributions = [reasons.Contribution(self._factors[j], float(points[j]), self._state(j, row))
-                         for j in top.tolist() if points[j] > 0.0]
+    def _reasons(self, points: np.ndarray, top: np.ndarray) -> list[reasons.Reason]:
+        """Return the principal reasons from one applicant's factor points and largest factors."""
+        contributions = [reasons.Contribution(self._factors[j], float(points[j])) for j in top.tolist()
+                         if points[j] > 0.0]
         return reasons.principal_reasons(contributions)
-
-    def _state(self, factor: int, row: np.ndarray) -> str:
-        """Return where the applicant stands on a factor against the reference applicant."""
-        value_col, missing_col = self._kinds[factor]
-        if value_col is None:
-            return reasons.CATEGORY
-        if missing_col is not None and row[missing_col] > 0.5:
-            return reasons.MISSING
-        return reasons.ABOVE if row[value_col] > self._reference[value_col] else reasons.BELOW
 
 
 class CompiledPreparation:
@@ -111,10 +103,10 @@ class CompiledPreparation:
     are read once here. A model test checks this path equals the Pipeline's transform.
     """
 
-    def __init__(self, prepare: Any, numeric: list[str]) -> None:
-        """Read the fitted imputer, scaler and encoder of the ColumnTransformer."""
-        names = [name for name, _, _ in prepare.transformers_]
-        if names[:2] != ["num", "cat"] or any(n != "remainder" for n in names[2:]):
+    def __init__(self, prepare: Any, numeric: list[str], categorical: list[str]) -> None:
+        """Read the fitted imputer, scaler and (when the model has categories) encoder of the ColumnTransformer."""
+        names = [name for name, _, _ in prepare.transformers_ if name != "remainder"]
+        if names != (["num", "cat"] if categorical else ["num"]):
             raise ValueError(f"unexpected ColumnTransformer layout {names}")
         impute, scale = prepare.named_transformers_["num"].named_steps.values()
         self.numeric_index = [features.NUMERIC_FEATURES.index(f) for f in numeric]
@@ -122,7 +114,8 @@ class CompiledPreparation:
         self.indicators = impute.indicator_.features_ if impute.indicator_ is not None else np.array([], int)
         self.mean, self.scale = scale.mean_.astype(float), scale.scale_.astype(float)
         self.width = len(self.mean)
-        self.onehot = onehot_maps(prepare.named_transformers_["cat"], self.width)
+        self.categorical_index = [features.CATEGORICAL_FEATURES.index(f) for f in categorical]
+        self.onehot = onehot_maps(prepare.named_transformers_["cat"], self.width) if categorical else []
         self.total = self.width + sum(block for _, _, block in self.onehot)
 
     def transform(self, applicants: Sequence[Applicant]) -> np.ndarray:
@@ -132,8 +125,10 @@ class CompiledPreparation:
         filled = np.where(missing, self.medians, raw)
         out = np.zeros((len(applicants), self.total))
         out[:, : self.width] = (np.hstack([filled, missing[:, self.indicators]]) - self.mean) / self.scale
-        for i, a in enumerate(applicants):
-            for value, (mapping, fallback, _) in zip(features.categorical_values(a), self.onehot, strict=True):
+        for i, a in enumerate(applicants if self.onehot else ()):
+            values = features.categorical_values(a)
+            for value, (mapping, fallback, _) in zip([values[k] for k in self.categorical_index], self.onehot,
+                                                     strict=True):
                 column = mapping.get(value, fallback)
                 if column is not None:
                     out[i, column] = 1.0
@@ -161,19 +156,13 @@ def expit(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def factor_groups(columns: list[dict[str, str]]) -> tuple[list[str], np.ndarray, list[tuple[int | None, int | None]]]:
-    """Return factor names, the column->factor summing matrix, and each factor's value/missing columns."""
+def factor_groups(columns: list[dict[str, str]]) -> tuple[list[str], np.ndarray]:
+    """Return the reason factor names and the column->factor summing matrix."""
     factors = list(dict.fromkeys(c["factor"] for c in columns))
     groups = np.zeros((len(columns), len(factors)))
-    kinds: list[list[int | None]] = [[None, None] for _ in factors]
     for i, column in enumerate(columns):
-        j = factors.index(column["factor"])
-        groups[i, j] = 1.0
-        if column["kind"] == "value":
-            kinds[j][0] = i
-        elif column["kind"] == "missing":
-            kinds[j][1] = i
-    return factors, groups, [(k[0], k[1]) for k in kinds]
+        groups[i, factors.index(column["factor"])] = 1.0
+    return factors, groups
 
 
 def sha256_file(path: Path) -> str:

@@ -14,7 +14,15 @@ from apiflask.fields import Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from loanrisk.applicant import GRADES, SCHEMA_VERSION
-from loanrisk.cleaning import APPLICATION_TYPES, HOME_OWNERSHIP, PURPOSES, TERMS, VERIFICATION_STATUS
+from loanrisk.cleaning import (
+    APPLICATION_TYPES,
+    HOME_OWNERSHIP,
+    PURPOSES,
+    TERMS,
+    VERIFICATION_STATUS,
+    strict_key_required,
+    strict_value_required,
+)
 from loanrisk.decision import DECISIONS
 
 MONTH = r"^(19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])$"  # the validator's 1900-01 .. 2100-12
@@ -30,61 +38,74 @@ EXAMPLE_APPLICANT = {
 }
 
 
-def money(high: float, low: float = 0.0, nullable: bool = False) -> Float:
+def money(high: float, low: float = 0.0) -> Float:
     """Return a documented money field in US dollars."""
-    return Float(required=True, allow_none=nullable, validate=Range(low, high))
+    return Float(validate=Range(low, high))
 
 
-def count(high: int, low: int = 0, nullable: bool = True) -> Integer:
-    """Return a documented whole-number field, null when unknown."""
-    return Integer(required=True, allow_none=nullable, validate=Range(low, high))
+def count(high: int, low: int = 0) -> Integer:
+    """Return a documented whole-number field."""
+    return Integer(validate=Range(low, high))
 
 
-def text(pattern: str | None = None, nullable: bool = True) -> String:
-    """Return a documented text field, null when unknown."""
-    checks = [Length(1, 255)] + ([Regexp(pattern)] if pattern else [])
-    return String(required=True, allow_none=nullable, validate=checks)
+def text(pattern: str | None = None) -> String:
+    """Return a documented text field."""
+    return String(validate=[Length(1, 255)] + ([Regexp(pattern)] if pattern else []))
 
 
-def choice(values: tuple, nullable: bool = False) -> String:
+def choice(values: tuple) -> String:
     """Return a documented category field."""
-    return String(required=True, allow_none=nullable, validate=OneOf(values))
+    return String(validate=OneOf(values))
 
 
-class ApplicantIn(Schema):
-    """The canonical applicant record: every field present (null when unknown), no other key."""
+# Type and range of every field, for the document; whether it is required or nullable comes from the
+# validator's own table (loanrisk.cleaning.FIELDS) in applicant_schema, so the two cannot drift.
+APPLICANT_FIELDS = {
+    "id": text(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
+    "loan_amnt": money(100_000.0, 1.0),
+    "term": Integer(validate=OneOf(TERMS)),
+    "int_rate": Float(validate=Range(0.01, 50.0)),
+    "installment": money(10_000.0, 0.01),
+    "grade": choice(GRADES),
+    "sub_grade": text(r"^[A-G][1-5]$"),
+    "emp_title": String(validate=Length(0, 1024), metadata={"description": "free text, at most 255 characters once surrounding whitespace is trimmed"}),
+    "emp_length": count(10),
+    "home_ownership": choice(HOME_OWNERSHIP),
+    "annual_inc": money(1e9),
+    "verification_status": choice(VERIFICATION_STATUS),
+    "purpose": choice(PURPOSES),
+    "title": String(validate=Length(0, 1024), metadata={"description": "free text, at most 255 characters once surrounding whitespace is trimmed"}),
+    "zip_code": text(r"^\d{3}xx$"),
+    "addr_state": text(r"^[A-Z]{2}$"),
+    "dti": Float(validate=Range(0.0, 100.0)),
+    "delinq_2yrs": count(100),
+    "earliest_cr_line": text(MONTH),
+    "fico_range_low": count(850, 300),
+    "fico_range_high": count(850, 300),
+    "inq_last_6mths": count(100),
+    "mths_since_last_delinq": count(1200),
+    "open_acc": count(1000),
+    "pub_rec": count(1000),
+    "revol_bal": money(1e9),
+    "revol_util": Float(validate=Range(0.0, 1000.0)),
+    "total_acc": count(1000),
+    "application_type": choice(APPLICATION_TYPES),
+    "issue_d": text(MONTH),
+    "schema_version": Integer(validate=OneOf([SCHEMA_VERSION])),
+}
 
-    id = text(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", nullable=False)
-    loan_amnt = money(100_000.0, 1.0)
-    term = Integer(required=True, validate=OneOf(TERMS))
-    int_rate = Float(required=True, validate=Range(0.01, 50.0))
-    installment = money(10_000.0, 0.01)
-    grade = choice(GRADES)
-    sub_grade = text(r"^[A-G][1-5]$", nullable=False)
-    emp_title = text()
-    emp_length = count(10)
-    home_ownership = choice(HOME_OWNERSHIP)
-    annual_inc = money(1e9)
-    verification_status = choice(VERIFICATION_STATUS)
-    purpose = choice(PURPOSES)
-    title = text()
-    zip_code = text(r"^\d{3}xx$")
-    addr_state = text(r"^[A-Z]{2}$")
-    dti = Float(required=True, allow_none=True, validate=Range(0.0, 100.0))
-    delinq_2yrs = count(100)
-    earliest_cr_line = text(MONTH)
-    fico_range_low = count(850, 300, nullable=False)
-    fico_range_high = count(850, 300, nullable=False)
-    inq_last_6mths = count(100)
-    mths_since_last_delinq = count(1200)
-    open_acc = count(1000)
-    pub_rec = count(1000)
-    revol_bal = money(1e9, nullable=True)
-    revol_util = Float(required=True, allow_none=True, validate=Range(0.0, 1000.0))
-    total_acc = count(1000)
-    application_type = choice(APPLICATION_TYPES)
-    issue_d = text(MONTH)
-    schema_version = Integer(required=True, validate=OneOf([SCHEMA_VERSION]))
+
+def applicant_schema() -> type[Schema]:
+    """Return the ApplicantIn schema: required and nullable exactly as the validator's field table says."""
+    for name, field in APPLICANT_FIELDS.items():
+        field.required = strict_key_required(name)
+        field.allow_none = not strict_value_required(name)
+    return Schema.from_dict(dict(APPLICANT_FIELDS), name="ApplicantIn")
+
+
+ApplicantIn = applicant_schema()
+ApplicantIn.__doc__ = ("The canonical applicant record. Fields the model or the decision policy reads are required "
+                       "(null where unknown and allowed); the others may be absent, meaning null. No other key.")
 
 
 class BatchIn(Schema):
@@ -112,10 +133,20 @@ class EvaluationOut(Schema):
     policy_version = String(required=True)
 
 
-class BatchOut(Schema):
-    """Results in the order of the request's applicants."""
+class BatchProblem(Schema):
+    """Why the applicant at ``index`` of the request was not evaluated."""
 
-    results = List(Nested(EvaluationOut), required=True)
+    index = Integer(required=True)
+    field = String(required=True, allow_none=True)
+    reason = String(required=True)
+    detail = String(required=True)
+
+
+class BatchOut(Schema):
+    """One result slot per requested applicant, in request order; null where the applicant is invalid."""
+
+    results = List(Nested(EvaluationOut, allow_none=True), required=True)
+    problems = List(Nested(BatchProblem), required=True)
 
 
 class ModelOut(Schema):
@@ -128,6 +159,11 @@ class ModelOut(Schema):
     estimator = Dict()
     artifact = Dict()
     decision_mix_holdout = Dict()
+    decision_mix_out_of_time = Dict()
+    pipeline_mix_holdout = Dict()
+    pipeline_mix_out_of_time = Dict()
+    prescreen_policy = String()
+    policy_tuning = Dict()
     training_data = Dict()
     features = Dict()
     coefficients = Dict(keys=String(), values=Float())

@@ -11,6 +11,7 @@ from typing import Any
 from loanrisk.applicant import Applicant
 from loanrisk.cleaning import Rejection, applicant_from_json
 from loanrisk.decision import Policy, decide, policy_from_mapping
+from loanrisk import reasons
 from loanrisk.reasons import CATALOGUE
 from risk_api.model import Evaluation, RiskModel, load_model
 
@@ -31,12 +32,13 @@ class RiskService:
     def result(self, evaluation: Evaluation) -> dict[str, Any]:
         """Return the API's result record for one evaluation."""
         pd_ = round(evaluation.probability_of_default, DIGITS)
+        decision = decide(evaluation.probability_of_default, self.policy)
         return {
             "application_id": evaluation.application_id,
             "probability_of_default": pd_,
             "probability_of_payoff": round(1.0 - pd_, DIGITS),
-            "decision": decide(evaluation.probability_of_default, self.policy),
-            "reasons": [r.to_dict() for r in evaluation.reasons],
+            "decision": decision,
+            "reasons": [r.to_dict() for r in reasons.for_decision(decision, evaluation.reasons)],
             "model_version": self.model.version,
             "policy_version": self.policy.version,
         }
@@ -45,28 +47,49 @@ class RiskService:
         """Return the model's metadata and metrics with the active policy and the reason catalogue."""
         meta = self.model.metadata
         keep = ("model_version", "trained_at", "code_version", "sklearn_version", "training_data", "features",
-                "estimator", "coefficients", "metrics", "decision_mix_holdout", "artifact")
+                "estimator", "coefficients", "metrics", "decision_mix_holdout", "decision_mix_out_of_time",
+                "pipeline_mix_holdout", "pipeline_mix_out_of_time", "prescreen_policy", "policy_tuning", "artifact")
         return {**{k: meta[k] for k in keep if k in meta},
                 "policy": {"policy_version": self.policy.version, "approve_below": self.policy.approve_below,
                            "decline_at": self.policy.decline_at},
                 "reason_codes": dict(CATALOGUE)}
 
 
-def validate_batch(data: object, limit: int) -> list[Applicant] | list[dict[str, Any]]:
-    """Return the batch's applicants, or the list of errors (index, reason, field, detail) if any is bad."""
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A batch whose envelope is valid: per applicant, in request order, an Applicant or its Rejection."""
+
+    items: list[Applicant | Rejection]
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Return one problem (index, field, reason, detail) per invalid applicant."""
+        return [{"index": i, **c.to_dict()} for i, c in enumerate(self.items) if isinstance(c, Rejection)]
+
+    def valid(self) -> list[Applicant]:
+        """Return the valid applicants, in request order."""
+        return [c for c in self.items if not isinstance(c, Rejection)]
+
+
+def validate_batch(data: object, limit: int) -> CheckedBatch | dict[str, Any]:
+    """Return each applicant of the batch checked, or the one error that makes the whole request wrong."""
     if not isinstance(data, Mapping):
-        return [shape_error("NOT_AN_OBJECT", None, "expected a JSON object with an 'applicants' list")]
+        return shape_error("NOT_AN_OBJECT", None, "expected a JSON object with an 'applicants' list")
     extra = sorted(set(data) - {"applicants"}, key=str)
     if extra:
-        return [shape_error("UNKNOWN_FIELD", str(extra[0])[:64], "only 'applicants' is allowed")]
+        return shape_error("UNKNOWN_FIELD", str(extra[0])[:64], "only 'applicants' is allowed")
     items = data.get("applicants")
     if not isinstance(items, list):
-        return [shape_error("MISSING_FIELD" if items is None else "BAD_TYPE", "applicants", "'applicants' must be a list")]
+        return shape_error("MISSING_FIELD" if items is None else "BAD_TYPE", "applicants", "'applicants' must be a list")
     if not 1 <= len(items) <= limit:
-        return [shape_error("OUT_OF_RANGE", "applicants", f"a batch holds 1 to {limit} applicants, got {len(items)}")]
-    checked = [applicant_from_json(item) for item in items]
-    errors = [{"index": i, **c.to_dict()} for i, c in enumerate(checked) if isinstance(c, Rejection)]
-    return errors or checked
+        return shape_error("OUT_OF_RANGE", "applicants", f"a batch holds 1 to {limit} applicants, got {len(items)}")
+    return CheckedBatch([applicant_from_json(item) for item in items])
+
+
+def batch_response(service: RiskService, batch: CheckedBatch) -> dict[str, Any]:
+    """Return {"results": [evaluation or None, ...in request order], "problems": [...]} for a checked batch."""
+    scored = iter(service.evaluate(batch.valid()))
+    results = [None if isinstance(c, Rejection) else next(scored) for c in batch.items]
+    return {"results": results, "problems": batch.problems()}
 
 
 def shape_error(reason: str, field: str | None, detail: str) -> dict[str, Any]:

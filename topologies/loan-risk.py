@@ -1,10 +1,10 @@
 """Topology `loan-risk`: Kafka loan-applications -> clean -> pre-screen -> Risk API -> HBase + loan-decisions.
 
 The file is named after the topology so that `sparse submit|run|kill -n loan-risk` all agree on one name.
-Parallelism per environment comes from config.json (`loanrisk.par.<component>` in each env's options); the
-Kafka spout's constructor arguments from the options of the env being deployed (see `selected_env`), with
-`sparse ... -o key=value` overrides applied as streamparse applies them to the bolts' config, e.g.
-`sparse run -e local -n loan-risk -t 120 -o loanrisk.spout.group_id=loan-risk-local` consumes with its own group.
+Settings: bolts.settings.DEFAULTS (every loanrisk.* default, once), then config.json's env options (only
+what differs: hosts, parallelism), then sparse's `-o key=value` overrides, e.g.
+`sparse submit -e local -n loan-risk -o loanrisk.design=naive` deploys the seed's one-applicant-per-tuple
+shape for comparison, and `-o loanrisk.par.save_bolt=3` changes one component's parallelism.
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ from typing import Any
 
 from streamparse import Grouping, JavaSpout, Topology
 
+from bolts.common import DEAD_LETTER_STREAM
+from bolts.dead_letter import DeadLetterBolt
 from bolts.decision import DECLINED_STREAM, DecisionBolt
 from bolts.filter import FilterBolt
 from bolts.save import SaveBolt
+from bolts.settings import merged
 from bolts.submit import SubmitBolt
 
 CONFIG = json.loads((Path(__file__).resolve().parent.parent / "config.json").read_text())
 SPOUT_CLASS = "loanrisk.storm.LoanKafkaSpout"
 SPOUT_FIELDS = ["topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8"]
-BATCH_TICK = {"topology.tick.tuple.freq.secs": 1}  # flushes a waiting batch when no tuple arrives
 
 
 def selected_env() -> str:
@@ -51,56 +53,66 @@ def cli_options(argv: list[str]) -> dict[str, Any]:
 
 
 def options(env: str | None = None) -> dict[str, Any]:
-    """Return the options of an env of config.json with sparse's -o overrides applied."""
-    return {**CONFIG["envs"][env or selected_env()].get("options", {}), **cli_options(sys.argv)}
+    """Return the settings of an env: defaults, the env's options, sparse's -o overrides."""
+    return merged(CONFIG["envs"][env or selected_env()].get("options", {}), cli_options(sys.argv))
 
 
 def par(component: str) -> dict[str, int]:
     """Return the component's parallelism for every env, from loanrisk.par.<component> (sparse -o wins)."""
-    key, override = f"loanrisk.par.{component}", cli_options(sys.argv)
-    return {env: int(override.get(key, cfg.get("options", {}).get(key, 1))) for env, cfg in CONFIG["envs"].items()}
+    return {env: int(options(env)[f"loanrisk.par.{component}"]) for env in CONFIG["envs"]}
 
 
 def spout_args(opts: dict[str, Any]) -> list[Any]:
     """Return LoanKafkaSpout's constructor arguments (String/Long only)."""
     return [
-        str(opts.get("loanrisk.kafka.bootstrap", "127.0.0.1:9092")),
-        str(opts.get("loanrisk.kafka.input_topic", "loan-applications")),
-        str(opts.get("loanrisk.spout.group_id", "loan-risk")),
-        int(opts.get("loanrisk.spout.max_uncommitted_offsets", 10000)),
-        int(opts.get("loanrisk.spout.offset_commit_period_ms", 5000)),
-        int(opts.get("loanrisk.spout.retry_initial_delay_ms", 500)),
-        int(opts.get("loanrisk.spout.retry_max_delay_ms", 30000)),
+        str(opts["loanrisk.kafka.bootstrap"]),
+        str(opts["loanrisk.kafka.input_topic"]),
+        str(opts["loanrisk.spout.group_id"]),
+        int(opts["loanrisk.spout.max_uncommitted_offsets"]),
+        int(opts["loanrisk.spout.offset_commit_period_ms"]),
+        int(opts["loanrisk.spout.retry_initial_delay_ms"]),
+        int(opts["loanrisk.spout.retry_max_delay_ms"]),
     ]
 
 
-class LoanRisk(Topology):
-    """kafka_spout -> filter_bolt -> decision_bolt -> (submit_bolt ->) save_bolt."""
+def by_shard(*streams: Any) -> dict[Any, Any]:
+    """Group each stream on the shard of its applicants' ids: one task owns an id from the filter on."""
+    return {stream: Grouping.fields("shard") for stream in streams}
 
-    # Kafka records of loan-applications; default stream: topic, partition, offset, key (application id or
+
+class LoanRisk(Topology):
+    """kafka_spout -> filter_bolt -> decision_bolt -> (submit_bolt ->) save_bolt; dead letters -> dead_letter_bolt."""
+
+    # Every setting, merged (streamparse gives a topology's config precedence over config.json's options, so
+    # this carries the merge itself: defaults < env options < -o). The bolts read it through settings.opt.
+    config = options()
+
+    # Kafka records of loan-applications, one per tuple: topic, partition, offset, key (application id or
     # null), value (payload as UTF-8 text), timestamp (Kafka record time, ms), value_sha256 (of the exact
     # bytes), value_utf8 (whether the bytes were valid UTF-8).
     kafka_spout = JavaSpout.spec(name="kafka_spout", full_class_name=SPOUT_CLASS, args_list=spout_args(options()),
                                  outputs=SPOUT_FIELDS, par=par("kafka_spout"))
 
     # Grouped by key (= application id) so every record of an id takes the same path in order.
-    # Default stream: application_id, applicant (canonical dict), received (Kafka coordinates, raw payload,
-    # its sha256 and timestamp). Invalid records leave as dead letters on loan-applications-dlq.
+    # Default stream: shard, items (a batch of Tracked records: id, canonical applicant, Kafka coordinates,
+    # timestamp, payload sha256). dead_letter stream: application_id, letter (with the raw payload).
     filter_bolt = FilterBolt.spec(name="filter_bolt", inputs={kafka_spout: Grouping.fields("key")},
                                   par=par("filter_bolt"))
 
-    # Default stream (to the model): application_id, applicant, received.
-    # "declined" stream (pre-screen declines): application_id, applicant, decision (Decision dict), received.
-    decision_bolt = DecisionBolt.spec(name="decision_bolt", inputs={filter_bolt: Grouping.fields("application_id")},
-                                      par=par("decision_bolt"))
+    # Default stream (to the model): shard, items. "declined" stream (pre-screen declines): shard, items
+    # with a Decision dict each. dead_letter stream: DUPLICATE_ID letters.
+    decision_bolt = DecisionBolt.spec(name="decision_bolt", inputs=by_shard(filter_bolt), par=par("decision_bolt"))
 
-    # Default stream: application_id, applicant, decision (MODEL Decision dict), received.
-    submit_bolt = SubmitBolt.spec(name="submit_bolt", inputs={decision_bolt: Grouping.fields("application_id")},
-                                  par=par("submit_bolt"), config=BATCH_TICK)
+    # Default stream: shard, items with the MODEL Decision dict each. dead_letter stream: RISK_API_REJECTED.
+    submit_bolt = SubmitBolt.spec(name="submit_bolt", inputs=by_shard(decision_bolt), par=par("submit_bolt"))
 
-    # Sink: HBase loan_applications + loan-decisions (+ DUPLICATE_ID dead letters). Grouped by id so one task
-    # owns an id and tells a replay from a duplicate without racing another task.
-    save_bolt = SaveBolt.spec(name="save_bolt",
-                              inputs={submit_bolt: Grouping.fields("application_id"),
-                                      decision_bolt[DECLINED_STREAM]: Grouping.fields("application_id")},
-                              par=par("save_bolt"), config=BATCH_TICK)
+    # Sink: HBase loan_applications + loan-decisions. dead_letter stream: DUPLICATE_ID letters of ids already
+    # in HBase with other content (ids older than the decision bolt's window).
+    save_bolt = SaveBolt.spec(name="save_bolt", inputs=by_shard(submit_bolt, decision_bolt[DECLINED_STREAM]),
+                              par=par("save_bolt"))
+
+    # Sink: loan-applications-dlq. Acks a letter (and so its Kafka record) once Kafka has it.
+    dead_letter_bolt = DeadLetterBolt.spec(
+        name="dead_letter_bolt", par=par("dead_letter_bolt"),
+        inputs={bolt[DEAD_LETTER_STREAM]: Grouping.SHUFFLE
+                for bolt in (filter_bolt, decision_bolt, submit_bolt, save_bolt)})

@@ -1,50 +1,32 @@
-"""Helpers the bolts share: topology config, Kafka producer, the spout's tuple, small batches.
+"""Helpers the bolts share: the spout's tuple, the Kafka producer, batch tuples and their flushing.
 
-Each bolt reads its settings from the topology config (config.json's env "options", keys ``loanrisk.*``)
-with the defaults below, which match the local stack.
+Settings: ``bolts.settings`` (``opt`` reads one from the topology config, with its single default).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from loanrisk.events import Received, Source, dumps
+import orjson
+from streamparse import Bolt
 
-DEFAULTS: dict[str, Any] = {
-    "loanrisk.kafka.bootstrap": "127.0.0.1:9092",
-    "loanrisk.kafka.dlq_topic": "loan-applications-dlq",
-    "loanrisk.kafka.decisions_topic": "loan-decisions",
-    "loanrisk.kafka.send_timeout_secs": 10,
-    "loanrisk.risk_api.url": "http://127.0.0.1:5001",
-    "loanrisk.risk_api.connect_timeout_secs": 1.0,
-    "loanrisk.risk_api.read_timeout_secs": 5.0,
-    "loanrisk.risk_api.max_attempts": 3,
-    "loanrisk.risk_api.backoff_secs": 0.25,
-    "loanrisk.risk_api.retry_budget_secs": 12.0,
-    "loanrisk.decision.duplicate_window": 100_000,
-    "loanrisk.submit.batch_size": 50,
-    "loanrisk.submit.max_wait_ms": 200,
-    "loanrisk.save.batch_size": 100,
-    "loanrisk.save.max_wait_ms": 200,
-    "loanrisk.hbase.host": "127.0.0.1",
-    "loanrisk.hbase.port": 9090,
-    "loanrisk.hbase.table": "loan_applications",
-    "loanrisk.hbase.timeout_ms": 5000,
-}
+from bolts.multilang import FastMultilang
+from bolts.settings import opt
+from loanrisk.events import Received, Source, Tracked
+
+__all__ = ["opt"]
+
+# Fields of every batch tuple: the shard of its applicants' ids, and their records (Tracked.to_wire() lists,
+# each followed by a Decision dict once decided). Fields grouping on "shard" keeps each id on one task.
+BATCH_FIELDS = ["shard", "items"]
+# Fields of the dead-letter stream: the application id (or None) and DeadLetter.to_dict().
+DEAD_LETTER_STREAM = "dead_letter"
+DEAD_LETTER_FIELDS = ["application_id", "letter"]
 
 # Fields of the spout's default stream (LoanKafkaSpout.FIELDS).
 SPOUT_FIELDS = ("topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8")
-
-
-def opt(conf: Mapping[str, Any] | None, key: str) -> Any:
-    """Return a ``loanrisk.*`` setting from the topology config, else its default."""
-    conf = conf or {}
-    default = DEFAULTS[key]
-    value = conf.get(key, default)
-    return value if default is None or value is None else type(default)(value)
 
 
 def now_ms() -> int:
@@ -72,10 +54,10 @@ def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
             return None if data is None else str(data).encode("utf-8")
 
     class RecordSerializer(Serializer):
-        """Encode a record as compact JSON."""
+        """Encode a record as compact JSON (orjson: the decision events and letters are not fingerprinted)."""
 
         def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
-            return dumps(data)
+            return orjson.dumps(data)
 
     timeout_ms = int(opt(conf, "loanrisk.kafka.send_timeout_secs") * 1000)
     return KafkaProducer(
@@ -93,33 +75,6 @@ def publish_all(producer: Any, topic: str, records: Sequence[tuple[str | None, A
         future.get(timeout=timeout_s)
 
 
-@dataclass
-class PendingBatch:
-    """Tuples waiting to be handled together: flushed when full or when the oldest waited long enough."""
-
-    size: int
-    max_wait_ms: int
-    items: list[Any] = field(default_factory=list)
-    oldest_ms: int = 0
-
-    def add(self, item: Any, now: int) -> None:
-        """Queue one item."""
-        if not self.items:
-            self.oldest_ms = now
-        self.items.append(item)
-
-    def due(self, now: int) -> bool:
-        """Say whether the batch should be flushed now."""
-        if not self.items:
-            return False
-        return len(self.items) >= self.size or now - self.oldest_ms >= self.max_wait_ms
-
-    def take(self) -> list[Any]:
-        """Remove and return every queued item."""
-        items, self.items = self.items, []
-        return items
-
-
 class PublishesToKafka:
     """Mixin for bolts that publish to Kafka: one durable producer per bolt, opened on first use from self.conf."""
 
@@ -133,20 +88,82 @@ class PublishesToKafka:
         return self._producer
 
 
-class FlushesBatches:
-    """Mixin for bolts that queue tuples in ``self.batch`` and handle each batch in ``self.flush``."""
+class BatchingBolt(FastMultilang, Bolt):
+    """A bolt that queues input tuples and handles them together in ``flush(tuples)``.
+
+    It flushes when the queued tuples carry ``batch_size`` applicants, or as soon as Storm has sent nothing
+    more (the input queue ran dry): under load batches grow by themselves, at low rates nothing waits.
+    ``flush`` must ack or fail every tuple it is given.
+    """
+
+    auto_ack = False
+    auto_anchor = False
+    auto_fail = False
+    batch_size_key = ""
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        self.conf = storm_conf
+        self.batch_size = max(1, opt(storm_conf, self.batch_size_key))
+        self.queued: list[Any] = []
+        self.queued_items = 0
+        self.setup(storm_conf)
+
+    def setup(self, storm_conf: dict[str, Any]) -> None:
+        """Open clients and read settings (subclasses)."""
+
+    def items_in(self, tup: Any) -> int:
+        """Return how many applicants a tuple carries (a batch tuple's items)."""
+        return len(tup.values[1])
 
     def process(self, tup: Any) -> None:
-        """Queue the tuple; flush the batch when it is full or old enough."""
-        self.batch.add(tup, now_ms())
-        self.flush_if_due()
+        self.queued.append(tup)
+        self.queued_items += self.items_in(tup)
+        if self.queued_items >= self.batch_size:
+            self.flush_queued()
 
     def process_tick(self, tup: Any) -> None:
-        """Flush a batch that waited long enough even when nothing new arrives."""
         self.ack(tup)  # ShellBolt keeps every unacked input, ticks included
-        self.flush_if_due()
 
-    def flush_if_due(self) -> None:
-        """Hand the queued tuples to flush() when the batch is due."""
-        if self.batch.due(now_ms()):
-            self.flush(self.batch.take())
+    def _run(self) -> None:
+        super()._run()
+        if self.queued and not self.input_waiting():
+            self.flush_queued()
+
+    def flush_queued(self) -> None:
+        """Hand every queued tuple to flush()."""
+        tuples, self.queued, self.queued_items = self.queued, [], 0
+        self.flush(tuples)
+
+    def flush(self, tuples: list[Any]) -> None:
+        raise NotImplementedError
+
+    def emit_batches(self, groups: ShardGroups, stream: str | None = None) -> None:
+        """Emit one batch tuple per shard, anchored to every input tuple that contributed to it."""
+        for shard, items, anchors in groups.batches():
+            self.emit([shard, items], stream=stream, anchors=anchors)
+
+    def emit_dead_letter(self, letter: Any, anchors: list[Any]) -> None:
+        """Send a dead letter to the dead_letter_bolt, anchored (it acks once Kafka has it)."""
+        self.emit([letter.application_id, letter.to_dict()], stream=DEAD_LETTER_STREAM, anchors=anchors)
+
+
+class ShardGroups:
+    """Items grouped by shard, each group with the input tuples it came from (deduplicated, in order)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[int, tuple[list[Any], dict[str, Any]]] = {}
+
+    def add(self, shard: int, item: Any, tup: Any) -> None:
+        """Put an item in its shard's group, remembering the input tuple it came from."""
+        items, anchors = self.groups.setdefault(shard, ([], {}))
+        items.append(item)
+        anchors.setdefault(tup.id, tup)
+
+    def batches(self) -> list[tuple[int, list[Any], list[Any]]]:
+        """Return (shard, items, anchor tuples) per non-empty group."""
+        return [(shard, items, list(anchors.values())) for shard, (items, anchors) in self.groups.items() if items]
+
+
+def unpack_items(tuples: list[Any]) -> list[tuple[Any, Tracked, Any]]:
+    """Return (input tuple, Tracked, rest of the wire item) for every applicant of batch tuples."""
+    return [(tup, Tracked.from_wire(wire), wire[7:]) for tup in tuples for wire in tup.values[1]]

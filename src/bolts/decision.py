@@ -1,67 +1,54 @@
 """DecisionBolt: the pre-screen policy; declined applicants go straight to the SaveBolt.
 
 It also dead-letters, as DUPLICATE_ID, a record whose id it saw earlier in Kafka order with other content:
-records of one id reach this bolt in Kafka order (fields grouping on the id from the spout on), whereas a
-declined record overtakes a scored one on the way to the SaveBolt. Ids older than the window are left to
-the SaveBolt's check against HBase.
+records of one id reach this bolt in Kafka order (fields grouping on the key at the filter, on the shard of
+the id from here on), whereas a declined record overtakes a scored one on the way to the SaveBolt. Ids older
+than the window are left to the SaveBolt's check against HBase.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from streamparse import Bolt, Stream
+from streamparse import Stream
 
-from bolts.common import PublishesToKafka, now_ms, opt, publish_all
+from bolts.common import (BATCH_FIELDS, DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, ShardGroups, now_ms,
+                          opt, unpack_items)
 from loanrisk import events
 from loanrisk.prescreen import PrescreenPolicy, prescreen
 
-# default stream -> submit_bolt: application_id, applicant (canonical dict), received (Received dict)
-# "declined" stream -> save_bolt: application_id, applicant, decision (Decision dict), received
-SCREENED_FIELDS = ["application_id", "applicant", "received"]
 DECLINED_STREAM = "declined"
-DECIDED_FIELDS = ["application_id", "applicant", "decision", "received"]
 
 
-class DecisionBolt(PublishesToKafka, Bolt):
+class DecisionBolt(BatchingBolt):
     """Apply the pre-screen rules: decline with reasons, or pass the applicant on to the model."""
 
-    outputs = [Stream(fields=SCREENED_FIELDS), Stream(fields=DECIDED_FIELDS, name=DECLINED_STREAM)]
-    auto_ack = False
-    auto_anchor = False
-    auto_fail = False
+    # default stream -> submit_bolt: shard, items (Tracked wire lists)
+    # "declined" stream -> save_bolt: shard, items (Tracked wire + Decision dict)
+    # dead_letter stream -> dead_letter_bolt: application_id, letter
+    outputs = [Stream(fields=BATCH_FIELDS), Stream(fields=BATCH_FIELDS, name=DECLINED_STREAM),
+               Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
+    batch_size_key = "loanrisk.filter.batch_size"
 
-    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
-        """Build the policy from the loanrisk.prescreen.* options and the duplicate window."""
-        self.conf = storm_conf
+    def setup(self, storm_conf: dict[str, Any]) -> None:
         self.policy = PrescreenPolicy.from_options(storm_conf)
         self.first_seen = events.FirstSeen(opt(storm_conf, "loanrisk.decision.duplicate_window"))
-        self._producer = None
         self.logger.info("pre-screen policy %s", self.policy)
 
-    def process(self, tup: Any) -> None:
-        """Route one applicant by the pre-screen's verdict, anchored, then ack."""
-        app_id, applicant, received = tup.values
-        source = events.Source.from_dict(received["source"])
-        if self.first_seen.is_later_duplicate(app_id, events.fingerprint(applicant), source):
-            self.dead_letter_duplicate(tup, app_id, received)
-            return
-        decision = prescreen(applicant, self.policy)
-        if decision is None:
-            self.emit([app_id, applicant, received], anchors=[tup])
-        else:
-            self.emit([app_id, applicant, decision.to_dict(), received], stream=DECLINED_STREAM, anchors=[tup])
-        self.ack(tup)
-
-    def dead_letter_duplicate(self, tup: Any, app_id: str, received: dict[str, Any]) -> None:
-        """Publish a DUPLICATE_ID dead letter and ack, or fail the tuple when Kafka cannot take it."""
-        letter = events.duplicate_letter(events.Received.from_dict(received), app_id,
-                                         self.first_seen.first_fingerprint(app_id) or "", now_ms())
-        try:
-            publish_all(self.producer, opt(self.conf, "loanrisk.kafka.dlq_topic"),
-                        [(app_id, letter.to_dict())], opt(self.conf, "loanrisk.kafka.send_timeout_secs"))
-        except Exception as exc:  # any Kafka error: fail, Storm replays the record later
-            self.logger.warning("dead letter for %s failed, failing the tuple: %r", app_id, exc)
-            self.fail(tup)
-            return
-        self.ack(tup)
+    def flush(self, tuples: list[Any]) -> None:
+        to_score, declined = ShardGroups(), ShardGroups()
+        for tup, tracked, _ in unpack_items(tuples):
+            app_id, shard = tracked.application_id, tup.values[0]
+            if self.first_seen.is_later_duplicate(app_id, tracked.fingerprint, tracked.source):
+                letter = events.duplicate_letter(tracked, self.first_seen.first_fingerprint(app_id) or "", now_ms())
+                self.emit_dead_letter(letter, [tup])
+                continue
+            decision = prescreen(tracked.applicant, self.policy)
+            if decision is None:
+                to_score.add(shard, tracked.to_wire(), tup)
+            else:
+                declined.add(shard, [*tracked.to_wire(), decision.to_dict()], tup)
+        self.emit_batches(to_score)
+        self.emit_batches(declined, stream=DECLINED_STREAM)
+        for tup in tuples:
+            self.ack(tup)

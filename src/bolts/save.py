@@ -1,10 +1,12 @@
-"""SaveBolt: write each decided applicant to HBase, then publish its decision event.
+"""SaveBolt: write each decided applicant to HBase, then publish its decision event; ack only after both.
 
-Per batch (loanrisk.save.batch_size / max_wait_ms): read the batch's existing rows, plan each item
-(events.plan_saves: WRITE, SKIP a replay already saved and published, DUPLICATE other content under a
-taken id), put the rows in one batched mutation, publish their decision events and wait for Kafka's
-acks, mark the rows decision:event_published, dead-letter the duplicates, and only then ack the tuples.
-Any error fails every tuple of the batch (Storm replays them; the plan makes the replay idempotent).
+Per flush (input ran dry, or ``loanrisk.save.batch_size`` applicants queued): read the fingerprint and save
+time of the batch's existing rows (one multi-get of two cells), plan each item (events.plan_saves: WRITE a
+new id, REPUBLISH the identical event of a row an earlier failed attempt saved, SKIP a repeat in the batch,
+DUPLICATE other content under a taken id), put the new rows in one batched mutation, publish the decision
+events and wait for Kafka's acks, emit the duplicates on the dead_letter stream, and only then ack the input
+tuples. Any error fails every tuple of the flush (Storm replays them; the plan makes the replay idempotent).
+The HBase table is created by `make up` (stack/services/hbase.sh), not here.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from streamparse import Bolt
+from streamparse import Stream
 
-from bolts.common import FlushesBatches, PendingBatch, PublishesToKafka, now_ms, opt, publish_all
+from bolts.common import (DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, PublishesToKafka, now_ms, opt,
+                          publish_all, unpack_items)
 from loanrisk import events
 
 # HBase's Thrift server drops a connection idle for hbase.thrift.server.socket.read.timeout (60 s by default);
@@ -23,52 +26,41 @@ IDLE_RECONNECT_SECS = 50.0
 
 
 def open_table(conf: dict[str, Any]) -> Any:
-    """Connect to HBase Thrift and return the loan_applications table, creating it if missing."""
+    """Connect to HBase Thrift and return the loan_applications table."""
     import happybase  # imported here so the pure parts load without happybase
 
     conn = happybase.Connection(opt(conf, "loanrisk.hbase.host"), opt(conf, "loanrisk.hbase.port"),
                                 timeout=opt(conf, "loanrisk.hbase.timeout_ms"))
-    name = opt(conf, "loanrisk.hbase.table")
-    if name.encode() not in conn.tables():
-        try:
-            conn.create_table(name, {family: {"max_versions": 1} for family in events.FAMILIES})
-        except Exception:  # another SaveBolt task created it first (AlreadyExists)
-            if name.encode() not in conn.tables():
-                raise
-    return conn.table(name)
+    return conn.table(opt(conf, "loanrisk.hbase.table"))
 
 
 def read_existing(table: Any, ids: list[str]) -> dict[str, events.Stored]:
-    """Return the fingerprint and publication marker of the rows that already exist for ids."""
-    rows = table.rows(sorted(set(ids)), columns=[events.COL_FINGERPRINT, events.COL_EVENT_PUBLISHED])
+    """Return the fingerprint and save time of the rows that already exist for ids."""
+    rows = table.rows(sorted(set(ids)), columns=[events.COL_FINGERPRINT, events.COL_SAVED_AT])
     return {key.decode(): events.Stored(cols.get(events.COL_FINGERPRINT, b"").decode(),
-                                        cols.get(events.COL_EVENT_PUBLISHED) == b"1")
+                                        int(cols.get(events.COL_SAVED_AT, b"0") or 0))
             for key, cols in rows}
 
 
-class SaveBolt(PublishesToKafka, FlushesBatches, Bolt):
+class SaveBolt(PublishesToKafka, BatchingBolt):
     """Persist decided applicants to HBase in batches and publish one decision event per saved row."""
 
-    outputs: list[Any] = []
-    auto_ack = False
-    auto_anchor = False
-    auto_fail = False
+    # dead_letter stream -> dead_letter_bolt: application_id, letter (DUPLICATE_ID)
+    outputs = [Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
+    batch_size_key = "loanrisk.save.batch_size"
 
-    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
-        """Read the settings; HBase and Kafka clients open on first use and reopen after errors."""
-        self.conf = storm_conf
-        self.batch = PendingBatch(opt(storm_conf, "loanrisk.save.batch_size"), opt(storm_conf, "loanrisk.save.max_wait_ms"))
+    def setup(self, storm_conf: dict[str, Any]) -> None:
         self.decisions_topic = opt(storm_conf, "loanrisk.kafka.decisions_topic")
-        self.dlq_topic = opt(storm_conf, "loanrisk.kafka.dlq_topic")
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
+        self.batch_puts = opt(storm_conf, "loanrisk.hbase.batch_puts")
         self._table = None
         self._last_used = 0.0
         self._producer = None
 
     def flush(self, tuples: list[Any]) -> None:
-        """Save a batch; ack every tuple after its row (or dead letter) is durable, else fail them all."""
+        """Save a batch; ack every tuple after its rows and events are durable, else fail them all."""
         try:
-            self.save(sorted(tuples, key=_kafka_order))
+            self.save(sorted(unpack_items(tuples), key=lambda e: _kafka_order(e[1])))
         except Exception as exc:  # HBase or Kafka trouble: replay the whole batch later
             self.logger.warning("saving %d tuples failed, failing them: %r", len(tuples), exc)
             self.reset_table()
@@ -78,38 +70,46 @@ class SaveBolt(PublishesToKafka, FlushesBatches, Bolt):
         for tup in tuples:
             self.ack(tup)
 
-    def save(self, tuples: list[Any]) -> None:
-        """Plan the batch against HBase, write and publish the new rows, dead-letter duplicates."""
-        items = [_unpack(t) for t in tuples]
-        keyed = [(i[0], events.fingerprint(i[1])) for i in items]
+    def save(self, entries: list[tuple[Any, events.Tracked, list[Any]]]) -> None:
+        """Plan the batch against HBase, write new rows, publish their events, dead-letter duplicates."""
+        bodies = [tracked.body.encode("utf-8") for _, tracked, _ in entries]
+        keyed = [(tracked.application_id, events.sha256_hex(body)) for (_, tracked, _), body in zip(entries, bodies)]
         existing = read_existing(self.table, [app_id for app_id, _ in keyed])
         plan = events.plan_saves(keyed, existing)
-        self.write_and_publish([i for i, action in zip(items, plan) if action == events.WRITE])
-        self.dead_letter_duplicates([i for i, action in zip(items, plan) if action == events.DUPLICATE],
-                                    _owners(keyed, existing))
-
-    def write_and_publish(self, writes: list[tuple[Any, ...]]) -> None:
-        """Put the rows, publish their decision events and wait for Kafka, then mark the rows published."""
         saved_at = now_ms()
-        with self.table.batch(transaction=True) as batch:
-            for app_id, applicant, decision, received in writes:
-                batch.put(app_id.encode(), events.hbase_row(applicant, decision, received, saved_at))
-        publish_all(self.producer, self.decisions_topic,
-                    [(d.application_id, events.decision_event(d, r, saved_at).to_dict()) for _, _, d, r in writes],
+        writes, publish, letters = [], [], []
+        owners = {app_id: row.fingerprint for app_id, row in existing.items()}
+        for (tup, tracked, rest), body, (app_id, fp), action in zip(entries, bodies, keyed, plan):
+            owners.setdefault(app_id, fp)
+            decision = events.Decision.from_dict(rest[0])
+            if action == events.WRITE:
+                writes.append((app_id, events.row_columns(body, decision, tracked, saved_at)))
+                publish.append(events.decision_event(decision, tracked, saved_at, fp))
+            elif action == events.REPUBLISH:
+                publish.append(events.decision_event(decision, tracked, existing[app_id].saved_at_ms, fp))
+            elif action == events.DUPLICATE:
+                letters.append((events.duplicate_letter(tracked, owners[app_id], now_ms()), tup))
+        self.put_rows(writes)
+        publish_all(self.producer, self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish],
                     self.send_timeout)
-        with self.table.batch(transaction=True) as batch:
-            for app_id, *_ in writes:
-                batch.put(app_id.encode(), events.published_marker())
+        for letter, tup in letters:  # only once the batch is durable: a failed batch sends no letter twice
+            self.emit_dead_letter(letter, [tup])
 
-    def dead_letter_duplicates(self, items: list[tuple[Any, ...]], owners: dict[str, str]) -> None:
-        """Publish a DUPLICATE_ID dead letter for each item whose id is taken by other content."""
-        letters = [events.duplicate_letter(received, app_id, owners[app_id], now_ms())
-                   for app_id, _, _, received in items]
-        publish_all(self.producer, self.dlq_topic, [(l.application_id, l.to_dict()) for l in letters], self.send_timeout)
+    def put_rows(self, writes: list[tuple[str, dict[bytes, bytes]]]) -> None:
+        """Write the rows: one batched mutation, or (naive design) one put per row."""
+        if not writes:
+            return
+        if not self.batch_puts:
+            for app_id, row in writes:
+                self.table.put(app_id.encode(), row)
+            return
+        with self.table.batch(transaction=True) as batch:
+            for app_id, row in writes:
+                batch.put(app_id.encode(), row)
 
     @property
     def table(self) -> Any:
-        """Return the HBase table, connecting (and creating it) when needed or when the connection idled."""
+        """Return the HBase table, connecting when needed or when the connection idled."""
         now = time.monotonic()
         if self._table is not None and now - self._last_used > IDLE_RECONNECT_SECS:
             self.reset_table()  # the Thrift server has closed it: the first call would fail the whole batch
@@ -128,22 +128,6 @@ class SaveBolt(PublishesToKafka, FlushesBatches, Bolt):
         self._table = None
 
 
-
-def _unpack(tup: Any) -> tuple[str, dict[str, Any], events.Decision, events.Received]:
-    """Unpack a decided tuple into typed records."""
-    app_id, applicant, decision, received = tup.values
-    return app_id, applicant, events.Decision.from_dict(decision), events.Received.from_dict(received)
-
-
-def _owners(keyed: list[tuple[str, str]], existing: dict[str, events.Stored]) -> dict[str, str]:
-    """Return, per id, the fingerprint that owns it: the stored row's, else the batch's first."""
-    owners = {app_id: row.fingerprint for app_id, row in existing.items()}
-    for app_id, fp in keyed:
-        owners.setdefault(app_id, fp)
-    return owners
-
-
-def _kafka_order(tup: Any) -> tuple[str, int, int]:
+def _kafka_order(tracked: events.Tracked) -> tuple[str, int, int]:
     """Sort key: the record's Kafka coordinates, so the earliest record of an id wins a batch."""
-    source = tup.values[3]["source"]
-    return source["topic"], source["partition"], source["offset"]
+    return tracked.source.topic, tracked.source.partition, tracked.source.offset

@@ -1,10 +1,12 @@
-"""SubmitBolt: score applicants with the Risk API's batch endpoint, in small batches.
+"""SubmitBolt: score applicants with the Risk API's batch endpoint, one call per flush of queued batches.
 
-Batches close when full (loanrisk.submit.batch_size) or when the oldest applicant waited
-loanrisk.submit.max_wait_ms (checked on every tuple and on tick tuples). A batch the Risk API cannot
-answer after bounded retries is FAILED as a whole (Storm replays it later): nothing is saved with a
-made-up score. A 422 for one applicant dead-letters that applicant (RISK_API_REJECTED) and the rest of
-the batch is sent again, so one bad record cannot poison a batch forever.
+A flush (input ran dry, or ``loanrisk.submit.batch_size`` applicants queued) posts the applicants in calls of
+at most that size. The endpoint answers HTTP 200 with ``results`` in request order, where an applicant the
+API refuses has ``null`` and an entry in ``problems`` (index, field, reason, detail): that applicant becomes a
+RISK_API_REJECTED dead letter, the others are emitted to the SaveBolt; nothing is resent. An older API that
+answers 422 for a whole batch because of one applicant is still handled: the named applicant is
+dead-lettered and the rest sent again (one by one when it names none). A batch the Risk API cannot answer
+after bounded retries is FAILED as a whole (Storm replays it later): nothing is saved with a made-up score.
 """
 
 from __future__ import annotations
@@ -15,27 +17,33 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from streamparse import Bolt, Stream
+from streamparse import Stream
 
-from bolts.common import FlushesBatches, PendingBatch, PublishesToKafka, now_ms, opt, publish_all
+from bolts.common import (BATCH_FIELDS, DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, ShardGroups, now_ms,
+                          opt, unpack_items)
 from loanrisk import events
 
-# default stream -> save_bolt: application_id, applicant (canonical dict), decision (Decision dict), received
-DECIDED_FIELDS = ["application_id", "applicant", "decision", "received"]
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _INDEX_RE = re.compile(r"applicants\W{0,3}(\d+)|index\W{0,3}(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Scored:
-    """The Risk API answered for every applicant of the batch, in order."""
+class Problem:
+    """The Risk API refused one applicant (field and detail as it said them)."""
 
-    decisions: list[events.Decision]
+    field: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The Risk API answered for every applicant of the call, in order: a decision or a problem each."""
+
+    outcomes: list[events.Decision | Problem]
 
 
 @dataclass(frozen=True)
 class Rejected:
-    """The Risk API refused the batch (422) because of one applicant (index None when it did not say)."""
+    """The Risk API refused the whole call (422) because of one applicant (index None when it did not say)."""
 
     index: int | None
     field: str | None
@@ -57,84 +65,119 @@ def rejected_index(problem: Any, size: int) -> int | None:
         return None
     candidates = [problem.get("index")] + [e.get("index") for e in problem.get("errors") or [] if isinstance(e, dict)]
     for value in candidates:
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < size:
+        if _is_index(value, size):
             return value
     match = _INDEX_RE.search(" ".join(str(problem.get(k, "")) for k in ("detail", "field", "pointer", "title")))
     index = int(next(g for g in match.groups() if g)) if match else None
     return index if index is not None and index < size else None
 
 
+def _is_index(value: Any, size: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < size
+
+
+def read_problems(body: dict[str, Any], size: int) -> dict[int, Problem] | Unavailable:
+    """Read the per-applicant ``problems`` of a batch answer (absent or empty: none)."""
+    found: dict[int, Problem] = {}
+    for entry in body.get("problems") or []:
+        if not isinstance(entry, dict) or not _is_index(entry.get("index"), size):
+            return Unavailable(f"malformed problem entry: {str(entry)[:200]}")
+        reason, detail = entry.get("reason"), str(entry.get("detail") or "rejected by the Risk API")
+        field = entry.get("field")
+        found.setdefault(entry["index"], Problem(None if field is None else str(field)[:64],
+                                                 (f"{reason}: {detail}" if reason else detail)[:500]))
+    return found
+
+
 def read_results(body: Any, ids: list[str]) -> Scored | Unavailable:
-    """Check the batch answer matches the request one for one, and turn it into decisions."""
+    """Check the batch answer matches the request one for one, and turn it into decisions and problems."""
     results = body.get("results") if isinstance(body, dict) else None
     if not isinstance(results, list) or len(results) != len(ids):
         return Unavailable(f"answer has no results list of {len(ids)}")
-    try:
-        decisions = [events.decision_from_evaluation(r) for r in results]
-    except (KeyError, TypeError, ValueError) as exc:
-        return Unavailable(f"malformed result: {exc!r}")
-    if [d.application_id for d in decisions] != ids:
-        return Unavailable("results are not in request order")
-    return Scored(decisions)
+    problems = read_problems(body, len(ids))
+    if isinstance(problems, Unavailable):
+        return problems
+    outcomes: list[events.Decision | Problem] = []
+    for index, (result, app_id) in enumerate(zip(results, ids)):
+        if index in problems:
+            outcomes.append(problems[index])
+            continue
+        if result is None:
+            return Unavailable(f"no result and no problem for applicant {index}")
+        try:
+            decision = events.decision_from_evaluation(result)
+        except (KeyError, TypeError, ValueError) as exc:
+            return Unavailable(f"malformed result: {exc!r}")
+        if decision.application_id != app_id:
+            return Unavailable("results are not in request order")
+        outcomes.append(decision)
+    return Scored(outcomes)
 
 
-class SubmitBolt(PublishesToKafka, FlushesBatches, Bolt):
-    """Collect applicants into small batches and score them with POST /v1/evaluations/batch."""
+class SubmitBolt(BatchingBolt):
+    """Collect applicants and score them with POST /v1/evaluations/batch."""
 
-    outputs = [Stream(fields=DECIDED_FIELDS)]
-    auto_ack = False
-    auto_anchor = False
-    auto_fail = False
+    # default stream -> save_bolt: shard, items (Tracked wire + Decision dict)
+    # dead_letter stream -> dead_letter_bolt: application_id, letter
+    outputs = [Stream(fields=BATCH_FIELDS), Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
+    batch_size_key = "loanrisk.submit.batch_size"
 
-    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
-        """Open the HTTP session and read the batch, timeout and retry settings."""
-        self.conf = storm_conf
+    def setup(self, storm_conf: dict[str, Any]) -> None:
         self.url = opt(storm_conf, "loanrisk.risk_api.url").rstrip("/") + "/v1/evaluations/batch"
         self.timeout = (opt(storm_conf, "loanrisk.risk_api.connect_timeout_secs"),
                         opt(storm_conf, "loanrisk.risk_api.read_timeout_secs"))
         self.max_attempts = opt(storm_conf, "loanrisk.risk_api.max_attempts")
         self.backoff = opt(storm_conf, "loanrisk.risk_api.backoff_secs")
         self.budget = opt(storm_conf, "loanrisk.risk_api.retry_budget_secs")
-        self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
-        self.batch = PendingBatch(opt(storm_conf, "loanrisk.submit.batch_size"),
-                                  opt(storm_conf, "loanrisk.submit.max_wait_ms"))
         self.session = requests.Session()
-        self.session.headers["Accept"] = "application/json"
-        self._producer = None
+        self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
 
     def flush(self, tuples: list[Any]) -> None:
-        """Score a batch: emit and ack each scored tuple, dead-letter a rejected one, fail on outage."""
-        pending = list(tuples)
-        while pending:
-            outcome = self.evaluate([t.values[1] for t in pending])
-            if isinstance(outcome, Scored):
-                self.emit_scored(pending, outcome.decisions)
-                return
-            if isinstance(outcome, Unavailable):
-                self.logger.warning("Risk API unavailable, failing %d tuples: %s", len(pending), outcome.detail)
-                for tup in pending:
+        """Score every queued applicant; emit the decided, dead-letter the refused, then ack; fail on outage."""
+        entries = unpack_items(tuples)
+        outcomes: list[events.Decision | Problem] = []
+        for start in range(0, len(entries), self.batch_size):
+            chunk = [tracked for _, tracked, _ in entries[start:start + self.batch_size]]
+            scored = self.score(chunk)
+            if isinstance(scored, Unavailable):
+                self.logger.warning("Risk API unavailable, failing %d tuples: %s", len(tuples), scored.detail)
+                for tup in tuples:
                     self.fail(tup)
                 return
-            pending = self.handle_rejection(pending, outcome)
-
-    def handle_rejection(self, pending: list[Any], rejected: Rejected) -> list[Any]:
-        """Dead-letter the applicant a 422 names and return the rest; without a name, retry one by one."""
-        if rejected.index is None:
-            for tup in pending:
-                self.flush([tup])
-            return []
-        tup = pending[rejected.index]
-        self.dead_letter(tup, rejected)
-        return pending[: rejected.index] + pending[rejected.index + 1:]
-
-    def emit_scored(self, tuples: list[Any], decisions: list[events.Decision]) -> None:
-        """Emit each applicant with its decision, anchored to its own tuple, and ack it."""
-        for tup, decision in zip(tuples, decisions):
-            app_id, applicant, received = tup.values
-            self.emit([app_id, applicant, decision.to_dict(), received], anchors=[tup])
+            outcomes += scored
+        decided = ShardGroups()
+        for (tup, tracked, _), outcome in zip(entries, outcomes):
+            if isinstance(outcome, Problem):
+                self.emit_dead_letter(events.late_letter(tracked, events.RISK_API_REJECTED, outcome.field,
+                                                         outcome.detail, now_ms()), [tup])
+            else:
+                decided.add(tup.values[0], [*tracked.to_wire(), outcome.to_dict()], tup)
+        self.emit_batches(decided)
+        for tup in tuples:
             self.ack(tup)
 
-    def evaluate(self, applicants: list[dict[str, Any]]) -> Scored | Rejected | Unavailable:
+    def score(self, chunk: list[events.Tracked]) -> list[events.Decision | Problem] | Unavailable:
+        """Return a decision or a problem per applicant, in order, or Unavailable."""
+        outcomes: dict[int, events.Decision | Problem] = {}
+        pending = list(range(len(chunk)))
+        while pending:
+            answer = self.evaluate([chunk[i] for i in pending])
+            if isinstance(answer, Unavailable):
+                return answer
+            if isinstance(answer, Scored):
+                outcomes.update(zip(pending, answer.outcomes))
+                break
+            if answer.index is None:  # a 422 that names no applicant: ask for each one alone
+                for i in pending:
+                    single = self.score([chunk[i]])
+                    if isinstance(single, Unavailable):
+                        return single
+                    outcomes[i] = single[0]
+                break
+            outcomes[pending.pop(answer.index)] = Problem(answer.field, answer.detail)
+        return [outcomes[i] for i in range(len(chunk))]
+
+    def evaluate(self, applicants: list[events.Tracked]) -> Scored | Rejected | Unavailable:
         """POST the batch with bounded retries and backoff inside the time budget."""
         start, last = time.monotonic(), Unavailable("not attempted")
         for attempt in range(self.max_attempts):
@@ -148,14 +191,15 @@ class SubmitBolt(PublishesToKafka, FlushesBatches, Bolt):
                 return last
         return last
 
-    def post_once(self, applicants: list[dict[str, Any]]) -> Scored | Rejected | Unavailable:
+    def post_once(self, applicants: list[events.Tracked]) -> Scored | Rejected | Unavailable:
         """Make one call to the batch endpoint and classify the answer."""
+        body = b'{"applicants":[' + b",".join(t.body.encode("utf-8") for t in applicants) + b"]}"
         try:
-            resp = self.session.post(self.url, json={"applicants": applicants}, timeout=self.timeout)
+            resp = self.session.post(self.url, data=body, timeout=self.timeout)
         except requests.RequestException as exc:
             return Unavailable(f"{type(exc).__name__}: {exc}")
         if resp.status_code == 200:
-            return read_results(_json(resp), [a["id"] for a in applicants])
+            return read_results(_json(resp), [t.application_id for t in applicants])
         if resp.status_code == 422:
             problem = _json(resp)
             problem = problem if isinstance(problem, dict) else {}
@@ -163,20 +207,6 @@ class SubmitBolt(PublishesToKafka, FlushesBatches, Bolt):
             reason = f"{problem['reason']}: " if problem.get("reason") else ""
             return Rejected(rejected_index(problem, len(applicants)), _field(problem), (reason + detail)[:500])
         return Unavailable(f"HTTP {resp.status_code}: {resp.text[:200]}")
-
-    def dead_letter(self, tup: Any, rejected: Rejected) -> None:
-        """Publish a RISK_API_REJECTED dead letter and ack, or fail the tuple when Kafka cannot take it."""
-        app_id, _, received = tup.values
-        letter = events.dead_letter(events.Received.from_dict(received), events.RISK_API_REJECTED, rejected.field,
-                                    rejected.detail, app_id, now_ms())
-        try:
-            publish_all(self.producer, opt(self.conf, "loanrisk.kafka.dlq_topic"),
-                        [(app_id, letter.to_dict())], self.send_timeout)
-        except Exception as exc:  # any Kafka error: fail, Storm replays the record later
-            self.logger.warning("dead letter for %s failed, failing the tuple: %r", app_id, exc)
-            self.fail(tup)
-            return
-        self.ack(tup)
 
 
 def _json(resp: requests.Response) -> Any:

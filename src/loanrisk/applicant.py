@@ -27,9 +27,9 @@ class Applicant:
     sub_grade: str  # A1..G5
     emp_title: str | None
     emp_length: int | None  # years 0..10 (10 means 10+)
-    home_ownership: str
+    home_ownership: str | None  # None only from the Risk API, where it is optional (not scored)
     annual_inc: float
-    verification_status: str
+    verification_status: str | None  # as home_ownership
     purpose: str
     title: str | None
     zip_code: str | None  # "070xx"
@@ -46,7 +46,7 @@ class Applicant:
     revol_bal: float | None
     revol_util: float | None
     total_acc: int | None
-    application_type: str  # "Individual" or "Joint App"
+    application_type: str | None  # "Individual" or "Joint App"; as home_ownership
     issue_d: str | None  # YYYY-MM
     schema_version: int = SCHEMA_VERSION
 

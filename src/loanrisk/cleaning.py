@@ -7,7 +7,12 @@ Two entry points share one table of field parsers:
   ignores columns that are not part of the applicant (post-origination columns, ``loan_status``, ...), and
   repairs what has one obvious meaning.
 * ``applicant_from_json`` is strict. It accepts only the canonical record that ``Applicant.to_dict()`` gives:
-  every field present, no other key, typed values, dates as "YYYY-MM", categories spelled exactly.
+  no other key, typed values, dates as "YYYY-MM", categories spelled exactly. Every field the risk model or
+  the decision policy uses must be present (null when unknown and nullable); a field neither uses
+  (``FieldRule.scored`` false: free text, geography, and categories the model no longer reads) may be
+  absent or null, and absent means null. Free text (``emp_title``, ``title``) is trimmed of surrounding
+  whitespace, as lenders' rows carry it; every other string must come without it. The Risk API's
+  OpenAPI document derives its required list from this same table.
 
 Decisions a lender would take on the real files (see the PROVENANCE notes of the shared samples):
 
@@ -45,7 +50,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from loanrisk.applicant import FIELD_NAMES, GRADES, SCHEMA_VERSION, Applicant
 
@@ -265,39 +270,63 @@ def parse_id(field: str, value: object, strict: bool) -> str | Rejection:
     return pattern(_ID_RE)(field, value, strict)
 
 
-# Field -> (parser, required). Order is the record's order.
-FIELDS: dict[str, tuple[Parser, bool]] = {
-    "id": (parse_id, True),
-    "loan_amnt": (money(1.0, 100_000.0), True),
-    "term": (parse_term, True),
-    "int_rate": (percent(0.01, 50.0), True),
-    "installment": (money(0.01, 10_000.0), True),
-    "grade": (category(GRADES), True),
-    "sub_grade": (pattern(_SUB_GRADE_RE, upper=True), True),
-    "emp_title": (text, False),
-    "emp_length": (parse_emp_length, False),
-    "home_ownership": (category(HOME_OWNERSHIP), True),
-    "annual_inc": (money(0.0, 1e9), True),
-    "verification_status": (category(VERIFICATION_STATUS), True),
-    "purpose": (category(PURPOSES), True),
-    "title": (text, False),
-    "zip_code": (pattern(_ZIP_RE), False),
-    "addr_state": (pattern(_STATE_RE, upper=True), False),
-    "dti": (parse_dti, False),
-    "delinq_2yrs": (count(0, 100), False),
-    "earliest_cr_line": (parse_month, False),
-    "fico_range_low": (count(300, 850), True),
-    "fico_range_high": (count(300, 850), True),
-    "inq_last_6mths": (count(0, 100), False),
-    "mths_since_last_delinq": (count(0, 1200), False),
-    "open_acc": (count(0, 1000), False),
-    "pub_rec": (count(0, 1000), False),
-    "revol_bal": (money(0.0, 1e9), False),
-    "revol_util": (percent(0.0, 1000.0), False),
-    "total_acc": (count(0, 1000), False),
-    "application_type": (category(APPLICATION_TYPES, _APPLICATION_TYPE_ALIASES), True),
-    "issue_d": (parse_month, False),
+class FieldRule(NamedTuple):
+    """How one field of the record is parsed and whether it must be known.
+
+    ``required``: a record must carry a value (lenient path: the record store needs it). ``scored``: the risk
+    model or the decision policy reads it, so the strict JSON contract needs its key (and its value when
+    required); an unscored field may be absent or null there.
+    """
+
+    parse: Parser
+    required: bool
+    scored: bool
+
+
+# Field -> rule. Order is the record's order.
+FIELDS: dict[str, FieldRule] = {
+    "id": FieldRule(parse_id, True, True),
+    "loan_amnt": FieldRule(money(1.0, 100_000.0), True, True),
+    "term": FieldRule(parse_term, True, True),
+    "int_rate": FieldRule(percent(0.01, 50.0), True, True),
+    "installment": FieldRule(money(0.01, 10_000.0), True, True),
+    "grade": FieldRule(category(GRADES), True, True),
+    "sub_grade": FieldRule(pattern(_SUB_GRADE_RE, upper=True), True, True),
+    "emp_title": FieldRule(text, False, False),
+    "emp_length": FieldRule(parse_emp_length, False, True),
+    "home_ownership": FieldRule(category(HOME_OWNERSHIP), True, False),
+    "annual_inc": FieldRule(money(0.0, 1e9), True, True),
+    "verification_status": FieldRule(category(VERIFICATION_STATUS), True, False),
+    "purpose": FieldRule(category(PURPOSES), True, True),
+    "title": FieldRule(text, False, False),
+    "zip_code": FieldRule(pattern(_ZIP_RE), False, False),
+    "addr_state": FieldRule(pattern(_STATE_RE, upper=True), False, False),
+    "dti": FieldRule(parse_dti, False, True),
+    "delinq_2yrs": FieldRule(count(0, 100), False, True),
+    "earliest_cr_line": FieldRule(parse_month, False, True),
+    "fico_range_low": FieldRule(count(300, 850), True, True),
+    "fico_range_high": FieldRule(count(300, 850), True, True),
+    "inq_last_6mths": FieldRule(count(0, 100), False, True),
+    "mths_since_last_delinq": FieldRule(count(0, 1200), False, True),
+    "open_acc": FieldRule(count(0, 1000), False, False),
+    "pub_rec": FieldRule(count(0, 1000), False, True),
+    "revol_bal": FieldRule(money(0.0, 1e9), False, False),
+    "revol_util": FieldRule(percent(0.0, 1000.0), False, True),
+    "total_acc": FieldRule(count(0, 1000), False, True),
+    "application_type": FieldRule(category(APPLICATION_TYPES, _APPLICATION_TYPE_ALIASES), True, False),
+    "issue_d": FieldRule(parse_month, False, True),
 }
+TRIMMED_TEXT = ("emp_title", "title")  # free text: surrounding whitespace is trimmed even on the strict path
+
+
+def strict_key_required(name: str) -> bool:
+    """Tell whether the strict JSON contract needs the field's key (schema_version is always needed)."""
+    return name == "schema_version" or FIELDS[name].scored
+
+
+def strict_value_required(name: str) -> bool:
+    """Tell whether the strict JSON contract refuses null for the field."""
+    return name == "schema_version" or (FIELDS[name].required and FIELDS[name].scored)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -318,11 +347,14 @@ def is_junk_row(raw: Mapping[str, object]) -> bool:
 
 def _field_value(raw: Mapping[str, object], name: str, strict: bool) -> Any:
     """Parse one field of raw with its parser; absent or blank values become None or MISSING_FIELD."""
-    parser, required = FIELDS[name]
+    parser, required, _ = FIELDS[name]
     value = raw.get(name)
+    if strict and name in TRIMMED_TEXT and isinstance(value, str):
+        value = value.strip() or None
     blank = value is None if strict else _blank(value)
     if blank:
-        return Rejection("MISSING_FIELD", name, f"{name} is required") if required else None
+        needed = strict_value_required(name) if strict else required
+        return Rejection("MISSING_FIELD", name, f"{name} is required") if needed else None
     if strict and isinstance(value, str) and value != value.strip():
         return Rejection("BAD_FORMAT", name, "surrounding whitespace")
     return parser(name, value, strict)
@@ -366,7 +398,7 @@ def applicant_from_json(data: object) -> Applicant | Rejection:
     unknown = sorted(set(data) - set(FIELD_NAMES), key=str)
     if unknown:
         return Rejection("UNKNOWN_FIELD", str(unknown[0])[:64], f"not a field of the applicant record: {str(unknown[0])[:64]!r}")
-    missing = [name for name in FIELD_NAMES if name not in data]
+    missing = [name for name in FIELD_NAMES if name not in data and strict_key_required(name)]
     if missing:
         return Rejection("MISSING_FIELD", missing[0], f"{missing[0]} is required (null when unknown)")
     version = data["schema_version"]

@@ -1,13 +1,21 @@
-"""Reason codes: the principal factors that raised an applicant's risk, as stable codes with text.
+"""Reason codes: the principal factors that raised an applicant's risk, in words the applicant can be told.
 
 The model is linear in log-odds, so each factor's contribution is exactly
 ``coefficient x (applicant's value - reference applicant's value)`` summed over the factor's model
-columns (a numeric feature and its missing-value indicator, or the one-hot columns of a category).
-The reference applicant is the average training applicant. The factors with the largest positive
-contributions are the principal reasons for an adverse decision (Regulation B: up to four).
+columns. The reference applicant is the policy's reference: the average training applicant (a missing
+value is imputed with that average, so an unknown value is never a reason). The factors with the
+largest positive contributions are the principal reasons for an adverse decision (Regulation B: up to
+four), and reasons are given only for adverse decisions (DECLINE and REVIEW), never for an APPROVE.
+
+Every model feature has a documented direction (``features.DIRECTIONAL_SIGNS``) that training enforces,
+so each factor has exactly one adverse code: a positive contribution always means the applicant stands
+on the risky side of the reference, which is what the code's text says. Two features fold into one
+factor where they say the same thing to an applicant: the interest rate is set from the credit grade
+(``credit_grade``), and a recent and an older delinquency are both "delinquency".
 
 The catalogue below is the contract: codes never change meaning; docs/reason_codes.md is generated
-from it (``catalogue_markdown``) and a test keeps the two equal.
+from it (``catalogue_markdown``) and a test keeps the two equal. Codes of model v1 that are no longer
+issued stay listed in ``RETIRED`` so none is ever reused.
 """
 
 from __future__ import annotations
@@ -16,9 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 MAX_REASONS = 4
-
-# Where a factor's value stands against the reference applicant.
-ABOVE, BELOW, MISSING, CATEGORY = "above", "below", "missing", "category"
+ADVERSE_DECISIONS = ("DECLINE", "REVIEW")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,130 +45,129 @@ class Contribution:
 
     factor: str
     points: float
-    state: str  # ABOVE, BELOW, MISSING or CATEGORY
 
 
-# code -> text. Append new codes; never reuse or rename one.
+# code -> text an applicant can be told. Append new codes; never reuse or rename one.
 CATALOGUE: dict[str, str] = {
-    "SUB_GRADE_HIGH_RISK": "loan sub-grade assigned at application indicates high credit risk",
-    "SUB_GRADE_LOW_RISK": "loan sub-grade assigned at application indicates low credit risk",
-    "INT_RATE_HIGH": "interest rate on the loan is high",
-    "INT_RATE_LOW": "interest rate on the loan is low",
-    "TERM_LONG": "loan term is 60 months",
-    "TERM_SHORT": "loan term is 36 months",
-    "LOAN_AMOUNT_HIGH": "requested loan amount is high",
-    "LOAN_AMOUNT_LOW": "requested loan amount is low",
-    "INCOME_HIGH": "annual income is high",
-    "INCOME_LOW": "annual income is low",
-    "PAYMENT_TO_INCOME_HIGH": "loan payments are high relative to income",
-    "PAYMENT_TO_INCOME_LOW": "loan payments are low relative to income",
-    "DTI_HIGH": "debt-to-income ratio is high",
-    "DTI_LOW": "debt-to-income ratio is low",
-    "DTI_MISSING": "debt-to-income ratio not available",
-    "FICO_HIGH": "credit score is high",
-    "FICO_LOW": "credit score is low",
-    "REVOL_UTIL_HIGH": "revolving credit utilization is high",
-    "REVOL_UTIL_LOW": "revolving credit utilization is low",
-    "REVOL_UTIL_MISSING": "revolving credit utilization not available",
-    "REVOL_BAL_HIGH": "revolving credit balance is high",
-    "REVOL_BAL_LOW": "revolving credit balance is low",
-    "REVOL_BAL_MISSING": "revolving credit balance not available",
-    "INQUIRIES_HIGH": "number of credit inquiries in the last 6 months is high",
-    "INQUIRIES_LOW": "few or no credit inquiries in the last 6 months",
-    "INQUIRIES_MISSING": "number of recent credit inquiries not available",
-    "DELINQUENCIES_HIGH": "delinquencies in the last 2 years",
-    "DELINQUENCIES_LOW": "no delinquencies in the last 2 years",
-    "DELINQUENCIES_MISSING": "delinquency count for the last 2 years not available",
-    "DELINQUENCY_HISTORY": "history of delinquency on the credit report",
-    "NO_DELINQUENCY_HISTORY": "no delinquency on the credit report",
-    "PUBLIC_RECORDS_HIGH": "derogatory public records on the credit report",
-    "PUBLIC_RECORDS_LOW": "no derogatory public records",
-    "PUBLIC_RECORDS_MISSING": "public record count not available",
-    "OPEN_ACCOUNTS_HIGH": "number of open credit accounts is high",
-    "OPEN_ACCOUNTS_LOW": "number of open credit accounts is low",
-    "OPEN_ACCOUNTS_MISSING": "number of open credit accounts not available",
-    "TOTAL_ACCOUNTS_HIGH": "total number of credit accounts is high",
-    "TOTAL_ACCOUNTS_LOW": "limited number of credit accounts",
-    "TOTAL_ACCOUNTS_MISSING": "total number of credit accounts not available",
-    "CREDIT_HISTORY_LONG": "length of credit history is long",
-    "CREDIT_HISTORY_SHORT": "length of credit history is short",
-    "CREDIT_HISTORY_MISSING": "length of credit history not available",
-    "EMPLOYMENT_LONG": "length of employment is long",
-    "EMPLOYMENT_SHORT": "length of employment is short",
-    "EMPLOYMENT_MISSING": "length of employment not provided",
-    "HOME_OWNERSHIP": "housing status (own, mortgage, rent) is associated with higher risk",
-    "INCOME_VERIFICATION": "income verification status is associated with higher risk",
-    "LOAN_PURPOSE": "stated purpose of the loan is associated with higher risk",
-    "APPLICATION_TYPE": "application type (individual or joint) is associated with higher risk",
+    "SUB_GRADE_HIGH_RISK": "Credit grade of the application indicates high risk",
+    "TERM_LONG": "Loan term requested is long (60 months)",
+    "LOAN_AMOUNT_HIGH": "Amount of credit requested is too high",
+    "INCOME_LOW": "Income insufficient for the amount of credit requested",
+    "PAYMENT_TO_INCOME_HIGH": "Loan payments too high relative to income",
+    "DTI_HIGH": "Debt-to-income ratio too high",
+    "FICO_LOW": "Credit score too low",
+    "REVOL_UTIL_HIGH": "Revolving credit balances too high relative to credit limits",
+    "INQUIRIES_HIGH": "Too many recent credit inquiries",
+    "DELINQUENCIES_HIGH": "Delinquency on past or present credit obligations",
+    "PUBLIC_RECORDS_HIGH": "Derogatory public record on the credit report",
+    "TOTAL_ACCOUNTS_LOW": "Limited credit experience (few credit accounts)",
+    "CREDIT_HISTORY_SHORT": "Length of credit history too short",
+    "EMPLOYMENT_SHORT": "Length of employment too short or not stated",
+    "SMALL_BUSINESS_PURPOSE": "Loans for a small business carry higher risk",
 }
 
-# model factor -> (code when above the reference, code when below, code when missing)
-NUMERIC_FACTORS: dict[str, tuple[str, str, str | None]] = {
-    "sub_grade_rank": ("SUB_GRADE_HIGH_RISK", "SUB_GRADE_LOW_RISK", None),
-    "int_rate": ("INT_RATE_HIGH", "INT_RATE_LOW", None),
-    "term_60": ("TERM_LONG", "TERM_SHORT", None),
-    "loan_amnt": ("LOAN_AMOUNT_HIGH", "LOAN_AMOUNT_LOW", None),
-    "log_annual_inc": ("INCOME_HIGH", "INCOME_LOW", None),
-    "installment_to_income": ("PAYMENT_TO_INCOME_HIGH", "PAYMENT_TO_INCOME_LOW", None),
-    "dti": ("DTI_HIGH", "DTI_LOW", "DTI_MISSING"),
-    "fico_mid": ("FICO_HIGH", "FICO_LOW", None),
-    "revol_util": ("REVOL_UTIL_HIGH", "REVOL_UTIL_LOW", "REVOL_UTIL_MISSING"),
-    "log_revol_bal": ("REVOL_BAL_HIGH", "REVOL_BAL_LOW", "REVOL_BAL_MISSING"),
-    "inq_last_6mths": ("INQUIRIES_HIGH", "INQUIRIES_LOW", "INQUIRIES_MISSING"),
-    "delinq_2yrs": ("DELINQUENCIES_HIGH", "DELINQUENCIES_LOW", "DELINQUENCIES_MISSING"),
-    "ever_delinquent": ("DELINQUENCY_HISTORY", "NO_DELINQUENCY_HISTORY", None),
-    "pub_rec": ("PUBLIC_RECORDS_HIGH", "PUBLIC_RECORDS_LOW", "PUBLIC_RECORDS_MISSING"),
-    "open_acc": ("OPEN_ACCOUNTS_HIGH", "OPEN_ACCOUNTS_LOW", "OPEN_ACCOUNTS_MISSING"),
-    "total_acc": ("TOTAL_ACCOUNTS_HIGH", "TOTAL_ACCOUNTS_LOW", "TOTAL_ACCOUNTS_MISSING"),
-    "credit_history_years": ("CREDIT_HISTORY_LONG", "CREDIT_HISTORY_SHORT", "CREDIT_HISTORY_MISSING"),
-    "emp_length": ("EMPLOYMENT_LONG", "EMPLOYMENT_SHORT", "EMPLOYMENT_MISSING"),
+# Codes of model v1 (favourable sides, missing values, nominal categories): never issued again, never reused.
+RETIRED: dict[str, str] = {
+    "SUB_GRADE_LOW_RISK": "favourable side: not an adverse-action reason",
+    "INT_RATE_HIGH": "folded into SUB_GRADE_HIGH_RISK (the rate is set from the grade)",
+    "INT_RATE_LOW": "favourable side", "TERM_SHORT": "favourable side", "LOAN_AMOUNT_LOW": "favourable side",
+    "INCOME_HIGH": "favourable side", "PAYMENT_TO_INCOME_LOW": "favourable side", "DTI_LOW": "favourable side",
+    "DTI_MISSING": "an unknown value is imputed with the reference's value",
+    "FICO_HIGH": "favourable side", "REVOL_UTIL_LOW": "favourable side",
+    "REVOL_UTIL_MISSING": "an unknown value is imputed with the reference's value",
+    "REVOL_BAL_HIGH": "feature dropped: no defensible direction", "REVOL_BAL_LOW": "feature dropped",
+    "REVOL_BAL_MISSING": "feature dropped", "INQUIRIES_LOW": "favourable side",
+    "INQUIRIES_MISSING": "an unknown value is imputed with the reference's value",
+    "DELINQUENCIES_LOW": "favourable side",
+    "DELINQUENCIES_MISSING": "an unknown value is imputed with the reference's value",
+    "DELINQUENCY_HISTORY": "folded into DELINQUENCIES_HIGH", "NO_DELINQUENCY_HISTORY": "favourable side",
+    "PUBLIC_RECORDS_LOW": "favourable side",
+    "PUBLIC_RECORDS_MISSING": "an unknown value is imputed with the reference's value",
+    "OPEN_ACCOUNTS_HIGH": "feature dropped: no defensible direction", "OPEN_ACCOUNTS_LOW": "feature dropped",
+    "OPEN_ACCOUNTS_MISSING": "feature dropped", "TOTAL_ACCOUNTS_HIGH": "favourable side",
+    "TOTAL_ACCOUNTS_MISSING": "an unknown value is imputed with the reference's value",
+    "CREDIT_HISTORY_LONG": "favourable side",
+    "CREDIT_HISTORY_MISSING": "an unknown value is imputed with the reference's value",
+    "EMPLOYMENT_LONG": "favourable side", "EMPLOYMENT_MISSING": "folded into EMPLOYMENT_SHORT",
+    "HOME_OWNERSHIP": "feature dropped: housing status has no defensible direction",
+    "INCOME_VERIFICATION": "feature dropped: verification status has no defensible direction",
+    "LOAN_PURPOSE": "feature dropped: only the small-business purpose is kept (SMALL_BUSINESS_PURPOSE)",
+    "APPLICATION_TYPE": "feature dropped: application type has no defensible direction",
 }
 
-CATEGORICAL_FACTORS: dict[str, str] = {
-    "home_ownership": "HOME_OWNERSHIP",
-    "verification_status": "INCOME_VERIFICATION",
-    "purpose": "LOAN_PURPOSE",
-    "application_type": "APPLICATION_TYPE",
+# model feature -> the reason factor it belongs to
+FACTOR_OF_FEATURE: dict[str, str] = {
+    "sub_grade_rank": "credit_grade",
+    "int_rate": "credit_grade",
+    "term_60": "term",
+    "loan_amnt": "loan_amount",
+    "log_annual_inc": "income",
+    "installment_to_income": "payment_to_income",
+    "dti": "dti",
+    "fico_mid": "credit_score",
+    "revol_util": "revolving_utilization",
+    "inq_last_6mths": "inquiries",
+    "delinq_2yrs": "delinquency",
+    "ever_delinquent": "delinquency",
+    "pub_rec": "public_records",
+    "total_acc": "credit_experience",
+    "credit_history_years": "credit_history",
+    "employment_years": "employment",
+    "small_business": "business_purpose",
 }
 
-
-def reason_code(contribution: Contribution) -> str:
-    """Return the catalogue code for a factor in the given state."""
-    if contribution.state == CATEGORY:
-        return CATEGORICAL_FACTORS[contribution.factor]
-    above, below, missing = NUMERIC_FACTORS[contribution.factor]
-    if contribution.state == MISSING and missing is not None:
-        return missing
-    return below if contribution.state == BELOW else above
+# reason factor -> its one adverse code
+FACTOR_CODES: dict[str, str] = {
+    "credit_grade": "SUB_GRADE_HIGH_RISK",
+    "term": "TERM_LONG",
+    "loan_amount": "LOAN_AMOUNT_HIGH",
+    "income": "INCOME_LOW",
+    "payment_to_income": "PAYMENT_TO_INCOME_HIGH",
+    "dti": "DTI_HIGH",
+    "credit_score": "FICO_LOW",
+    "revolving_utilization": "REVOL_UTIL_HIGH",
+    "inquiries": "INQUIRIES_HIGH",
+    "delinquency": "DELINQUENCIES_HIGH",
+    "public_records": "PUBLIC_RECORDS_HIGH",
+    "credit_experience": "TOTAL_ACCOUNTS_LOW",
+    "credit_history": "CREDIT_HISTORY_SHORT",
+    "employment": "EMPLOYMENT_SHORT",
+    "business_purpose": "SMALL_BUSINESS_PURPOSE",
+}
 
 
 def principal_reasons(contributions: Iterable[Contribution], limit: int = MAX_REASONS) -> list[Reason]:
     """Return up to ``limit`` reasons for the factors that raised the risk most, largest first."""
     adverse = sorted((c for c in contributions if c.points > 0.0), key=lambda c: (-c.points, c.factor))
-    reasons: list[Reason] = []
-    for contribution in adverse:
-        code = reason_code(contribution)
-        if all(r.code != code for r in reasons):
-            reasons.append(Reason(code, CATALOGUE[code]))
-        if len(reasons) == limit:
-            break
-    return reasons
+    return [Reason(FACTOR_CODES[c.factor], CATALOGUE[FACTOR_CODES[c.factor]]) for c in adverse[:limit]]
+
+
+def for_decision(decision: str, reasons: Iterable[Reason]) -> list[Reason]:
+    """Return the reasons an adverse decision states; an APPROVE states none."""
+    return list(reasons) if decision in ADVERSE_DECISIONS else []
 
 
 def catalogue_markdown() -> str:
-    """Return the reason-code catalogue as the Markdown table of docs/reason_codes.md."""
-    factor_of = {code: f for f, codes in NUMERIC_FACTORS.items() for code in codes if code}
-    factor_of |= {code: f for f, code in CATEGORICAL_FACTORS.items()}
+    """Return the reason-code catalogue as the Markdown of docs/reason_codes.md."""
+    features_of = {f: [k for k, v in FACTOR_OF_FEATURE.items() if v == f] for f in FACTOR_CODES}
+    factor_of_code = {code: factor for factor, code in FACTOR_CODES.items()}
     lines = [
         "# Reason codes of the risk model",
         "",
         "Generated from `src/loanrisk/reasons.py` (`catalogue_markdown`); a unit test keeps this file equal to it.",
-        "Each evaluation returns up to four of these: the factors whose contribution",
-        "`coefficient x (applicant value - reference value)` raised the log-odds of default the most,",
-        "against the average training applicant. Codes are stable: new ones are appended, none is reused.",
+        "An evaluation whose decision is DECLINE or REVIEW states up to four of these: the factors whose",
+        "contribution `coefficient x (applicant value - reference value)` raised the log-odds of default the",
+        "most, against the policy's reference applicant (the average training applicant). An APPROVE states",
+        "none. Every model feature has a direction enforced in training, so a factor can only be a reason when",
+        "the applicant stands on its risky side. Codes are stable: new ones are appended, none is reused.",
         "",
-        "| code | text | model factor |",
-        "| --- | --- | --- |",
+        "| code | text (as told to the applicant) | factor | model features |",
+        "| --- | --- | --- | --- |",
     ]
-    lines += [f"| `{code}` | {text} | `{factor_of[code]}` |" for code, text in CATALOGUE.items()]
+    lines += [f"| `{code}` | {text} | `{factor_of_code[code]}` | "
+              + ", ".join(f"`{f}`" for f in features_of[factor_of_code[code]]) + " |"
+              for code, text in CATALOGUE.items()]
+    lines += ["", "## Retired codes (model v1; never issued again, never reused)", "",
+              "| code | why |", "| --- | --- |"]
+    lines += [f"| `{code}` | {why} |" for code, why in RETIRED.items()]
     return "\n".join(lines) + "\n"

@@ -149,20 +149,43 @@ stop_hbase() {
 }
 
 start_hbase_thrift() {
-  hbase_write_config "$HBASE_THRIFT_CONF"
-  start_bg hbase_thrift java $HBASE_THRIFT_HEAP_OPTS "${HBASE_JVM_FLAGS[@]}" \
-    "-Dlog4j2.configurationFile=$HBASE_THRIFT_CONF/log4j2.xml" -cp "$HBASE_THRIFT_CONF:$HBASE_LIBS/*" \
-    org.apache.hadoop.hbase.thrift.ThriftServer -b 127.0.0.1 -p "$PORT_hbase_thrift" start
+  if ! svc_pid hbase_thrift >/dev/null; then
+    hbase_write_config "$HBASE_THRIFT_CONF"
+    start_bg hbase_thrift java $HBASE_THRIFT_HEAP_OPTS "${HBASE_JVM_FLAGS[@]}" \
+      "-Dlog4j2.configurationFile=$HBASE_THRIFT_CONF/log4j2.xml" -cp "$HBASE_THRIFT_CONF:$HBASE_LIBS/*" \
+      org.apache.hadoop.hbase.thrift.ThriftServer -b 127.0.0.1 -p "$PORT_hbase_thrift" start
+  fi
+  wait_for "hbase thrift" "${UP_TIMEOUT:-180}" hbase_table answers \
+    || { tail -n 30 "$(logfile hbase_thrift)" >&2; die "hbase thrift did not answer; see $(logfile hbase_thrift)"; }
+  hbase_table ensure || die "could not create the HBase table"
 }
 
-# Healthy = happybase (Thrift 1, buffered transport, binary protocol) lists the tables.
-healthy_hbase_thrift() {
-  "$VENV/bin/python" - "$PORT_hbase_thrift" <<'EOF'
+# The pipeline's table (loanrisk.events.TABLE and FAMILIES) is created here once, idempotently, at `make up`,
+# so that no SaveBolt task races another to create it. $1: answers (Thrift lists the tables) | check (and the
+# table exists) | ensure (create it when missing).
+hbase_table() {
+  (cd "$ROOT" && "$VENV/bin/python" - "$PORT_hbase_thrift" "$1") <<'EOF'
 import sys, happybase
-conn = happybase.Connection("127.0.0.1", int(sys.argv[1]), timeout=10000)
+from loanrisk.events import FAMILIES, TABLE
+port, verb = int(sys.argv[1]), sys.argv[2]
+conn = happybase.Connection("127.0.0.1", port, timeout=10000)
 try:
-    conn.tables()
+    exists = TABLE.encode() in conn.tables()
+    if verb == "ensure" and not exists:
+        try:
+            conn.create_table(TABLE, {family: {"max_versions": 1} for family in FAMILIES})
+            print(f"created HBase table {TABLE}")
+        except Exception:  # AlreadyExists from a concurrent `make up`: fine if it is there now
+            if TABLE.encode() not in conn.tables():
+                raise
+    sys.exit(1 if verb == "check" and not exists else 0)
 finally:
     conn.close()
 EOF
+}
+
+# Healthy = happybase (Thrift 1, buffered transport, binary protocol) lists the tables, the pipeline's included
+# (so `up` re-creates a missing one).
+healthy_hbase_thrift() {
+  hbase_table check
 }

@@ -74,6 +74,16 @@ def test_valid_applicant_gets_a_decision(client: FlaskClient) -> None:
     assert all(CATALOGUE[r["code"]] == r["text"] for r in result["reasons"]) and len(result["reasons"]) <= 4
 
 
+@pytest.mark.parametrize(("approve_below", "decline_at", "decision"), [(1.0, 1.0, "APPROVE"), (0.0, 1.0, "REVIEW"),
+                                                                        (0.0, 0.0, "DECLINE")])
+def test_only_adverse_decisions_carry_reasons(approve_below: float, decline_at: float, decision: str) -> None:
+    policy = create_app({"TESTING": True, "APPROVE_BELOW": approve_below, "DECLINE_AT": decline_at})
+    risky = applicant(sub_grade="D5", grade="D", int_rate=21.0, dti=29.0, inq_last_6mths=3, revol_util=95.0)
+    result = post(policy.test_client(), "/v1/evaluations", risky).get_json()
+    assert result["decision"] == decision
+    assert bool(result["reasons"]) == (decision != "APPROVE")
+
+
 def test_result_names_the_served_model_and_policy(client: FlaskClient) -> None:
     model = client.get("/v1/model").get_json()
     result = post(client, "/v1/evaluations", applicant()).get_json()
@@ -107,18 +117,38 @@ def test_batch_of_the_maximum_size_is_accepted(client: FlaskClient) -> None:
     ({"applicants": [applicant()], "extra": 1}, "extra"),
     ([applicant()], None),
 ])
-def test_bad_batch_envelope_is_422(client: FlaskClient, body: Any, field: str | None) -> None:
+def test_batch_wrong_as_a_whole_is_422(client: FlaskClient, body: Any, field: str | None) -> None:
     problem = assert_problem(post(client, "/v1/evaluations/batch", body), 422)
     assert problem["field"] == field
 
 
-def test_invalid_applicant_in_batch_names_index_and_field(client: FlaskClient) -> None:
+def test_invalid_applicants_in_a_batch_cost_only_their_own_evaluation(client: FlaskClient) -> None:
     people = [applicant(id=f"I{i}") for i in range(5)]
-    people[3] = applicant(id="I3", loan_amnt="lots")
-    people[4] = without("dti")
-    problem = assert_problem(post(client, "/v1/evaluations/batch", {"applicants": people}), 422)
-    assert (problem["index"], problem["field"]) == (3, "loan_amnt")
-    assert [(e["index"], e["field"]) for e in problem["errors"]] == [(3, "loan_amnt"), (4, "dti")]
+    people[1] = applicant(id="I1", loan_amnt="lots")
+    people[3] = without("dti")
+    response = post(client, "/v1/evaluations/batch", {"applicants": people})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"results", "problems"}
+    assert [r and r["application_id"] for r in body["results"]] == ["I0", None, "I2", None, "I4"]
+    assert [(p["index"], p["field"], p["reason"]) for p in body["problems"]] == [
+        (1, "loan_amnt", "BAD_TYPE"), (3, "dti", "MISSING_FIELD")]
+    assert all(p["detail"] for p in body["problems"])
+    assert body["results"][0] == post(client, "/v1/evaluations", people[0]).get_json()
+
+
+def test_batch_of_500_with_one_invalid_applicant_gives_499_evaluations_and_1_problem(client: FlaskClient) -> None:
+    people = [applicant(id=f"F{i}") for i in range(500)]
+    people[250] = applicant(id="F250", fico_range_low=9000)
+    body = post(client, "/v1/evaluations/batch", {"applicants": people}).get_json()
+    assert sum(r is not None for r in body["results"]) == 499 and body["results"][250] is None
+    assert body["problems"] == [{"index": 250, "field": "fico_range_low", "reason": "OUT_OF_RANGE",
+                                 "detail": body["problems"][0]["detail"]}]
+
+
+def test_valid_batch_has_no_problems(client: FlaskClient) -> None:
+    body = post(client, "/v1/evaluations/batch", {"applicants": [applicant()]}).get_json()
+    assert body["problems"] == [] and len(body["results"]) == 1
 
 
 @pytest.mark.parametrize(("body", "field", "reason"), [
@@ -127,6 +157,8 @@ def test_invalid_applicant_in_batch_names_index_and_field(client: FlaskClient) -
     (applicant(annual_inc=None), "annual_inc", "MISSING_FIELD"),
     (applicant(loan_amnt="12000"), "loan_amnt", "BAD_TYPE"),
     (applicant(term="36 months"), "term", None),
+    (applicant(zip_code=" 940xx"), "zip_code", "BAD_FORMAT"),
+    (applicant(grade=" B"), "grade", "BAD_FORMAT"),
     (applicant(fico_range_low=True), "fico_range_low", "BAD_TYPE"),
     (applicant(dti=[1]), "dti", "BAD_TYPE"),
     (applicant(dti=float("nan")), "dti", "BAD_NUMBER"),
@@ -147,6 +179,49 @@ def test_invalid_applicant_is_422_naming_the_field(client: FlaskClient, body: di
     assert problem["field"] == field
     if reason:
         assert problem["reason"] == reason
+
+
+@pytest.mark.parametrize(("field", "raw", "kept"), [("emp_title", "  Registered Nurse ", "Registered Nurse"),
+                                                    ("title", "Debt consolidation\t", "Debt consolidation"),
+                                                    ("emp_title", "   ", None)])
+def test_free_text_is_trimmed_not_refused(client: FlaskClient, field: str, raw: str, kept: str | None) -> None:
+    from loanrisk.cleaning import applicant_from_json
+
+    response = post(client, "/v1/evaluations", applicant(**{field: raw}))
+    assert response.status_code == 200
+    assert getattr(applicant_from_json(applicant(**{field: raw})), field) == kept
+
+
+UNSCORED = ["emp_title", "title", "zip_code", "addr_state", "open_acc", "revol_bal", "home_ownership",
+            "verification_status", "application_type"]
+
+
+def test_fields_the_model_and_policy_do_not_use_may_be_absent(client: FlaskClient) -> None:
+    lean = {k: v for k, v in EXAMPLE_APPLICANT.items() if k not in UNSCORED}
+    full = post(client, "/v1/evaluations", applicant()).get_json()
+    response = post(client, "/v1/evaluations", lean)
+    assert response.status_code == 200
+    assert response.get_json() == full
+    nulls = post(client, "/v1/evaluations", applicant(**{k: None for k in UNSCORED}))
+    assert nulls.status_code == 200
+
+
+def test_openapi_required_list_is_the_validators(client: FlaskClient) -> None:
+    from loanrisk.cleaning import strict_key_required, strict_value_required
+
+    body = client.get("/openapi.json").get_json()["components"]["schemas"]["ApplicantIn"]
+    assert set(body["required"]) == {f for f in FIELD_NAMES if strict_key_required(f)}
+    assert set(body["required"]) == set(FIELD_NAMES) - set(UNSCORED)
+    for name, prop in body["properties"].items():
+        assert prop.get("nullable", False) == (not strict_value_required(name)), name
+
+
+def test_openapi_documents_the_batch_answer(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    out = spec["components"]["schemas"]["BatchOut"]
+    assert set(out["required"]) == {"results", "problems"}
+    problem = spec["components"]["schemas"]["BatchProblem"]
+    assert set(problem["required"]) == {"index", "field", "reason", "detail"}
 
 
 @pytest.mark.parametrize("body", [[applicant()], "text", 42, None])
@@ -194,7 +269,7 @@ def test_routing_errors_are_problems(client: FlaskClient, method: str, path: str
 def test_model_endpoint_reports_metadata_and_metrics(client: FlaskClient) -> None:
     body = client.get("/v1/model").get_json()
     assert body["metrics"]["holdout"]["roc_auc"] > 0.5
-    assert {"cross_validation", "calibration_holdout", "per_grade_holdout"} <= set(body["metrics"])
+    assert {"random", "out_of_time", "experiments"} <= set(body["metrics"])
     assert body["training_data"]["sha256"] and body["sklearn_version"]
     assert body["reason_codes"] == CATALOGUE
 

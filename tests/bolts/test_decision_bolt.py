@@ -1,64 +1,74 @@
-"""DecisionBolt fed with filtered tuples: pre-screen declines go to the declined stream, others to the model."""
+"""DecisionBolt fed with batches: declines to the declined stream, the rest to the model, duplicates dead-lettered."""
 
 from __future__ import annotations
 
 from harness import Captured
 
+from bolts.common import DEAD_LETTER_STREAM
 from bolts.decision import DECLINED_STREAM, DecisionBolt
-
-RECEIVED = {"source": {"topic": "loan-applications", "partition": 0, "offset": 3}, "key": "G000042",
-            "raw": "{}", "raw_sha256": "0" * 64, "kafka_ts_ms": 1}
+from loanrisk import events
 
 
-def test_acceptable_applicant_goes_to_the_model(applicant):
-    """An applicant passing every rule is emitted on the default stream, anchored, and acked."""
+def _wire(applicant, offset=3, **change):
+    app = {**applicant, **change}
+    return _tracked(app, offset).to_wire()
+
+
+def _tracked(app, offset):
+    received = events.Received(events.Source("loan-applications", 0, offset), app["id"], "", "0" * 64, 1)
+    return events.Tracked.of(app["id"], app, received)
+
+
+def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input(applicant):
+    """One input batch: acceptable applicants to the model, grade E to declined; both anchored to it, then acked."""
     cap = Captured(DecisionBolt, name="decision_bolt")
-    tup = cap.feed([applicant["id"], applicant, RECEIVED])
-    [emit] = cap.emitted()
-    assert emit["tuple"] == [applicant["id"], applicant, RECEIVED] and emit["anchors"] == [tup.id]
-    assert cap.emitted(DECLINED_STREAM) == [] and cap.acked() == [tup.id]
+    tup = cap.feed([1, [_wire(applicant, id="G1"), _wire(applicant, id="G2", grade="E", sub_grade="E3")]])
+    [model] = cap.emitted()
+    [declined] = cap.emitted(DECLINED_STREAM)
+    assert model["tuple"][0] == 1 and [w[0] for w in model["tuple"][1]] == ["G1"]
+    assert model["anchors"] == [tup.id] and declined["anchors"] == [tup.id]
+    [item] = declined["tuple"][1]
+    decision = item[7]
+    assert item[0] == "G2" and decision["decision"] == "DECLINE" and decision["decided_by"] == "PRESCREEN"
+    assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"] and decision["probability_of_default"] is None
+    assert decision["policy_version"] == "prescreen-v3"
+    assert cap.emitted_and_acked()[-1] == ("ack", tup.id)
 
 
-def test_grade_e_is_declined_with_its_reason(applicant):
-    """Grade E skips the Risk API: the declined stream carries a PRESCREEN decision with reasons."""
+def test_batches_arriving_together_are_merged_per_shard_with_all_their_anchors(applicant):
+    """Two input batches of shard 1 queued together leave as one batch anchored to both."""
     cap = Captured(DecisionBolt)
-    tup = cap.feed([applicant["id"], {**applicant, "grade": "E", "sub_grade": "E3"}, RECEIVED])
-    assert cap.emitted() == []
-    [emit] = cap.emitted(DECLINED_STREAM)
-    app_id, _, decision, received = emit["tuple"]
-    assert app_id == applicant["id"] and received == RECEIVED and emit["anchors"] == [tup.id]
-    assert decision["decision"] == "DECLINE" and decision["decided_by"] == "PRESCREEN"
-    assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"]
-    assert decision["probability_of_default"] is None and decision["policy_version"] == "prescreen-v2"
-    assert cap.acked() == [tup.id]
+    ids = cap.arrive([[1, [_wire(applicant, id="G1")]], [1, [_wire(applicant, id="G3")]]])
+    [model] = cap.emitted()
+    assert [w[0] for w in model["tuple"][1]] == ["G1", "G3"] and sorted(model["anchors"]) == sorted(ids)
+    assert sorted(cap.acked()) == sorted(ids)
 
 
 def test_thresholds_come_from_the_topology_config(applicant):
-    """The loanrisk.prescreen.* options of config.json change the verdict."""
+    """The loanrisk.prescreen.* options change the verdict."""
     strict = Captured(DecisionBolt, {"loanrisk.prescreen.max_dti": 15, "loanrisk.prescreen.policy_version": "p-test"})
-    strict.feed([applicant["id"], applicant, RECEIVED])
+    strict.feed([0, [_wire(applicant)]])
     [emit] = strict.emitted(DECLINED_STREAM)
-    assert [r["code"] for r in emit["tuple"][2]["reasons"]] == ["PS_DTI_HIGH"]
-    assert emit["tuple"][2]["policy_version"] == "p-test"
-
-
-def _received(offset: int) -> dict:
-    """Return a received record at an offset of partition 0."""
-    return {**RECEIVED, "source": {**RECEIVED["source"], "offset": offset}}
+    assert [r["code"] for r in emit["tuple"][1][0][7]["reasons"]] == ["PS_DTI_HIGH"]
+    assert emit["tuple"][1][0][7]["policy_version"] == "p-test"
 
 
 def test_replay_of_the_same_record_is_routed_again(applicant):
     """The same content under the same id (a Storm replay) is routed normally each time."""
     cap = Captured(DecisionBolt)
-    cap.feed([applicant["id"], applicant, _received(3)])
-    cap.feed([applicant["id"], applicant, _received(3)])
-    assert len(cap.emitted()) == 2 and len(cap.acked()) == 2
+    cap.feed([0, [_wire(applicant)]])
+    cap.feed([0, [_wire(applicant)]])
+    assert len(cap.emitted()) == 2 and len(cap.acked()) == 2 and cap.emitted(DEAD_LETTER_STREAM) == []
 
 
-def test_later_record_with_other_content_is_not_forwarded(applicant):
-    """Other content under an id seen earlier never reaches the model or HBase; with Kafka down it is failed."""
-    cap = Captured(DecisionBolt, {"loanrisk.kafka.bootstrap": "127.0.0.1:9", "loanrisk.kafka.send_timeout_secs": 2})
-    first = cap.feed([applicant["id"], applicant, _received(3)])
-    later = cap.feed([applicant["id"], {**applicant, "loan_amnt": 15_000.0}, _received(9)])
+def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applicant):
+    """Other content under an id seen earlier: an anchored DUPLICATE_ID letter, never the model or HBase."""
+    cap = Captured(DecisionBolt)
+    first = cap.feed([0, [_wire(applicant, offset=3)]])
+    later = cap.feed([0, [_wire(applicant, offset=9, loan_amnt=15_000.0)]])
     assert [e["anchors"] for e in cap.emitted()] == [[first.id]] and cap.emitted(DECLINED_STREAM) == []
-    assert cap.acked() == [first.id] and cap.failed() == [later.id]
+    [letter] = cap.emitted(DEAD_LETTER_STREAM)
+    parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
+    assert letter["anchors"] == [later.id] and parsed.reason == events.DUPLICATE_ID and parsed.source.offset == 9
+    assert parsed.raw == "" and parsed.raw_sha256 == "0" * 64
+    assert cap.acked() == [first.id, later.id]

@@ -1,59 +1,94 @@
-"""FilterBolt fed with spout tuples: valid records are emitted anchored, invalid ones never silently dropped."""
+"""FilterBolt: records that arrive together leave as one batch per shard, anchored to all of them."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 
 from conftest import as_payload, spout_values
 from harness import Captured
 
+from bolts.common import DEAD_LETTER_STREAM
 from bolts.filter import FilterBolt
+from loanrisk import events
 
-# Nothing listens on port 9 (discard) on the test machine: a real, unreachable broker address.
-UNREACHABLE_KAFKA = {"loanrisk.kafka.bootstrap": "127.0.0.1:9", "loanrisk.kafka.send_timeout_secs": 2}
+ONE_SHARD = {"loanrisk.batch.shards": 1}
 
 
-def test_valid_record_is_emitted_anchored_and_acked(applicant):
-    """A canonical applicant leaves on the default stream, anchored to its tuple, then is acked."""
-    cap = Captured(FilterBolt, name="filter_bolt")
+def _records(applicant, n, start=0):
+    return [spout_values(as_payload({**applicant, "id": f"G{i:06d}"}), key=f"G{i:06d}", offset=i)
+            for i in range(start, start + n)]
+
+
+def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant):
+    """Three records queued in the pipe: one batch tuple of three, anchored to all three, then three acks."""
+    cap = Captured(FilterBolt, ONE_SHARD, name="filter_bolt")
+    ids = cap.arrive(_records(applicant, 3))
+    [emit] = cap.emitted()
+    shard, items = emit["tuple"]
+    assert shard == 0 and [events.Tracked.from_wire(w).application_id for w in items] == ["G000000", "G000001",
+                                                                                         "G000002"]
+    assert sorted(emit["anchors"]) == sorted(ids)
+    assert cap.emitted_and_acked() == [("emit", "default")] + [("ack", i) for i in ids]
+
+
+def test_a_batch_carries_coordinates_and_sha_but_not_the_payload(applicant):
+    """After the filter only the sha256, Kafka coordinates and timestamp of the payload travel."""
+    cap = Captured(FilterBolt, ONE_SHARD)
     payload = as_payload(applicant)
-    tup = cap.feed(spout_values(payload, key=applicant["id"], offset=17))
-    [emit] = cap.emitted()
-    app_id, emitted, received = emit["tuple"]
-    assert app_id == applicant["id"] and emitted == applicant
-    assert emit["anchors"] == [tup.id]
-    assert received["source"] == {"topic": "loan-applications", "partition": 2, "offset": 17}
-    assert received["raw_sha256"] == hashlib.sha256(payload).hexdigest()
-    assert received["kafka_ts_ms"] == 1_790_000_000_017
-    assert cap.acked() == [tup.id] and cap.failed() == []
+    cap.feed(spout_values(payload, key=applicant["id"], offset=17))
+    [wire] = cap.emitted()[0]["tuple"][1]
+    tracked = events.Tracked.from_wire(wire)
+    assert tracked.applicant == applicant and tracked.source == events.Source("loan-applications", 2, 17)
+    assert tracked.raw_sha256 == hashlib.sha256(payload).hexdigest() and tracked.kafka_ts_ms == 1_790_000_000_017
+    assert payload.decode() not in str(wire)
 
 
-def test_lenient_record_is_emitted_in_canonical_form(applicant):
-    """Dirt that cleaning repairs ("13.5%", " 36 months") reaches the decision bolt cleaned."""
-    dirty = {**applicant, "int_rate": "9.5%", "term": " 36 months", "post_origination": "dropped"}
-    cap = Captured(FilterBolt)
-    cap.feed(spout_values(as_payload(dirty)))
-    [emit] = cap.emitted()
-    assert emit["tuple"][1] == applicant
-    assert len(cap.acked()) == 1
+def test_a_lone_record_is_flushed_as_soon_as_the_input_runs_dry(applicant):
+    """Nothing else waiting in the pipe: the record leaves at once (no tick, no timer)."""
+    cap = Captured(FilterBolt, ONE_SHARD)
+    tup = cap.feed(_records(applicant, 1)[0])
+    assert len(cap.emitted()) == 1 and cap.acked() == [tup.id]
 
 
-def test_invalid_record_is_failed_not_dropped_when_the_dead_letter_cannot_be_written(applicant):
-    """With Kafka unreachable, a bad record is failed (Storm replays it), never acked without its dead letter."""
-    cap = Captured(FilterBolt, UNREACHABLE_KAFKA)
-    tup = cap.feed(spout_values(b'{"id": "G1", "loan_amnt": '))
-    assert cap.emitted() == []
-    assert cap.failed() == [tup.id] and cap.acked() == []
+def test_batch_size_caps_a_flush(applicant):
+    """Five records queued with batch_size 2: batches of 2, 2, then 1 when the pipe runs dry."""
+    cap = Captured(FilterBolt, {**ONE_SHARD, "loanrisk.filter.batch_size": 2})
+    cap.arrive(_records(applicant, 5))
+    assert [len(e["tuple"][1]) for e in cap.emitted()] == [2, 2, 1]
+    assert len(cap.acked()) == 5
 
 
-def test_each_record_is_acked_or_failed_exactly_once(applicant):
-    """A mixed run: every tuple gets exactly one ack or fail; only valid ones are emitted."""
-    cap = Captured(FilterBolt, UNREACHABLE_KAFKA)
-    payloads = [as_payload(applicant), b"\xff\xfe not utf-8", b"[1,2]", as_payload({**applicant, "id": "G000043"})]
-    tups = [cap.feed(spout_values(p, offset=i)) for i, p in enumerate(payloads)]
-    outcomes = cap.acked() + cap.failed()
-    assert sorted(outcomes) == sorted(t.id for t in tups)
-    assert [e["tuple"][0] for e in cap.emitted()] == ["G000042", "G000043"]
-    assert [e["anchors"] for e in cap.emitted()] == [[tups[0].id], [tups[3].id]]
-    assert json.loads(json.dumps(cap.emitted()[0]["tuple"][2]))["raw"] == payloads[0].decode()
+def test_each_id_goes_to_its_own_shard_every_time(applicant):
+    """With 4 shards, every item sits in the batch of its id's shard, across flushes too."""
+    cap = Captured(FilterBolt, {"loanrisk.batch.shards": 4})
+    cap.arrive(_records(applicant, 40))
+    cap.arrive(_records(applicant, 40))
+    seen: dict[str, set[int]] = {}
+    for emit in cap.emitted():
+        shard, items = emit["tuple"]
+        for wire in items:
+            seen.setdefault(wire[0], set()).add(shard)
+    assert len(seen) == 40 and all(shards == {events.shard_of(i, 4)} for i, shards in seen.items())
+    assert len({s for shards in seen.values() for s in shards}) > 1
+
+
+def test_invalid_records_leave_on_the_dead_letter_stream_with_payload_and_reason(applicant):
+    """Bad payloads become anchored dead-letter tuples (raw, sha, coordinates, reason); good ones are batched."""
+    cap = Captured(FilterBolt, ONE_SHARD)
+    payloads = [as_payload(applicant), b"\xff\xfe not utf-8", b'{"id": "G1", "loan_amnt": ']
+    ids = cap.arrive([spout_values(p, offset=i) for i, p in enumerate(payloads)])
+    letters = cap.emitted(DEAD_LETTER_STREAM)
+    assert [e["anchors"] for e in letters] == [[ids[1]], [ids[2]]]
+    parsed = [events.parse_dead_letter(events.dumps(e["tuple"][1])) for e in letters]
+    assert [d.reason for d in parsed] == ["BAD_JSON", "BAD_JSON"]
+    assert parsed[1].raw == payloads[2].decode() and parsed[1].raw_sha256 == hashlib.sha256(payloads[2]).hexdigest()
+    assert parsed[1].source.offset == 2 and letters[1]["tuple"][0] is None
+    assert [e["anchors"] for e in cap.emitted()] == [[ids[0]]]
+    assert sorted(cap.acked()) == sorted(ids) and cap.failed() == []
+
+
+def test_naive_design_sends_one_applicant_per_tuple(applicant):
+    """loanrisk.design=naive: every record is its own tuple even when several wait in the pipe."""
+    cap = Captured(FilterBolt, {"loanrisk.design": "naive"})
+    ids = cap.arrive(_records(applicant, 3))
+    assert [(len(e["tuple"][1]), e["anchors"]) for e in cap.emitted()] == [(1, [i]) for i in ids]

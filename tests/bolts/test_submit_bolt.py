@@ -1,62 +1,161 @@
-"""SubmitBolt: batching by size and wait, and no made-up score when the Risk API cannot answer."""
+"""SubmitBolt: one Risk API call per flush, refused applicants dead-lettered, no made-up score on an outage.
+
+The answers come from a small HTTP server on 127.0.0.1 that speaks the batch endpoint's agreed contract
+(HTTP 200 with ``results`` in request order, ``null`` plus a ``problems`` entry for a refused applicant;
+or a 422 for the whole request); the live Risk API is exercised in tests/integration.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from harness import Captured
 
-from bolts.submit import Scored, SubmitBolt, Unavailable, read_results, rejected_index
+from bolts.common import DEAD_LETTER_STREAM
+from bolts.submit import Problem, Scored, SubmitBolt, Unavailable, read_results, rejected_index
+from loanrisk import events
 
-RECEIVED = {"source": {"topic": "loan-applications", "partition": 0, "offset": 3}, "key": None,
-            "raw": "{}", "raw_sha256": "0" * 64, "kafka_ts_ms": 1}
 # A real address where no Risk API listens: connection refused at once.
 DOWN_API = {"loanrisk.risk_api.url": "http://127.0.0.1:9", "loanrisk.risk_api.max_attempts": 3,
             "loanrisk.risk_api.backoff_secs": 0.01, "loanrisk.risk_api.retry_budget_secs": 5}
+RESULT = {"probability_of_default": 0.12, "probability_of_payoff": 0.88, "decision": "APPROVE",
+          "reasons": [{"code": "R1", "text": "t"}], "model_version": "m1", "policy_version": "p1"}
 
 
-def _feed(cap, applicant, n):
-    """Feed n applicants with distinct ids; return their tuples."""
-    return [cap.feed([f"G9{i:05d}", {**applicant, "id": f"G9{i:05d}"}, RECEIVED]) for i in range(n)]
+def _wire(applicant, app_id, offset=3):
+    app = {**applicant, "id": app_id}
+    received = events.Received(events.Source("loan-applications", 0, offset), app_id, "", "ab" * 32, 1)
+    return events.Tracked.of(app_id, app, received).to_wire()
 
 
-def test_a_batch_waits_until_full(applicant):
-    """Below batch_size and before max_wait nothing is sent, acked or failed."""
-    cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.submit.batch_size": 5, "loanrisk.submit.max_wait_ms": 60_000})
-    _feed(cap, applicant, 4)
-    cap.tick()
-    assert cap.acked() == [] and cap.failed() == [] and cap.emitted() == []
-    assert cap.acked_ticks() == 1
+class Contract(BaseHTTPRequestHandler):
+    """Answers POST /v1/evaluations/batch with ``self.server.answer(applicants)`` -> (status, body)."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.calls.append([a["id"] for a in body["applicants"]])
+        status, answer = self.server.answer(body["applicants"])
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
-def test_full_batch_against_a_down_api_fails_exactly_its_tuples(applicant):
-    """When the Risk API cannot answer, every tuple of the batch is failed and nothing is emitted."""
-    cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.submit.batch_size": 3, "loanrisk.submit.max_wait_ms": 60_000})
-    tups = _feed(cap, applicant, 4)
-    assert sorted(cap.failed()) == sorted(t.id for t in tups[:3])
-    assert cap.emitted() == [] and cap.acked() == []
+@pytest.fixture
+def risk_api() -> Iterator[Callable[[Callable], tuple[dict[str, Any], list]]]:
+    servers = []
+
+    def start(answer: Callable) -> tuple[dict[str, Any], list]:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Contract)
+        server.answer, server.calls = answer, []
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return {"loanrisk.risk_api.url": f"http://127.0.0.1:{server.server_port}"}, server.calls
+
+    yield start
+    for server in servers:
+        server.shutdown()
 
 
-def test_tick_flushes_a_batch_that_waited_long_enough(applicant):
-    """A partial batch older than max_wait is sent on the next tick (and failed here: the API is down)."""
-    cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.submit.batch_size": 50, "loanrisk.submit.max_wait_ms": 50})
-    tups = _feed(cap, applicant, 2)
-    time.sleep(0.06)
-    cap.tick()
-    assert sorted(cap.failed()) == sorted(t.id for t in tups) and cap.emitted() == []
+def refusing(bad_ids: set[str]) -> Callable:
+    """The agreed answer: results in order, null and a problem for each applicant in bad_ids."""
+    def answer(applicants):
+        results = [None if a["id"] in bad_ids else {**RESULT, "application_id": a["id"]} for a in applicants]
+        problems = [{"index": i, "field": "dti", "reason": "out_of_range", "detail": "dti must be <= 100"}
+                    for i, a in enumerate(applicants) if a["id"] in bad_ids]
+        return 200, {"results": results, "problems": problems}
+    return answer
+
+
+def test_queued_batches_are_scored_in_one_call_and_emitted_per_shard(applicant, risk_api):
+    """Two batches waiting together: one HTTP call; the decided leave per shard, anchored to their inputs."""
+    conf, calls = risk_api(refusing(set()))
+    cap = Captured(SubmitBolt, conf)
+    ids = cap.arrive([[0, [_wire(applicant, "G1"), _wire(applicant, "G2")]], [1, [_wire(applicant, "G3")]]])
+    assert calls == [["G1", "G2", "G3"]]
+    by_shard = {e["tuple"][0]: e for e in cap.emitted()}
+    assert [w[0] for w in by_shard[0]["tuple"][1]] == ["G1", "G2"] and by_shard[0]["anchors"] == [ids[0]]
+    assert [w[0] for w in by_shard[1]["tuple"][1]] == ["G3"] and by_shard[1]["anchors"] == [ids[1]]
+    assert by_shard[0]["tuple"][1][0][7]["decided_by"] == "MODEL" and by_shard[0]["tuple"][1][0][7]["model_version"] == "m1"
+    assert sorted(cap.acked()) == sorted(ids) and cap.failed() == []
+
+
+def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_resending(applicant, risk_api):
+    """The 200 answer with problems: RISK_API_REJECTED letters (field, detail), the others decided, one call."""
+    conf, calls = risk_api(refusing({"G2"}))
+    cap = Captured(SubmitBolt, conf)
+    tup = cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2", offset=8), _wire(applicant, "G3")]])
+    assert calls == [["G1", "G2", "G3"]]
+    [decided] = cap.emitted()
+    assert [w[0] for w in decided["tuple"][1]] == ["G1", "G3"]
+    [letter] = cap.emitted(DEAD_LETTER_STREAM)
+    parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
+    assert letter["anchors"] == [tup.id] and parsed.reason == events.RISK_API_REJECTED
+    assert (parsed.application_id, parsed.field, parsed.source.offset) == ("G2", "dti", 8)
+    assert "dti must be <= 100" in parsed.detail and cap.acked() == [tup.id]
+
+
+def test_the_current_answer_without_problems_still_works(applicant, risk_api):
+    """An answer with only ``results`` (today's API) decides every applicant."""
+    conf, _ = risk_api(lambda apps: (200, {"results": [{**RESULT, "application_id": a["id"]} for a in apps]}))
+    cap = Captured(SubmitBolt, conf)
+    cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2")]])
+    assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == ["G1", "G2"] and cap.emitted(DEAD_LETTER_STREAM) == []
+
+
+def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resends_the_rest(applicant, risk_api):
+    """As before the batch contract: the applicant a 422 names is dead-lettered, the others sent again."""
+    def answer(apps):
+        ids = [a["id"] for a in apps]
+        if "G2" in ids:
+            return 422, {"title": "Unprocessable", "detail": "bad dti", "errors": [{"index": ids.index("G2"),
+                                                                                  "field": "dti"}]}
+        return 200, {"results": [{**RESULT, "application_id": i} for i in ids]}
+    conf, calls = risk_api(answer)
+    cap = Captured(SubmitBolt, conf)
+    cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2"), _wire(applicant, "G3")]])
+    assert calls == [["G1", "G2", "G3"], ["G1", "G3"]]
+    assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == ["G1", "G3"]
+    assert [e["tuple"][0] for e in cap.emitted(DEAD_LETTER_STREAM)] == ["G2"]
+
+
+def test_a_batch_the_api_cannot_answer_is_failed_whole_and_scored_on_replay(applicant, risk_api):
+    """Down API: every input tuple failed, nothing emitted; the replayed batch is then scored normally."""
+    cap = Captured(SubmitBolt, DOWN_API)
+    ids = cap.arrive([[0, [_wire(applicant, "G1")]], [1, [_wire(applicant, "G2")]]])
+    assert sorted(cap.failed()) == sorted(ids) and cap.emitted() == [] and cap.acked() == []
+    conf, _ = risk_api(refusing(set()))
+    replay = Captured(SubmitBolt, conf)
+    again = replay.arrive([[0, [_wire(applicant, "G1")]], [1, [_wire(applicant, "G2")]]])
+    assert sorted(w[0] for e in replay.emitted() for w in e["tuple"][1]) == ["G1", "G2"]
+    assert sorted(replay.acked()) == sorted(again)
 
 
 def test_retries_stay_inside_the_budget(applicant):
     """Bounded retries: a down API costs at most the retry budget, far below Storm's timeouts."""
-    cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.submit.batch_size": 1, "loanrisk.risk_api.backoff_secs": 0.2})
+    cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.risk_api.backoff_secs": 0.2})
     start = time.monotonic()
-    _feed(cap, applicant, 1)
+    cap.feed([0, [_wire(applicant, "G1")]])
     assert time.monotonic() - start < 5 and len(cap.failed()) == 1
 
 
-RESULT = {"probability_of_default": 0.12, "probability_of_payoff": 0.88, "decision": "APPROVE",
-          "reasons": [{"code": "R1", "text": "t"}], "model_version": "m1", "policy_version": "p1"}
+def test_naive_design_calls_the_api_once_per_applicant(applicant, risk_api):
+    """loanrisk.design=naive: one HTTP call per applicant."""
+    conf, calls = risk_api(refusing(set()))
+    cap = Captured(SubmitBolt, {**conf, "loanrisk.design": "naive"})
+    cap.arrive([[0, [_wire(applicant, "G1")]], [1, [_wire(applicant, "G2")]]])
+    assert calls == [["G1"], ["G2"]]
 
 
 def test_read_results_keeps_order_and_versions():
@@ -64,18 +163,29 @@ def test_read_results_keeps_order_and_versions():
     body = {"results": [{**RESULT, "application_id": "A"}, {**RESULT, "application_id": "B"}]}
     scored = read_results(body, ["A", "B"])
     assert isinstance(scored, Scored)
-    assert [(d.application_id, d.model_version, d.decided_by) for d in scored.decisions] == [
+    assert [(d.application_id, d.model_version, d.decided_by) for d in scored.outcomes] == [
         ("A", "m1", "MODEL"), ("B", "m1", "MODEL")]
+
+
+def test_read_results_turns_problems_into_per_applicant_refusals():
+    """null + a problem entry: a Problem in that position, decisions elsewhere."""
+    body = {"results": [None, {**RESULT, "application_id": "B"}],
+            "problems": [{"index": 0, "field": "grade", "reason": "invalid", "detail": "grade must be A-G"}]}
+    scored = read_results(body, ["A", "B"])
+    assert isinstance(scored, Scored) and scored.outcomes[0] == Problem("grade", "invalid: grade must be A-G")
+    assert scored.outcomes[1].application_id == "B"
 
 
 @pytest.mark.parametrize("body", [
     {"results": [{**RESULT, "application_id": "A"}]},
     {"results": [{**RESULT, "application_id": "B"}, {**RESULT, "application_id": "A"}]},
     {"results": [{"application_id": "A"}, {**RESULT, "application_id": "B"}]},
+    {"results": [None, {**RESULT, "application_id": "B"}]},
+    {"results": [None, {**RESULT, "application_id": "B"}], "problems": [{"index": 5}]},
     {"oops": 1}, None,
 ])
 def test_read_results_refuses_answers_that_do_not_match(body):
-    """Missing, reordered or malformed results are an outage, never a score."""
+    """Missing, reordered, malformed or unexplained null results are an outage, never a score."""
     assert isinstance(read_results(body, ["A", "B"]), Unavailable)
 
 

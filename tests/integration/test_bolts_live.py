@@ -6,6 +6,7 @@ dead-letter topic, a scratch decisions topic and a scratch HBase table (deleted 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -22,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bolts"))
 
 from harness import Captured  # noqa: E402
 
-from bolts.decision import DecisionBolt  # noqa: E402
+from bolts.common import DEAD_LETTER_STREAM  # noqa: E402
+from bolts.dead_letter import DeadLetterBolt  # noqa: E402
 from bolts.filter import FilterBolt  # noqa: E402
 from bolts.save import SaveBolt  # noqa: E402
 from bolts.submit import SubmitBolt  # noqa: E402
@@ -79,11 +81,16 @@ class TopicTail:
 
 @pytest.fixture(scope="module")
 def scratch(settings) -> Iterator[dict[str, Any]]:
-    """Create scratch DLQ and decisions topics and an HBase table name; delete them afterwards."""
+    """Create scratch DLQ and decisions topics and HBase table (as `make up` creates the real ones); drop them after."""
+    import happybase
+
     tag = uuid.uuid4().hex[:10]
     dlq, decisions, table = f"it-dlq-{tag}", f"it-decisions-{tag}", f"it_loan_applications_{tag}"
     for status in ensure_topics(settings.kafka_bootstrap, [TopicSpec(dlq, 1), TopicSpec(decisions, 2)]):
         assert status.ok, status
+    conn = happybase.Connection(settings.hbase_host, settings.hbase_port)
+    conn.create_table(table, {family: {"max_versions": 1} for family in events.FAMILIES})
+    conn.close()
     conf = {"loanrisk.kafka.bootstrap": settings.kafka_bootstrap, "loanrisk.kafka.dlq_topic": dlq,
             "loanrisk.kafka.decisions_topic": decisions, "loanrisk.hbase.host": settings.hbase_host,
             "loanrisk.hbase.port": settings.hbase_port, "loanrisk.hbase.table": table,
@@ -118,16 +125,33 @@ def tail(scratch: dict[str, Any], which: str) -> TopicTail:
     return TopicTail(scratch["loanrisk.kafka.bootstrap"], scratch[f"loanrisk.kafka.{which}_topic"])
 
 
-def test_filter_bolt_dead_letters_bad_records_before_acking(scratch):
-    """Invalid records land on the dead-letter topic with reason, raw payload, its sha256 and coordinates."""
+def wire(app_id: str, offset: int, applicant: dict[str, Any] | None = None) -> list[Any]:
+    """Return the record of an applicant as it travels after the filter bolt."""
+    applicant = applicant or make_applicant(app_id)
+    received = events.Received.from_dict(received_for(json.dumps(applicant).encode(), offset, app_id))
+    kafka_ts = 1_790_000_000_000 + offset  # a replay re-reads the same Kafka record: same coordinates and time
+    return events.Tracked.of(app_id, applicant, dataclasses.replace(received, kafka_ts_ms=kafka_ts)).to_wire()
+
+
+def publish_letters(scratch: dict[str, Any], letters: list[dict[str, Any]]) -> Captured:
+    """Hand dead-letter tuples to a DeadLetterBolt on the scratch topic; return it."""
+    sink = Captured(DeadLetterBolt, scratch)
+    sink.arrive([m["tuple"] for m in letters], stream=DEAD_LETTER_STREAM)
+    return sink
+
+
+def test_bad_records_reach_the_dead_letter_topic_through_the_dead_letter_bolt(scratch):
+    """Filter -> dead_letter stream -> DeadLetterBolt -> Kafka: reason, raw payload, its sha256 and coordinates."""
     dlq = tail(scratch, "dlq")
     cap = Captured(FilterBolt, scratch)
     bad = [b'{"id": "G-BAD-1", "loan_amnt": ', b'["not", "an", "object"]', b"\xff\xfebinary",
            json.dumps(make_applicant("G-BAD-4", loan_amnt=-5)).encode()]
     keys = ["G-BAD-1", None, None, "G-BAD-4"]  # the producer keys by id when it knows one
-    tups = [cap.feed(["loan-applications", 3, 100 + i, k, p.decode("utf-8", "replace"), 1_790_000_000_000,
-                      hashlib.sha256(p).hexdigest(), _is_utf8(p)]) for i, (k, p) in enumerate(zip(keys, bad))]
-    assert cap.acked() == [t.id for t in tups] and cap.failed() == [] and cap.emitted() == []
+    ids = cap.arrive([["loan-applications", 3, 100 + i, k, p.decode("utf-8", "replace"), 1_790_000_000_000,
+                       hashlib.sha256(p).hexdigest(), _is_utf8(p)] for i, (k, p) in enumerate(zip(keys, bad))])
+    assert cap.acked() == ids and cap.failed() == [] and cap.emitted() == []
+    sink = publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
+    assert len(sink.acked()) == 4 and sink.failed() == []
     letters = [events.parse_dead_letter(v) for _, v in dlq.read(len(bad))]
     dlq.close()
     assert [(d.reason, d.source.offset) for d in letters] == [
@@ -146,80 +170,71 @@ def _is_utf8(payload: bytes) -> bool:
     return True
 
 
-def test_submit_bolt_scores_a_batch_with_the_risk_api(scratch):
-    """A full batch is scored by the real Risk API: one anchored emit per tuple with a MODEL decision."""
-    cap = Captured(SubmitBolt, {**scratch, "loanrisk.submit.batch_size": 3})
+def test_submit_bolt_scores_queued_batches_with_the_risk_api(scratch):
+    """Batches queued together are scored by the real Risk API: MODEL decisions, anchored to their inputs."""
+    cap = Captured(SubmitBolt, scratch)
     ids = [f"IT{uuid.uuid4().hex[:8]}" for _ in range(3)]
-    tups = [cap.feed([i, make_applicant(i), received_for(b"{}", n)]) for n, i in enumerate(ids)]
-    assert cap.failed() == [] and cap.acked() == [t.id for t in tups]
-    emits = cap.emitted()
-    assert [e["tuple"][0] for e in emits] == ids and [e["anchors"] for e in emits] == [[t.id] for t in tups]
-    for emit in emits:
-        decision = events.Decision.from_dict(emit["tuple"][2])
+    tups = cap.arrive([[0, [wire(ids[0], 0), wire(ids[1], 1)]], [0, [wire(ids[2], 2)]]])
+    assert cap.failed() == [] and sorted(cap.acked()) == sorted(tups)
+    [emit] = cap.emitted()
+    assert [w[0] for w in emit["tuple"][1]] == ids and sorted(emit["anchors"]) == sorted(tups)
+    for item in emit["tuple"][1]:
+        decision = events.Decision.from_dict(item[7])
         assert decision.decided_by == "MODEL" and decision.decision in events.DECISIONS
-        assert 0.0 <= decision.probability_of_default <= 1.0 and decision.model_version and decision.reasons
+        assert 0.0 <= decision.probability_of_default <= 1.0 and decision.model_version
+        assert bool(decision.reasons) == (decision.decision != "APPROVE")  # only adverse decisions state reasons
 
 
 def test_submit_bolt_dead_letters_the_applicant_the_risk_api_rejects(scratch):
-    """A 422 for one applicant dead-letters it (RISK_API_REJECTED); the rest of the batch is still scored."""
+    """One applicant the API refuses becomes RISK_API_REJECTED on the dead-letter topic; the rest are scored."""
     dlq = tail(scratch, "dlq")
-    cap = Captured(SubmitBolt, {**scratch, "loanrisk.submit.batch_size": 3})
+    cap = Captured(SubmitBolt, scratch)
     ids = [f"IT{uuid.uuid4().hex[:8]}" for _ in range(3)]
-    applicants = [make_applicant(ids[0]), make_applicant(ids[1], grade="Z"), make_applicant(ids[2])]
-    tups = [cap.feed([i, a, received_for(json.dumps(a).encode(), n)]) for n, (i, a) in enumerate(zip(ids, applicants))]
-    assert sorted(cap.acked()) == sorted(t.id for t in tups) and cap.failed() == []
-    assert [e["tuple"][0] for e in cap.emitted()] == [ids[0], ids[2]]
+    tup = cap.feed([0, [wire(ids[0], 0), wire(ids[1], 1, make_applicant(ids[1], grade="Z")), wire(ids[2], 2)]])
+    assert cap.acked() == [tup.id] and cap.failed() == []
+    assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == [ids[0], ids[2]]
+    publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
     [letter] = [events.parse_dead_letter(v) for _, v in dlq.read(1)]
     dlq.close()
-    assert (letter.reason, letter.application_id) == ("RISK_API_REJECTED", ids[1])
-
-
-def test_decision_bolt_dead_letters_a_later_duplicate_in_kafka_order(scratch):
-    """A later record with an id seen before and other content is dead-lettered as DUPLICATE_ID, then acked."""
-    dlq = tail(scratch, "dlq")
-    cap = Captured(DecisionBolt, scratch)
-    app_id = f"IT{uuid.uuid4().hex[:8]}"
-    original, other = make_applicant(app_id), make_applicant(app_id, grade="F", sub_grade="F1")
-    dup_payload = json.dumps(other).encode()
-    tups = [cap.feed([app_id, original, received_for(json.dumps(original).encode(), 10, app_id)]),
-            cap.feed([app_id, other, received_for(dup_payload, 11, app_id)])]
-    assert cap.acked() == [t.id for t in tups] and cap.failed() == []
-    assert len(cap.emitted()) == 1 and cap.emitted("declined") == []
-    [letter] = [events.parse_dead_letter(v) for _, v in dlq.read(1)]
-    dlq.close()
-    assert (letter.reason, letter.application_id, letter.source.offset) == ("DUPLICATE_ID", app_id, 11)
-    assert letter.raw_sha256 == hashlib.sha256(dup_payload).hexdigest()
+    assert (letter.reason, letter.application_id, letter.source.offset) == ("RISK_API_REJECTED", ids[1], 1)
 
 
 def _decided(app_id: str, offset: int, **change: Any) -> list[Any]:
-    """Return a decided tuple's values as the SubmitBolt emits them."""
-    applicant = make_applicant(app_id, **change)
+    """Return a decided item as the SubmitBolt emits it."""
     decision = events.Decision(app_id, "APPROVE", "MODEL", 0.07, (events.Reason("R1", "Low DTI"),), "m-test", "p-test")
-    return [app_id, applicant, decision.to_dict(), received_for(json.dumps(applicant).encode(), offset, app_id)]
+    return [*wire(app_id, offset, make_applicant(app_id, **change)), decision.to_dict()]
 
 
-def test_save_bolt_writes_rows_publishes_once_and_dead_letters_duplicates(scratch):
-    """Rows land in HBase with their decision; a replay publishes nothing new; other content is DUPLICATE_ID."""
+def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplicates(scratch):
+    """Rows land in HBase; a replayed batch rewrites nothing and republishes identical events; other content is
+    a DUPLICATE_ID dead letter."""
     import happybase
 
     decisions, dlq = tail(scratch, "decisions"), tail(scratch, "dlq")
-    cap = Captured(SaveBolt, {**scratch, "loanrisk.save.batch_size": 2})
+    cap = Captured(SaveBolt, scratch)
     a, b = f"IT{uuid.uuid4().hex[:8]}", f"IT{uuid.uuid4().hex[:8]}"
-    first = [cap.feed(_decided(a, 1)), cap.feed(_decided(b, 2))]
-    assert cap.acked() == [t.id for t in first]
+    first = cap.feed([0, [_decided(a, 1), _decided(b, 2)]])
+    assert cap.acked() == [first.id]
     table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
         scratch["loanrisk.hbase.table"])
     row = events.parse_row(a, table.row(a.encode()))
-    assert row.decision.decision == "APPROVE" and row.decision.model_version == "m-test" and row.event_published
+    assert row.decision.decision == "APPROVE" and row.decision.model_version == "m-test"
     assert [r.code for r in row.decision.reasons] == ["R1"] and row.source.offset == 1
 
-    replay = [cap.feed(_decided(a, 1)), cap.feed(_decided(b, 2, loan_amnt=12_000.0))]
-    assert cap.acked()[2:] == [t.id for t in replay] and cap.failed() == []
+    replay = cap.feed([0, [_decided(a, 1), _decided(b, 2, loan_amnt=12_000.0)]])
+    assert cap.acked() == [first.id, replay.id] and cap.failed() == []
     assert events.parse_row(a, table.row(a.encode())).saved_at_ms == row.saved_at_ms
     assert events.parse_row(b, table.row(b.encode())).applicant["loan_amnt"] == 10_000.0
 
-    published = [events.parse_decision_event(v) for _, v in decisions.read(2, timeout_s=5)]
+    published = [events.parse_decision_event(v) for _, v in decisions.read(3, timeout_s=5)]
+    by_id: dict[str, list[events.DecisionEvent]] = {}
+    for event in published:
+        by_id.setdefault(event.application_id, []).append(event)
+    assert len(by_id[a]) == 2 and by_id[a][0] == by_id[a][1] and by_id[a][0].event_id
+    assert len(by_id[b]) == 1
+    [dup] = cap.emitted(DEAD_LETTER_STREAM)
+    assert dup["anchors"] == [replay.id]
+    publish_letters(scratch, [dup])
     letters = [events.parse_dead_letter(v) for _, v in dlq.read(1, timeout_s=5)]
     decisions.close(), dlq.close()
-    assert sorted(e.application_id for e in published) == sorted([a, b])
     assert [(d.reason, d.application_id) for d in letters] == [("DUPLICATE_ID", b)]

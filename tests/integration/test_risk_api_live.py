@@ -62,3 +62,55 @@ def test_live_chunked_body_over_the_limit_is_413(url: str) -> None:
                              timeout=TIMEOUT)
     assert response.status_code == 413
     assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+REAL_FILE = "lending_club_2015_sample.csv"  # 999 real loans, 76 with whitespace around emp_title or title
+BATCH = 500
+
+
+def canonical_as_sent(row: dict[str, str]) -> dict[str, object]:
+    """Return a raw LendingClub row as a lender sends it: the canonical record, free text untrimmed."""
+    from loanrisk.cleaning import Rejection, clean_record
+
+    applicant = clean_record(row)
+    assert not isinstance(applicant, Rejection), applicant
+    return applicant.to_dict() | {f: (row[f] if row[f].strip() else None) for f in ("emp_title", "title")}
+
+
+@pytest.fixture(scope="module")
+def real_records() -> list[dict[str, object]]:
+    """Return the 999 real loans of the 2015 sample as canonical records (skip without the data folder)."""
+    import csv
+
+    from jobs.settings import default_data_dir
+
+    data_dir = default_data_dir()
+    if data_dir is None or not (data_dir / REAL_FILE).exists():
+        pytest.skip(f"{REAL_FILE} is not in the data folder")
+    with (data_dir / REAL_FILE).open(newline="", encoding="utf-8") as handle:
+        return [canonical_as_sent(row) for row in csv.DictReader(handle)]
+
+
+def test_live_999_real_loans_in_batches_of_500_are_all_scored(url: str, real_records: list[dict[str, object]]) -> None:
+    assert len(real_records) == 999
+    assert any(isinstance(r["emp_title"], str) and r["emp_title"] != r["emp_title"].strip() for r in real_records)
+    results = []
+    for start in range(0, len(real_records), BATCH):
+        chunk = real_records[start:start + BATCH]
+        response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, timeout=30)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["problems"] == []
+        results += body["results"]
+    assert [r["application_id"] for r in results] == [r["id"] for r in real_records]
+    assert all(bool(r["reasons"]) == (r["decision"] != "APPROVE") for r in results)
+
+
+def test_live_batch_of_500_with_one_invalid_applicant(url: str, real_records: list[dict[str, object]]) -> None:
+    chunk = [dict(r) for r in real_records[:BATCH]]
+    chunk[123]["annual_inc"] = "a lot"
+    response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, timeout=30)
+    assert response.status_code == 200
+    body = response.json()
+    assert sum(r is not None for r in body["results"]) == 499 and body["results"][123] is None
+    assert [(p["index"], p["field"], p["reason"]) for p in body["problems"]] == [(123, "annual_inc", "BAD_TYPE")]

@@ -17,6 +17,8 @@ from risk_api.schemas import EXAMPLE_APPLICANT
 
 MODEL_DIR = ROOT / "models"
 REAL_SAMPLE = 300
+DECLINE_SAMPLE_FILE = "lending_club_2007_2011.csv"
+DECLINE_SAMPLE = 2000
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +54,23 @@ def real_applicants(data_dir: Path | None) -> list[Applicant]:
     with path.open(newline="", encoding="utf-8") as handle:
         cleaned = (clean_record(row) for row in itertools.islice(csv.DictReader(handle), REAL_SAMPLE))
         return [a for a in cleaned if not isinstance(a, Rejection)]
+
+
+@pytest.fixture(scope="session")
+def real_declines(risk_model: RiskModel) -> list[Applicant]:
+    """Return the applicants the shipped model and policy decline among real loans (a synthetic grid without data)."""
+    from loanrisk.decision import DECLINE, decide, policy_from_mapping
+
+    data_dir = default_data_dir()
+    path = data_dir / DECLINE_SAMPLE_FILE if data_dir else None
+    if path is not None and path.exists():
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = itertools.islice(csv.DictReader(handle), 0, None, 20)  # every 20th loan: all vintages
+            pool = [a for a in map(clean_record, itertools.islice(rows, DECLINE_SAMPLE)) if not isinstance(a, Rejection)]
+    else:
+        pool = synthetic_applicants(applicant_from_json(EXAMPLE_APPLICANT))
+    policy = policy_from_mapping(risk_model.metadata["policy"])
+    return [a for a, p in zip(pool, risk_model.probabilities(pool), strict=True) if decide(float(p), policy) == DECLINE]
 
 
 @pytest.fixture(scope="session")

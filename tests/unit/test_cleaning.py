@@ -11,6 +11,7 @@ import pytest
 from jobs.settings import default_data_dir
 from loanrisk.applicant import FIELD_NAMES, Applicant
 from loanrisk.cleaning import (
+    FIELDS,
     REASONS,
     Rejection,
     applicant_from_json,
@@ -251,3 +252,40 @@ def test_every_row_of_the_shared_samples_cleans(name: str) -> None:
     refused = [r for r in results if isinstance(r, Rejection)]
     assert results and not refused, refused[:3]
     assert all(applicant_from_json(a.to_dict()) == a for a in results)
+
+
+@pytest.mark.parametrize(("field", "raw", "kept"), [("emp_title", " Nurse ", "Nurse"), ("title", "\tCar loan\n", "Car loan"),
+                                                    ("emp_title", "  ", None), ("title", "", None)])
+def test_strict_json_trims_free_text(field: str, raw: str, kept: str | None) -> None:
+    result = applicant_from_json(cleaned().to_dict() | {field: raw})
+    assert isinstance(result, Applicant) and getattr(result, field) == kept
+
+
+@pytest.mark.parametrize("field", [name for name, rule in FIELDS.items() if not rule.scored])
+def test_strict_json_treats_an_absent_unscored_field_as_null(field: str) -> None:
+    record = cleaned().to_dict()
+    del record[field]
+    result = applicant_from_json(record)
+    assert isinstance(result, Applicant) and getattr(result, field) is None
+    assert applicant_from_json(cleaned().to_dict() | {field: None}) == result
+
+
+@pytest.mark.parametrize("field", [name for name, rule in FIELDS.items() if rule.scored])
+def test_strict_json_requires_every_scored_key(field: str) -> None:
+    record = cleaned().to_dict()
+    del record[field]
+    assert (rejected(applicant_from_json(record)).reason, rejected(applicant_from_json(record)).field) == (
+        "MISSING_FIELD", field)
+
+
+def test_lenient_path_still_requires_what_the_record_store_needs() -> None:
+    assert rejected(clean_record(cleaned().to_dict() | {"home_ownership": ""})).field == "home_ownership"
+
+
+def test_the_2007_2011_file_cleans_except_its_four_rows_without_income() -> None:
+    data_dir = default_data_dir()
+    if data_dir is None or not (data_dir / "lending_club_2007_2011.csv").exists():
+        pytest.skip("lending_club_2007_2011.csv not present")
+    with open(data_dir / "lending_club_2007_2011.csv", newline="", encoding="utf-8") as handle:
+        refused = [r for r in map(clean_record, csv.DictReader(handle)) if isinstance(r, Rejection)]
+    assert [(r.reason, r.field) for r in refused] == [("MISSING_FIELD", "annual_inc")] * 4

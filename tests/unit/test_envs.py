@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / "config.json").read_text())
 TOPOLOGY = "loan-risk"
 VIRTUALENV_ENVS = sorted(name for name, cfg in CONFIG["envs"].items() if cfg.get("use_virtualenv", True))
-COMPONENTS = {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"}
+COMPONENTS = {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "save_bolt", "dead_letter_bolt"}
 
 
 def import_topology(env: str) -> ModuleType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -36,13 +37,13 @@ def test_fingerprint_is_sha256_of_the_stored_applicant_json():
 @pytest.mark.parametrize("decision", [MODEL, PRESCREEN], ids=["model", "prescreen"])
 def test_hbase_row_round_trips(decision):
     """A row built by the SaveBolt reads back to the same decision, source and timestamps."""
-    row = {**events.hbase_row(APPLICANT, decision, RECEIVED, 1_790_000_000_500), **events.published_marker()}
+    row = events.hbase_row(APPLICANT, decision, RECEIVED, 1_790_000_000_500)
     stored = events.parse_row(b"G000123", row)
     assert isinstance(stored, events.StoredRow)
     assert stored.decision == decision
     assert stored.applicant == APPLICANT
     assert stored.source == RECEIVED.source
-    assert (stored.kafka_ts_ms, stored.saved_at_ms, stored.event_published) == (1_790_000_000_123, 1_790_000_000_500, True)
+    assert (stored.kafka_ts_ms, stored.saved_at_ms) == (1_790_000_000_123, 1_790_000_000_500)
 
 
 def test_prescreen_row_has_empty_probability_and_model_version():
@@ -66,7 +67,7 @@ def test_decision_event_round_trips_through_json():
     assert events.parse_decision_event(payload) == event
     assert set(json.loads(payload)) == {
         "schema_version", "application_id", "decision", "decided_by", "probability_of_default", "reasons",
-        "model_version", "policy_version", "source", "kafka_ts_ms", "saved_at_ms"}
+        "model_version", "policy_version", "source", "kafka_ts_ms", "saved_at_ms", "event_id"}
 
 
 def test_prescreen_event_has_null_probability():
@@ -137,21 +138,15 @@ def test_plan_saves_new_ids_are_written():
     assert events.plan_saves([("A", "f1"), ("B", "f2")], {}) == [events.WRITE, events.WRITE]
 
 
-def test_plan_saves_replays_of_published_rows_are_skipped():
-    """A replay with the stored fingerprint and a published event does nothing."""
-    existing = {"A": events.Stored("f1", True)}
-    assert events.plan_saves([("A", "f1")], existing) == [events.SKIP]
-
-
-def test_plan_saves_completes_a_replay_that_never_published():
-    """A stored row without the publication marker is written and published again."""
-    existing = {"A": events.Stored("f1", False)}
-    assert events.plan_saves([("A", "f1")], existing) == [events.WRITE]
+def test_plan_saves_replay_of_a_saved_row_republishes_without_writing():
+    """A replay with the stored fingerprint is not written again; its event is published again."""
+    existing = {"A": events.Stored("f1", 1_790_000_000_500)}
+    assert events.plan_saves([("A", "f1")], existing) == [events.REPUBLISH]
 
 
 def test_plan_saves_other_content_under_a_stored_id_is_a_duplicate():
-    """An id stored with another fingerprint is a duplicate, published or not."""
-    existing = {"A": events.Stored("f1", True), "B": events.Stored("f9", False)}
+    """An id stored with another fingerprint is a duplicate."""
+    existing = {"A": events.Stored("f1", 1), "B": events.Stored("f9", 2)}
     assert events.plan_saves([("A", "f2"), ("B", "f2")], existing) == [events.DUPLICATE, events.DUPLICATE]
 
 
@@ -161,11 +156,58 @@ def test_plan_saves_within_a_batch_the_first_content_wins():
     assert events.plan_saves(items, {}) == [events.WRITE, events.SKIP, events.DUPLICATE, events.WRITE]
 
 
-def test_duplicate_letter_names_the_id():
-    """A DUPLICATE_ID dead letter carries the id, the field and the new record's raw payload."""
-    letter = events.duplicate_letter(RECEIVED, "G000123", "ab" * 32, 99)
+def test_a_replayed_batch_publishes_the_identical_event():
+    """First attempt (WRITE at t1) and replay (REPUBLISH with the stored save time): byte-identical events."""
+    fp = events.fingerprint(APPLICANT)
+    first = events.decision_event(MODEL, RECEIVED, 1_790_000_000_500, fp)
+    stored = {"G000123": events.Stored(fp, 1_790_000_000_500)}
+    assert events.plan_saves([("G000123", fp)], stored) == [events.REPUBLISH]
+    replay = events.decision_event(MODEL, RECEIVED, stored["G000123"].saved_at_ms, fp)
+    assert events.dumps(replay.to_dict()) == events.dumps(first.to_dict())
+
+
+def test_event_id_is_deterministic_and_names_what_was_decided():
+    """Same id, content, decision and model version: same event_id; any of them changed: another one."""
+    fp = events.fingerprint(APPLICANT)
+    base = events.event_id("G000123", fp, MODEL)
+    assert base == events.event_id("G000123", fp, MODEL) and len(base) == 64
+    assert base != events.event_id("G000123", events.fingerprint({**APPLICANT, "loan_amnt": 1.0}), MODEL)
+    assert base != events.event_id("G000123", fp, dataclasses.replace(MODEL, decision="APPROVE"))
+    assert base != events.event_id("G000123", fp, dataclasses.replace(MODEL, model_version="lr-other"))
+
+
+def test_decision_event_round_trips_with_its_id():
+    """parse_decision_event reads schema 2 back, event_id included; schema 1 events still parse."""
+    event = events.decision_event(MODEL, RECEIVED, 1_790_000_000_500, events.fingerprint(APPLICANT))
+    parsed = events.parse_decision_event(events.dumps(event.to_dict()))
+    assert parsed == event and parsed.schema_version == 2 and parsed.event_id
+    old = {k: v for k, v in event.to_dict().items() if k != "event_id"} | {"schema_version": 1}
+    assert events.parse_decision_event(events.dumps(old)).event_id == ""
+
+
+def test_tracked_wire_round_trips():
+    """What travels after the filter reads back to the same record."""
+    tracked = events.Tracked.of("G000123", APPLICANT, RECEIVED)
+    assert events.Tracked.from_wire(json.loads(json.dumps(tracked.to_wire()))) == tracked
+
+
+def test_shard_of_is_stable_and_spreads():
+    """An id always maps to one shard, the same in every process; ids spread over all shards."""
+    ids = [f"G{i:06d}" for i in range(400)]
+    shards = [events.shard_of(i, 4) for i in ids]
+    assert shards == [events.shard_of(i, 4) for i in ids] and set(shards) == {0, 1, 2, 3}
+    assert events.shard_of("G000123", 4) == int.from_bytes(
+        hashlib.blake2b(b"G000123", digest_size=4).digest(), "big") % 4
+
+
+def test_duplicate_letter_names_the_id_and_the_payload_by_sha_and_coordinates():
+    """A DUPLICATE_ID letter raised after the filter carries the id, the payload's sha256 and Kafka coordinates."""
+    tracked = events.Tracked.of("G000123", APPLICANT, RECEIVED)
+    letter = events.duplicate_letter(tracked, "ab" * 32, 99)
     assert (letter.reason, letter.field, letter.application_id) == ("DUPLICATE_ID", "id", "G000123")
-    assert letter.raw == RECEIVED.raw and letter.raw_sha256 == RECEIVED.raw_sha256
+    assert letter.raw == "" and letter.raw_sha256 == RECEIVED.raw_sha256 and letter.source == RECEIVED.source
+    assert letter.schema_version == 2
+    assert events.parse_dead_letter(events.dumps(letter.to_dict())) == letter
 
 
 def test_first_seen_flags_other_content_at_a_later_offset():

@@ -107,3 +107,18 @@ def test_feature_columns_match_rows() -> None:
     cols = features.feature_columns([BASE, dataclasses.replace(BASE, term=60)])
     assert cols["term_60"] == [0.0, 1.0]
     assert list(cols) == list(features.FEATURE_NAMES)
+
+
+def test_model_candidates_are_exactly_the_directional_features() -> None:
+    assert set(features.MODEL_CANDIDATES) == set(features.DIRECTIONAL_SIGNS)
+    assert not {"log_revol_bal", "open_acc", "emp_length"} & set(features.MODEL_CANDIDATES)
+
+
+@pytest.mark.parametrize(("emp_length", "years"), [(None, 0.0), (0, 0.0), (6, 6.0), (10, 10.0)])
+def test_unstated_employment_folds_into_zero_years(emp_length: int | None, years: float) -> None:
+    assert value(dataclasses.replace(BASE, emp_length=emp_length), "employment_years") == years
+
+
+@pytest.mark.parametrize(("purpose", "flag"), [("small_business", 1.0), ("debt_consolidation", 0.0), ("other", 0.0)])
+def test_small_business_flag(purpose: str, flag: float) -> None:
+    assert value(dataclasses.replace(BASE, purpose=purpose), "small_business") == flag

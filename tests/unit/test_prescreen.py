@@ -36,7 +36,7 @@ def test_a_good_applicant_goes_to_the_model():
     ({"dti": 50.01}, "PS_DTI_HIGH"),
     ({"fico_range_low": 659, "fico_range_high": 663}, "PS_FICO_LOW"),
     ({"mths_since_last_delinq": 2}, "PS_RECENT_DELINQUENCY"),
-    ({"delinq_2yrs": 3}, "PS_DELINQUENCIES"),
+    ({"delinq_2yrs": 101}, "PS_DELINQUENCIES"),
     ({"inq_last_6mths": 6}, "PS_INQUIRIES"),
     ({"pub_rec": 2}, "PS_PUBLIC_RECORDS"),
 ])
@@ -52,7 +52,7 @@ def test_each_rule_declines_with_its_code(change, code):
 
 @pytest.mark.parametrize("change", [
     {"grade": "D", "sub_grade": "D5"}, {"loan_amnt": 1_000.0}, {"loan_amnt": 40_000.0}, {"dti": 50.0},
-    {"dti": 0.0}, {"fico_range_low": 660}, {"mths_since_last_delinq": 3}, {"delinq_2yrs": 2},
+    {"dti": 0.0}, {"fico_range_low": 660}, {"mths_since_last_delinq": 3}, {"delinq_2yrs": 2}, {"delinq_2yrs": 3}, {"delinq_2yrs": 100},
     {"inq_last_6mths": 5}, {"pub_rec": 1}, {"delinq_2yrs": None, "inq_last_6mths": None, "pub_rec": None},
 ])
 def test_boundaries_and_unknown_history_pass(change):
@@ -89,7 +89,14 @@ def test_list_options_are_accepted():
 
 def test_catalogue_is_complete_and_rules_read_real_fields():
     """Every rule has a documented code, and rules only read fields of the applicant record."""
-    worst = {name: None for name in FIELD_NAMES} | {"id": "X", "mths_since_last_delinq": 0, "delinq_2yrs": 9,
+    worst = {name: None for name in FIELD_NAMES} | {"id": "X", "mths_since_last_delinq": 0, "delinq_2yrs": 101,
                                                     "inq_last_6mths": 9, "pub_rec": 9, "grade": "G"}
     assert {r.code for r in decline_reasons(worst, POLICY)} == set(REASON_CODES) - {"PS_DTI_HIGH"}
     assert len(RULES) == len(REASON_CODES)
+
+
+def test_v3_leaves_repeated_delinquencies_to_the_model():
+    """prescreen-v3: more than 2 delinquencies in 2 years declined mostly repaid loans, so the rule is off."""
+    assert POLICY.policy_version == "prescreen-v3" and POLICY.max_delinq_2yrs == 100
+    assert prescreen({**GOOD, "delinq_2yrs": 3}, POLICY) is None
+    assert prescreen({**GOOD, "delinq_2yrs": 3}, PrescreenPolicy(max_delinq_2yrs=2)).reasons[0].code == "PS_DELINQUENCIES"

@@ -1,4 +1,4 @@
-"""The topology definition: five named components, their groupings, stream fields and per-env parallelism."""
+"""The topology definition: named components, groupings, stream fields, settings merged from one set of defaults."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bolts.settings import DEFAULTS, STORM_DEFAULTS, merged, opt
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / "config.json").read_text())
@@ -31,23 +33,27 @@ def topo():
     return load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk"])
 
 
-def test_five_named_components(topo):
-    """Storm UI shows exactly the five components of the brief."""
+def test_named_components_with_the_dead_letter_path_in_the_graph(topo):
+    """Storm UI shows the five pipeline components and the dead_letter_bolt every bolt's letters go to."""
     names = {spec.name for spec in topo.LoanRisk.specs}
-    assert names == {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"}
+    assert names == {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "save_bolt", "dead_letter_bolt"}
 
 
-def test_every_hop_is_grouped_by_application_id(topo):
-    """Records of one id follow one path in Kafka order: fields groupings on the key / id everywhere."""
+def test_every_hop_keeps_an_id_on_one_task(topo):
+    """Fields grouping on the key into the filter, on the shard of the id hash after it; letters shuffled."""
     bolts = topo.LoanRisk.thrift_bolts
-    groupings = {(name, sid.componentId, sid.streamId): g.fields
+    groupings = {(name, sid.componentId, sid.streamId): g.fields or ("shuffle" if g.shuffle else None)
                  for name, bolt in bolts.items() for sid, g in bolt.common.inputs.items()}
     assert groupings == {
         ("filter_bolt", "kafka_spout", "default"): ["key"],
-        ("decision_bolt", "filter_bolt", "default"): ["application_id"],
-        ("submit_bolt", "decision_bolt", "default"): ["application_id"],
-        ("save_bolt", "submit_bolt", "default"): ["application_id"],
-        ("save_bolt", "decision_bolt", "declined"): ["application_id"],
+        ("decision_bolt", "filter_bolt", "default"): ["shard"],
+        ("submit_bolt", "decision_bolt", "default"): ["shard"],
+        ("save_bolt", "submit_bolt", "default"): ["shard"],
+        ("save_bolt", "decision_bolt", "declined"): ["shard"],
+        ("dead_letter_bolt", "filter_bolt", "dead_letter"): "shuffle",
+        ("dead_letter_bolt", "decision_bolt", "dead_letter"): "shuffle",
+        ("dead_letter_bolt", "submit_bolt", "dead_letter"): "shuffle",
+        ("dead_letter_bolt", "save_bolt", "dead_letter"): "shuffle",
     }
 
 
@@ -55,27 +61,52 @@ def test_stream_fields(topo):
     """Declared output fields match what the bolts emit."""
     streams = {(name, sid): s.output_fields for name, bolt in topo.LoanRisk.thrift_bolts.items()
                for sid, s in bolt.common.streams.items()}
-    assert streams[("filter_bolt", "default")] == ["application_id", "applicant", "received"]
-    assert streams[("decision_bolt", "default")] == ["application_id", "applicant", "received"]
-    assert streams[("decision_bolt", "declined")] == ["application_id", "applicant", "decision", "received"]
-    assert streams[("submit_bolt", "default")] == ["application_id", "applicant", "decision", "received"]
+    for key in [("filter_bolt", "default"), ("decision_bolt", "default"), ("decision_bolt", "declined"),
+                ("submit_bolt", "default")]:
+        assert streams[key] == ["shard", "items"]
+    for bolt in ("filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"):
+        assert streams[(bolt, "dead_letter")] == ["application_id", "letter"]
     spout = topo.LoanRisk.thrift_spouts["kafka_spout"].common.streams["default"].output_fields
     assert spout == ["topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8"]
 
 
 @pytest.mark.parametrize("env", sorted(CONFIG["envs"]))
-def test_parallelism_comes_from_config_json(topo, env):
-    """Each component's parallelism per env is loanrisk.par.<component> of that env."""
+def test_parallelism_comes_from_the_env_else_the_single_default(topo, env):
+    """Each component's parallelism per env is the env's loanrisk.par.<component>, else the default."""
     options = CONFIG["envs"][env]["options"]
     for spec in topo.LoanRisk.specs:
-        assert spec.par[env] == options[f"loanrisk.par.{spec.name}"]
+        key = f"loanrisk.par.{spec.name}"
+        assert spec.par[env] == options.get(key, DEFAULTS[key])
 
 
-def test_batching_bolts_get_tick_tuples(topo):
-    """submit_bolt and save_bolt flush waiting batches on tick tuples."""
-    bolts = topo.LoanRisk.thrift_bolts
-    for name in ("submit_bolt", "save_bolt"):
-        assert json.loads(bolts[name].common.json_conf)["topology.tick.tuple.freq.secs"] == 1
+def test_envs_hold_only_what_differs_from_the_defaults():
+    """No env repeats a default; every loanrisk.* key an env sets is a known setting."""
+    for env in CONFIG["envs"].values():
+        for key, value in env["options"].items():
+            if key.startswith("loanrisk.") and not key.startswith("loanrisk.prescreen."):
+                assert key in DEFAULTS and value != DEFAULTS[key], key
+            assert STORM_DEFAULTS.get(key, object()) != value, key
+
+
+def test_topology_config_carries_the_merged_settings(topo):
+    """The topology's config is defaults < env options < -o, which the bolts read."""
+    assert topo.LoanRisk.config["loanrisk.design"] == "batched"
+    assert topo.LoanRisk.config["topology.max.spout.pending"] == STORM_DEFAULTS["topology.max.spout.pending"]
+    naive = load_topology(["sparse", "submit", "-e", "local", "-o", "loanrisk.design=naive",
+                           "-o", "loanrisk.save.batch_size=7"])
+    assert naive.LoanRisk.config["loanrisk.filter.batch_size"] == 1
+    assert naive.LoanRisk.config["loanrisk.multilang.codec"] == "json"
+    assert naive.LoanRisk.config["loanrisk.save.batch_size"] == 7
+
+
+def test_bolts_read_the_design_preset_and_explicit_settings_win():
+    """settings.opt: an explicit key, else the design's preset, else the default."""
+    assert opt({}, "loanrisk.save.batch_size") == DEFAULTS["loanrisk.save.batch_size"]
+    assert opt({"loanrisk.design": "naive"}, "loanrisk.save.batch_size") == 1
+    assert opt({"loanrisk.design": "naive", "loanrisk.save.batch_size": "9"}, "loanrisk.save.batch_size") == 9
+    assert opt({"loanrisk.hbase.batch_puts": "false"}, "loanrisk.hbase.batch_puts") is False
+    with pytest.raises(ValueError):
+        merged({"loanrisk.design": "fast"})
 
 
 def test_spout_arguments_follow_env_and_cli_overrides():
@@ -84,7 +115,7 @@ def test_spout_arguments_follow_env_and_cli_overrides():
                           "-o", "loanrisk.spout.max_uncommitted_offsets=42"])
     args = topo.LoanRisk.thrift_spouts["kafka_spout"].spout_object.java_object.args_list
     values = [a.string_arg if a.string_arg is not None else a.long_arg for a in args]
-    local = CONFIG["envs"]["local"]["options"]
+    local = merged(CONFIG["envs"]["local"]["options"])
     assert values == [local["loanrisk.kafka.bootstrap"], local["loanrisk.kafka.input_topic"], "g-test", 42,
                       local["loanrisk.spout.offset_commit_period_ms"], local["loanrisk.spout.retry_initial_delay_ms"],
                       local["loanrisk.spout.retry_max_delay_ms"]]
@@ -93,7 +124,7 @@ def test_spout_arguments_follow_env_and_cli_overrides():
 def test_storm_timeouts_leave_room_for_the_slowest_bolt_call():
     """HTTP and Kafka waits stay far below the subprocess (heartbeat) and message timeouts."""
     for env in CONFIG["envs"].values():
-        o = env["options"]
+        o = merged(env["options"])
         worst_submit = o["loanrisk.risk_api.retry_budget_secs"] + o["loanrisk.kafka.send_timeout_secs"]
         worst_save = 3 * o["loanrisk.hbase.timeout_ms"] / 1000 + 2 * o["loanrisk.kafka.send_timeout_secs"]
         assert max(worst_submit, worst_save) < o["topology.subprocess.timeout.secs"]
