@@ -28,11 +28,14 @@ from dataclasses import dataclass, field
 from math import ceil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from apiflask import APIFlask
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, redirect, request, session
 from flask_httpauth import HTTPTokenAuth  # type: ignore[import-untyped]
+from markupsafe import escape
 from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response as BaseResponse
 
 from loanrisk.access import (
     Identity,
@@ -41,6 +44,7 @@ from loanrisk.access import (
     TokenStore,
     audit_line,
     bind_refusal,
+    hash_token,
     is_loopback,
     load_store,
     utcnow,
@@ -113,12 +117,25 @@ def refuse_open_bind(app: Flask, service: str) -> None:
         raise SystemExit(WORKER_BOOT_ERROR)
 
 
-def needed_role(path: str, rules: Mapping[str, str], default_role: str) -> str | None:
-    """Return the role a path needs (longest matching prefix), None for a public path."""
-    if path in PUBLIC_PATHS:
+def needed_role(
+    path: str, rules: Mapping[str, str], default_role: str, method: str = "GET", public: frozenset[str] = frozenset()
+) -> str | None:
+    """Return the role a request needs, None for a public path.
+
+    A rule's key is a path prefix (``/applicants``) or a method and a prefix (``POST /api/v1/topology``); the
+    longest matching prefix wins, a method-specific rule over a plain one of the same prefix.
+    """
+    if path in PUBLIC_PATHS or any(path == p or path.startswith(p.rstrip("/") + "/") for p in public):
         return None
-    matches = [prefix for prefix in rules if path == prefix or path.startswith(prefix.rstrip("/") + "/")]
-    return rules[max(matches, key=len)] if matches else default_role
+    found: tuple[int, int, str] | None = None
+    for key, role in rules.items():
+        verb, _, prefix = key.rpartition(" ")
+        if verb and verb != method:
+            continue
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            rank = (len(prefix), 1 if verb else 0, role)
+            found = rank if found is None or rank[:2] > found[:2] else found
+    return found[2] if found else default_role
 
 
 def identity() -> Identity | None:
@@ -184,10 +201,10 @@ def document_auth(spec: dict[Any, Any] | str, rules: Mapping[str, str], default_
         "description": "An API token: python -m jobs.tokens issue --role ROLE --name NAME (README, Security).",
     }
     for path, operations in spec.get("paths", {}).items():
-        role = needed_role(path, rules, default_role)
-        for operation in operations.values():
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            role = None if path in LOOPBACK_PATHS else needed_role(path, rules, default_role, method.upper())
             operation["security"] = [{"bearer": []}] if role else []
             if role:
                 operation["description"] = f"{operation.get('description', '')}\n\nNeeds role `{role}`.".strip()
@@ -201,15 +218,25 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 def init_auth(
-    app: APIFlask, rules: Mapping[str, str], *, default_role: str = "reader", service: str, rate_limit: bool = False
+    app: Flask,
+    rules: Mapping[str, str],
+    *,
+    default_role: str = "reader",
+    service: str,
+    rate_limit: bool = False,
+    browser_login: bool = False,
+    public_prefixes: tuple[str, ...] = (),
 ) -> None:
     """Protect every endpoint of ``app`` (see the module docstring); refuse to start when that is unsafe.
 
+    ``browser_login`` (apps with pages, which need ``SECRET_KEY``): ``/login`` takes a token once and keeps its
+    hash (never the token) in the signed session cookie; a page request without credentials is sent there.
     Call it last in the app factory: it wraps the spec processor registered before it.
     """
     refuse_open_bind(app, service)
-    previous = app.spec_callback
-    app.spec_processor(lambda spec: document_auth(previous(spec) if previous else spec, rules, default_role))
+    if isinstance(app, APIFlask):
+        previous = app.spec_callback
+        app.spec_processor(lambda spec: document_auth(previous(spec) if previous else spec, rules, default_role))
     app.extensions["audit_log"] = AuditLog(Path(app.config["AUDIT_LOG"]))
     limiter = rate_limiter(app) if rate_limit else None
     if not auth_enabled(app):
@@ -240,21 +267,75 @@ def init_auth(
         audit("auth.refused", status=status, reason=refused.reason if refused else "FORBIDDEN")
         return refusal_response(status, refused, service)
 
-    def check() -> Response | None:
-        role = needed_role(request.path, rules, default_role)
+    public = frozenset({*public_prefixes, *(("/login", "/logout", "/static") if browser_login else ())})
+
+    def check() -> BaseResponse | None:
+        role = needed_role(request.path, rules, default_role, request.method, public)
         if role is None or (request.path in LOOPBACK_PATHS and is_loopback(request.remote_addr or "")):
             return None
         g.auth_needed = role
-        refused: Response | None = auth.login_required(role=role)(_passed)()
+        refused: BaseResponse | None
+        if browser_login and "Authorization" not in request.headers:
+            refused = session_check(tokens, role, service)
+        else:
+            refused = auth.login_required(role=role)(_passed)()
         if refused is not None or limiter is None:
             return refused
         return _spend(limiter, identity() or ANONYMOUS)
 
     app.before_request(check)
+    if browser_login:
+        app.add_url_rule("/login", "auth_login", lambda: login(tokens), methods=["GET", "POST"])
+        app.add_url_rule("/logout", "auth_logout", logout, methods=["POST"])
 
 
 def _passed() -> None:
     return None
+
+
+SESSION_KEY = "auth_sha256"
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>
+<body><h1>Sign in</h1><p>{message}</p><form method="post" action="/login">
+<input type="hidden" name="next" value="{next}">
+<label>API token <input type="password" name="token" autocomplete="off" autofocus></label>
+<button type="submit">Sign in</button></form>
+<p>Tokens: <code>var/tokens/reader.token</code> (views) or <code>operator.token</code> (actions and logs);
+<code>python -m jobs.tokens issue --role operator --name you</code> issues one.</p></body></html>"""
+
+
+def session_check(tokens: StoreFile, role: str, service: str) -> BaseResponse | None:
+    """Authenticate a browser by the token hash its session holds; send a page request without one to /login."""
+    digest = session.get(SESSION_KEY)
+    found = tokens.current().authenticate_hash(str(digest), utcnow()) if digest else None
+    if isinstance(found, Identity):
+        g.auth_identity = found
+        return None if role in found.roles else refusal_response(403, None, service)
+    if request.method == "GET" and not request.path.startswith("/api/"):
+        return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/?=&')}")
+    return refusal_response(401, found, service)
+
+
+def login(tokens: StoreFile) -> BaseResponse | str:
+    """GET: the sign-in form; POST: check the token, keep its hash in the session, go on to ``next``."""
+    target = request.values.get("next", "/")
+    target = target if target.startswith("/") and not target.startswith("//") else "/"
+    if request.method == "GET":
+        return LOGIN_PAGE.format(message="Paste an API token.", next=escape(target))
+    presented = request.form.get("token", "").strip()
+    found = tokens.current().authenticate(presented, utcnow())
+    if isinstance(found, Refused):
+        page = LOGIN_PAGE.format(message=escape(found.detail), next=escape(target))
+        return Response(page, status=401, mimetype="text/html")
+    session.clear()
+    session[SESSION_KEY] = hash_token(presented)
+    g.auth_identity = found
+    audit("auth.login")
+    return redirect(target)
+
+
+def logout() -> BaseResponse:
+    session.pop(SESSION_KEY, None)
+    return redirect("/login")
 
 
 def _spend(limiter: RateLimiter, who: Identity) -> Response | None:

@@ -16,11 +16,15 @@ from typing import Any
 import pytest
 import requests
 
+from jobs.settings import Settings
+
 from tests.integration.ui_topology import running_loan_risk
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = ["600", "10800", "86400", ":all-time"]
 PROBLEM = "application/problem+json"
+
+AUTH = Settings.load().auth_headers("admin")  # var/tokens/admin.token, written by `make up`
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +39,7 @@ def ui(settings) -> str:
 
 @pytest.fixture(scope="module")
 def page(ui: str, topology_id: str) -> dict[str, Any]:
-    return requests.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()
+    return requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def components(page: dict[str, Any]) -> list[str]:
 
 
 def get(ui: str, path: str, **params: str) -> requests.Response:
-    return requests.get(f"{ui}{path}", params=params, timeout=30)
+    return requests.get(f"{ui}{path}", params=params, headers=AUTH, timeout=30)
 
 
 def test_cluster_nimbus_and_supervisor_summaries(ui: str, topology_id: str) -> None:
@@ -98,7 +102,7 @@ def test_component_pages(ui: str, topology_id: str, components: list[str]) -> No
     ("/api/v1/topology/no-such-1-1/component/filter_bolt", 404), ("/api/v1/topology/no-such-1-1/visualization", 404),
     ("/api/v1/topology/no-such-1-1/lag", 404), ("/api/v1/topology/{id}/visualization?window=1", 422)])
 def test_bad_ids_components_and_windows_are_problems(ui: str, topology_id: str, path: str, status: int) -> None:
-    response = requests.get(ui + path.format(id=topology_id), timeout=30)
+    response = requests.get(ui + path.format(id=topology_id), headers=AUTH, timeout=30)
     assert response.status_code == status and response.headers["Content-Type"] == PROBLEM
 
 
@@ -168,6 +172,7 @@ def test_log_paths_outside_the_log_directory_are_refused(ui: str, settings, page
 def session_with_token(ui: str, topology_id: str) -> tuple[requests.Session, str]:
     """A browser-like session and the antiForgeryToken its topology page carries."""
     session = requests.Session()
+    session.headers.update(AUTH)
     token = session.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()["antiForgeryToken"]
     return session, token
 

@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from webkit import auth
+
 from .nimbus import NimbusDown, NimbusError, NotFound
 from .problems import Problem, problem
 
@@ -28,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         KAFKA_TIMEOUT_MS=5000, MAX_CONTENT_LENGTH=64 * 1024, SECRET_KEY=secrets.token_bytes(32),
         SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,
     )
+    app.config.from_mapping(auth.default_config())
     app.config.from_prefixed_env("STORM_UI")
     app.config.from_mapping(test_config or {})
 
@@ -37,7 +40,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(logviewer.bp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+    auth.init_auth(app, ACCESS_RULES, service="storm_ui", browser_login=True)
     return app
+
+
+# reader: every view; operator: the actions (every POST under /topology) and the worker logs (logviewer)
+ACCESS_RULES = {
+    "POST /api/v1/topology": "operator",
+    "/api/v1/listLogs": "operator",
+    "/api/v1/log": "operator",
+    "/api/v1/search": "operator",
+    "/api/v1/download": "operator",
+    "/logviewer": "operator",
+}
 
 
 def register_error_handlers(app: Flask) -> None:
