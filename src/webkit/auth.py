@@ -52,6 +52,7 @@ from loanrisk.access import (
 from loanrisk.problems import MEDIA_TYPE, SCHEMA, problem
 from webkit.problems import response
 
+Roles = str | tuple[str, ...]  # what a path needs: one role, or any one of several
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 LOOPBACK_PATHS = frozenset({"/metrics"})
 ANONYMOUS = Identity("anonymous", "admin")  # who a request is when authentication is off (loopback only)
@@ -118,8 +119,12 @@ def refuse_open_bind(app: Flask, service: str) -> None:
 
 
 def needed_role(
-    path: str, rules: Mapping[str, str], default_role: str, method: str = "GET", public: frozenset[str] = frozenset()
-) -> str | None:
+    path: str,
+    rules: Mapping[str, Roles],
+    default_role: Roles,
+    method: str = "GET",
+    public: frozenset[str] = frozenset(),
+) -> tuple[str, ...] | None:
     """Return the role a request needs, None for a public path.
 
     A rule's key is a path prefix (``/applicants``) or a method and a prefix (``POST /api/v1/topology``); the
@@ -127,7 +132,7 @@ def needed_role(
     """
     if path in PUBLIC_PATHS or any(path == p or path.startswith(p.rstrip("/") + "/") for p in public):
         return None
-    found: tuple[int, int, str] | None = None
+    found: tuple[int, int, Roles] | None = None
     for key, role in rules.items():
         verb, _, prefix = key.rpartition(" ")
         if verb and verb != method:
@@ -135,7 +140,8 @@ def needed_role(
         if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
             rank = (len(prefix), 1 if verb else 0, role)
             found = rank if found is None or rank[:2] > found[:2] else found
-    return found[2] if found else default_role
+    chosen = found[2] if found else default_role
+    return (chosen,) if isinstance(chosen, str) else chosen
 
 
 def identity() -> Identity | None:
@@ -169,7 +175,8 @@ def refusal_response(status: int, refused: Refused | None, realm: str) -> Respon
     if status == 403:
         who = identity()
         detail = f"the token {who.name!r} (role {who.role}) lacks the role this needs" if who else "forbidden"
-        return response(problem(403, detail, "forbidden", title="Role required", needed_role=g.get("auth_needed")))
+        needed = list(g.get("auth_needed") or ())
+        return response(problem(403, detail, "forbidden", title="Role required", needed_roles=needed))
     refused = refused or Refused("MISSING", "a bearer token is required (Authorization: Bearer <token>)")
     challenge = f'Bearer realm="{realm}"'
     if refused.reason != "MISSING":
@@ -191,7 +198,7 @@ AUTH_RESPONSES = {
 }
 
 
-def document_auth(spec: dict[Any, Any] | str, rules: Mapping[str, str], default_role: str) -> dict[Any, Any] | str:
+def document_auth(spec: dict[Any, Any] | str, rules: Mapping[str, Roles], default_role: Roles) -> dict[Any, Any] | str:
     """Add the bearer scheme, each operation's security and its 401/403/429 problems to the OpenAPI document."""
     if isinstance(spec, str):
         return spec
@@ -207,7 +214,8 @@ def document_auth(spec: dict[Any, Any] | str, rules: Mapping[str, str], default_
             role = None if path in LOOPBACK_PATHS else needed_role(path, rules, default_role, method.upper())
             operation["security"] = [{"bearer": []}] if role else []
             if role:
-                operation["description"] = f"{operation.get('description', '')}\n\nNeeds role `{role}`.".strip()
+                needs = " or ".join(f"`{r}`" for r in role)
+                operation["description"] = f"{operation.get('description', '')}\n\nNeeds role {needs}.".strip()
                 for status, description in AUTH_RESPONSES.items():
                     operation["responses"].setdefault(status, _problem_response(description))
     return spec
@@ -219,9 +227,9 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 def init_auth(
     app: Flask,
-    rules: Mapping[str, str],
+    rules: Mapping[str, Roles],
     *,
-    default_role: str = "reader",
+    default_role: Roles = "reader",
     service: str,
     rate_limit: bool = False,
     browser_login: bool = False,
@@ -278,13 +286,15 @@ def init_auth(
         if browser_login and "Authorization" not in request.headers:
             refused = session_check(tokens, role, service)
         else:
-            refused = auth.login_required(role=role)(_passed)()
+            refused = auth.login_required(role=list(role))(_passed)()
         if refused is not None or limiter is None:
             return refused
         return _spend(limiter, identity() or ANONYMOUS)
 
     app.before_request(check)
     if browser_login:
+        if app.config.get("SESSION_COOKIE_NAME", "session") == "session":  # cookies ignore ports: one name per app
+            app.config["SESSION_COOKIE_NAME"] = f"{service}_session"
         app.add_url_rule("/login", "auth_login", lambda: login(tokens), methods=["GET", "POST"])
         app.add_url_rule("/logout", "auth_logout", logout, methods=["POST"])
 
@@ -303,13 +313,13 @@ LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><titl
 <code>python -m jobs.tokens issue --role operator --name you</code> issues one.</p></body></html>"""
 
 
-def session_check(tokens: StoreFile, role: str, service: str) -> BaseResponse | None:
+def session_check(tokens: StoreFile, roles: tuple[str, ...], service: str) -> BaseResponse | None:
     """Authenticate a browser by the token hash its session holds; send a page request without one to /login."""
     digest = session.get(SESSION_KEY)
     found = tokens.current().authenticate_hash(str(digest), utcnow()) if digest else None
     if isinstance(found, Identity):
         g.auth_identity = found
-        return None if role in found.roles else refusal_response(403, None, service)
+        return None if found.roles.intersection(roles) else refusal_response(403, None, service)
     if request.method == "GET" and not request.path.startswith("/api/"):
         return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/?=&')}")
     return refusal_response(401, found, service)

@@ -40,11 +40,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(logviewer.bp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
-    auth.init_auth(app, ACCESS_RULES, service="storm_ui", browser_login=True)
+    auth.init_auth(app, ACCESS_RULES, default_role=("reader", "operator"), service="storm_ui", browser_login=True)
     return app
 
 
-# reader: every view; operator: the actions (every POST under /topology) and the worker logs (logviewer)
+# reader (or operator): every view; operator: the actions (every POST under /topology) and the worker logs
 ACCESS_RULES = {
     "POST /api/v1/topology": "operator",
     "/api/v1/listLogs": "operator",
