@@ -268,3 +268,24 @@ def test_fuzz_against_own_openapi_document(case: schemathesis.Case) -> None:
         headers=shared_tokens().headers("reader"),
         checks=(not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance),
     )
+
+
+def test_a_bulk_read_beyond_the_first_page_is_audited_without_applicant_fields(
+    client: Any, api_tokens: TestTokens
+) -> None:
+    before = api_tokens.audit_log.stat().st_size if api_tokens.audit_log.exists() else 0
+    first = client.get("/applicants", query_string={"limit": 3}).get_json()
+    client.get("/applicants", query_string={"limit": 3, "after": first["next_cursor"]})
+    with api_tokens.audit_log.open("rb") as log:
+        log.seek(before)
+        lines = [json.loads(line) for line in log.read().splitlines()]
+    reads = [e for e in lines if e["action"] == "applicants.bulk_read"]
+    assert len(reads) == 1  # the first page is not a bulk read
+    assert (reads[0]["who"], reads[0]["after"], reads[0]["limit"], reads[0]["returned"]) == (
+        "test-reader",
+        first["next_cursor"],
+        3,
+        3,
+    )
+    assert not set(reads[0]) & set(FIELD_NAMES) - {"id"}
+    assert api_tokens.tokens["reader"] not in api_tokens.audit_log.read_text()

@@ -7,6 +7,7 @@ ui_topology.py). The last test kills it; the next `make demo` or test run submit
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -191,13 +192,41 @@ def test_actions_refuse_a_missing_or_forged_token(ui: str, topology_id: str) -> 
     assert status_of(ui, topology_id) == "ACTIVE"
 
 
+def audit_lines(after: int) -> list[dict[str, Any]]:
+    """The audit log's lines written after byte offset ``after`` (var/log/audit.log, the UI's own)."""
+    path = Settings.load().audit_log
+    with path.open("rb") as log:
+        log.seek(after)
+        return [json.loads(line) for line in log.read().splitlines()]
+
+
+def audit_size() -> int:
+    path = Settings.load().audit_log
+    return path.stat().st_size if path.exists() else 0
+
+
 def test_deactivate_then_activate(ui: str, topology_id: str) -> None:
     session, token = session_with_token(ui, topology_id)
+    before = audit_size()
     answer = session.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", headers={"X-CSRF-Token": token},
                           timeout=30).json()
     assert answer == {"topologyOperation": "deactivate", "topologyId": topology_id, "status": "success"}
     assert status_of(ui, topology_id) == "INACTIVE"
     session.post(f"{ui}/api/v1/topology/{topology_id}/activate", headers={"X-CSRF-Token": token}, timeout=30)
+    actions = [(e["who"], e["action"], e["topology"]) for e in audit_lines(before) if e["action"].startswith("topo")]
+    assert actions == [("local-admin", "topology.deactivate", topology_id),
+                       ("local-admin", "topology.activate", topology_id)]
+    assert AUTH["Authorization"].split()[1] not in Settings.load().audit_log.read_text()
+
+
+def test_actions_need_an_operator_token(ui: str, topology_id: str) -> None:
+    reader = requests.Session()
+    reader.headers.update(Settings.load().auth_headers("reader"))
+    token = reader.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()["antiForgeryToken"]
+    refused = reader.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", headers={"X-CSRF-Token": token}, timeout=30)
+    assert refused.status_code == 403
+    assert requests.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", timeout=30).status_code == 401
+    assert status_of(ui, topology_id) == "ACTIVE"
     assert status_of(ui, topology_id) == "ACTIVE"
 
 
