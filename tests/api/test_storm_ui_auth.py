@@ -7,6 +7,7 @@ its session keeps the token's hash. The actions' audit lines are checked on the 
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tests.tokens import TestTokens
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "stack" / "storm"))
 
-from stormui import create_app
+create_app = importlib.import_module("stormui").create_app  # stack/storm/stormui, not an installed package
 
 ACTIONS = ["activate", "deactivate", "rebalance/0", "kill/0"]
 LOGS = ["/api/v1/listLogs", "/api/v1/log?file=x.log", "/api/v1/search?file=x.log&search=a", "/logviewer"]
@@ -27,7 +28,8 @@ VIEWS = ["/api/v1/cluster/summary", "/api/v1/topology/summary", "/api/v1/topolog
 
 @pytest.fixture(scope="module")
 def ui(api_tokens: TestTokens) -> Flask:
-    return create_app({**api_tokens.config(), "TESTING": True, "NIMBUS_PORT": 1, "NIMBUS_TIMEOUT_MS": 500})
+    app: Flask = create_app({**api_tokens.config(), "TESTING": True, "NIMBUS_PORT": 1, "NIMBUS_TIMEOUT_MS": 500})
+    return app
 
 
 def post_action(ui: Flask, action: str, headers: dict[str, str]) -> Any:
