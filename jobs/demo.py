@@ -461,6 +461,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(reconcile.format_report(report))
     (run.run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
     print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)
+    print(f"Every URL above needs a token (README, Security): {settings.token_dir}/admin.token, or sign in on a page")
     return 0 if run.accounted and report.clean else 1
 
 
