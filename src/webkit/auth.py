@@ -272,7 +272,8 @@ def init_auth(
     @auth.error_handler  # type: ignore[untyped-decorator]
     def refuse(status: int) -> Response:
         refused = g.get("auth_refused")
-        audit("auth.refused", status=status, reason=refused.reason if refused else "FORBIDDEN")
+        reason = refused.reason if refused else ("MISSING" if status == 401 else "FORBIDDEN")
+        audit("auth.refused", status=status, reason=reason)
         return refusal_response(status, refused, service)
 
     public = frozenset({*public_prefixes, *(("/login", "/logout", "/static") if browser_login else ())})

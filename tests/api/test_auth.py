@@ -166,10 +166,12 @@ def test_refusals_are_audited_without_the_token(tmp_path: Path, api_tokens: Test
     audit_log = tmp_path / "audit.log"
     app = risk_app({**api_tokens.config(AUDIT_LOG=str(audit_log)), "TESTING": True})
     call(app.test_client(), "post", "/v1/evaluations", {"Authorization": f"Bearer {BAD_TOKEN}"})
+    call(app.test_client(), "post", "/v1/evaluations")
     call(app.test_client(), "post", "/v1/evaluations", api_tokens.headers("reader"))
     lines = [json.loads(line) for line in audit_log.read_text().splitlines()]
     assert [(e["who"], e["action"], e["status"], e["reason"]) for e in lines] == [
         ("unauthenticated", "auth.refused", 401, "UNKNOWN"),
+        ("unauthenticated", "auth.refused", 401, "MISSING"),
         ("test-reader", "auth.refused", 403, "FORBIDDEN"),
     ]
     assert all(e["source"] == "127.0.0.1" and e["path"] == "/v1/evaluations" for e in lines)
