@@ -17,7 +17,8 @@ import argparse
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import requests
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -48,7 +49,7 @@ class ExporterConfig:
     hbase_host: str
     hbase_port: int
     storm_ui_url: str
-    storm_ui_headers: dict[str, str] = field(default_factory=dict)  # the reader token (var/tokens/reader.token)
+    storm_ui_headers: dict[str, str] = dataclass_field(default_factory=dict)  # the reader token (var/tokens/)
     port: int = 9391
     interval_s: float = 10.0
     topology_group: str = TOPOLOGY_GROUP

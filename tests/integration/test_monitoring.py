@@ -55,7 +55,8 @@ def metric_names(url: str) -> set[str]:
 
 def test_risk_api_metrics_expose_requests_latency_decisions_and_model_info(settings) -> None:
     assert requests.post(f"{settings.risk_api_url}/v1/evaluations", json=EXAMPLE_APPLICANT, headers=AUTH, timeout=10).ok
-    bad = requests.post(f"{settings.risk_api_url}/v1/evaluations", json={**EXAMPLE_APPLICANT, "grade": "Z"}, headers=AUTH, timeout=10)
+    bad = requests.post(f"{settings.risk_api_url}/v1/evaluations", json={**EXAMPLE_APPLICANT, "grade": "Z"},
+                        headers=AUTH, timeout=10)
     assert bad.status_code == 422
     names = metric_names(settings.risk_api_url)
     assert {"loanrisk_http_requests_total", "loanrisk_http_request_duration_seconds_bucket",
@@ -64,7 +65,8 @@ def test_risk_api_metrics_expose_requests_latency_decisions_and_model_info(setti
 
 
 def test_applicant_api_metrics_expose_requests_and_latency(settings) -> None:
-    assert requests.get(f"{settings.applicant_api_url}/applicants", params={"limit": 1}, headers=AUTH, timeout=10).status_code < 500
+    page = requests.get(f"{settings.applicant_api_url}/applicants", params={"limit": 1}, headers=AUTH, timeout=10)
+    assert page.status_code < 500
     assert {"loanrisk_http_requests_total", "loanrisk_http_request_duration_seconds_bucket"} <= \
         metric_names(settings.applicant_api_url)
 
@@ -148,7 +150,8 @@ def test_dashboard_totals_agree_with_reconcile(truth) -> None:
 
 
 def test_dashboard_series_carry_the_run(truth) -> None:
-    series = poll(lambda: requests.get(f"{DASHBOARD}/api/series", params={"minutes": 15}, headers=AUTH, timeout=15).json(),
+    series = poll(lambda: requests.get(f"{DASHBOARD}/api/series", params={"minutes": 15}, headers=AUTH,
+                                       timeout=15).json(),
                   lambda s: any(v for line in s["applicants_per_s"].values() for v in line))
     assert len(series["timestamps"]) > 10
     assert any(v and v > 0 for line in series["applicants_per_s"].values() for v in line)
@@ -173,7 +176,8 @@ def test_dashboard_lists_recent_decisions_and_opens_one_from_hbase(settings, tru
     assert detail["source"] == row.source.to_dict()
     assert detail["applicant"] == row.applicant
     assert [r["code"] for r in detail["reasons"]] == [r.code for r in row.decision.reasons]
-    found = requests.get(f"{DASHBOARD}/api/decisions", params={"q": ident}, headers=AUTH, timeout=15).json()["decisions"]
+    found = requests.get(f"{DASHBOARD}/api/decisions", params={"q": ident}, headers=AUTH,
+                         timeout=15).json()["decisions"]
     assert ident in {d["application_id"] for d in found}
 
 

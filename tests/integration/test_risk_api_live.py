@@ -31,7 +31,8 @@ def test_live_evaluation_has_decision_reasons_and_versions(url: str) -> None:
     assert response.status_code == 200
     result = response.json()
     assert result["decision"] in {"APPROVE", "REVIEW", "DECLINE"}
-    assert result["model_version"] == requests.get(f"{url}/v1/model", headers=AUTH, timeout=TIMEOUT).json()["model_version"]
+    model = requests.get(f"{url}/v1/model", headers=AUTH, timeout=TIMEOUT).json()
+    assert result["model_version"] == model["model_version"]
     assert all(CATALOGUE[r["code"]] == r["text"] for r in result["reasons"])
 
 

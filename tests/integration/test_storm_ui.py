@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from jobs.settings import Settings
-
 from tests.integration.ui_topology import running_loan_risk
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from applicant_api import create_app as create_applicant_api
 from risk_api import create_app as create_risk_api
+from risk_api.schemas import EXAMPLE_APPLICANT
 from tests.tokens import shared_tokens
 
 TOKENS = shared_tokens()
-from risk_api.schemas import EXAMPLE_APPLICANT
 
 
 def samples(client) -> dict[tuple[str, frozenset], float]:
