@@ -317,7 +317,9 @@ def fetch_with_retry(session, base_url: str, cursor: str | None, limit: int, sto
             if (status is not None and status < 500 and status != 429) or attempt == tries or stopper.stopped:
                 raise  # a 401/403 says the reader token is missing or wrong: retrying cannot help
             if status == 429:  # over the token's rate limit: wait as long as the API says
-                delay = max(delay, float(exc.response.headers.get("Retry-After") or delay))
+                answer = getattr(exc, "response", None)
+                retry_after = answer.headers.get("Retry-After") if answer is not None else None
+                delay = max(delay, float(retry_after or delay))
             print(f"[produce api] {exc}; retrying in {delay:.1f}s", file=sys.stderr, flush=True)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
