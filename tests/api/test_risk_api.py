@@ -77,7 +77,7 @@ def test_valid_applicant_gets_a_decision(client: FlaskClient) -> None:
 @pytest.mark.parametrize(("approve_below", "decline_at", "decision"), [(1.0, 1.0, "APPROVE"), (0.0, 1.0, "REVIEW"),
                                                                         (0.0, 0.0, "DECLINE")])
 def test_only_adverse_decisions_carry_reasons(approve_below: float, decline_at: float, decision: str) -> None:
-    policy = create_app({"TESTING": True, "APPROVE_BELOW": approve_below, "DECLINE_AT": decline_at})
+    policy = create_app({**AUTH, "TESTING": True, "APPROVE_BELOW": approve_below, "DECLINE_AT": decline_at})
     risky = applicant(sub_grade="D5", grade="D", int_rate=21.0, dti=29.0, inq_last_6mths=3, revol_util=95.0)
     result = post(policy.test_client(), "/v1/evaluations", risky).get_json()
     assert result["decision"] == decision
