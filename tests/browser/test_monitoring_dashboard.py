@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from jobs.settings import Settings
+from tests.browser.conftest import sign_in
 
 AUTH = Settings.load().auth_headers("reader")  # var/tokens/reader.token, written by `make up`
 
@@ -56,6 +57,7 @@ def browser():
         options.add_argument(arg)
     session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     session.set_page_load_timeout(30)
+    sign_in(session, DASHBOARD, Settings.load().token("reader") or "")  # the page needs a reader (README, Security)
     yield session
     session.quit()
 
