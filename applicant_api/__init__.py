@@ -11,6 +11,7 @@ from applicant_api import applicants, db, errors, health
 from jobs.settings import Settings
 from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
 from monitoring.flask_metrics import init_metrics
+from webkit import auth
 
 
 def default_config() -> dict[str, Any]:
@@ -28,6 +29,10 @@ def default_config() -> dict[str, Any]:
         "VALIDATION_ERROR_DESCRIPTION": "Bad request parameter",
         "HTTP_ERROR_SCHEMA": PROBLEM_SCHEMA,
         "VALIDATION_ERROR_SCHEMA": PROBLEM_SCHEMA,
+        # per token and per gunicorn worker (webkit.auth): a producer pages at a few requests per second
+        "RATE_LIMIT_PER_S": 100,
+        "RATE_LIMIT_BURST": 200,
+        **auth.default_config(),
     }
 
 
@@ -44,4 +49,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(health.bp)
     app.register_blueprint(applicants.bp)
     init_metrics(app)
+    auth.init_auth(app, {"/applicants": "reader"}, service="applicant_api", rate_limit=True)
     return app

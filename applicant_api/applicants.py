@@ -15,6 +15,7 @@ from applicant_api.db import database
 from applicant_api.errors import bad_parameter
 from jobs import db as store
 from loanrisk.applicant import Applicant
+from webkit.auth import audit
 
 bp = APIBlueprint("applicants", __name__, tag="Applicants")
 
@@ -87,6 +88,8 @@ def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
         rows = store.fetch_page(conn, int(after or 0), limit + 1)
     items = rows[:limit]
     next_cursor = str(items[-1][0]) if items else after
+    if after is not None:  # paging beyond the first page is a bulk read: audited (who, which page, how many)
+        audit("applicants.bulk_read", after=after, limit=limit, returned=len(items))
     return {
         "items": [a.to_dict() for _, a in items],
         "next_cursor": next_cursor,

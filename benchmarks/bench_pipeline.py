@@ -77,7 +77,8 @@ def storm_figures(settings: Settings, window: str = "600") -> list[dict[str, Any
     found = demo.storm_topology_id(settings)
     if found is None:
         return []
-    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", params={"window": window}, timeout=10)
+    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", params={"window": window},
+                        headers=settings.auth_headers("reader"), timeout=10)
     resp.raise_for_status()
     return component_rows(resp.json())
 

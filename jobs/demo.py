@@ -200,7 +200,8 @@ def storm_topology_id(settings: Settings, name: str = TOPOLOGY) -> tuple[str, st
     """Return (id, status) of the named topology from Storm UI's REST API, or None."""
     import requests
 
-    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/summary", timeout=5)
+    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/summary", headers=settings.auth_headers("reader"),
+                        timeout=5)
     resp.raise_for_status()
     for topo in resp.json().get("topologies", []):
         if topo.get("name") == name:
@@ -227,7 +228,8 @@ def component_errors(settings: Settings, topology_id: str) -> dict[str, str]:
     """Return component -> last error reported to Storm UI (empty when every component is fine)."""
     import requests
 
-    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{topology_id}", timeout=10).json()
+    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{topology_id}",
+                        headers=settings.auth_headers("reader"), timeout=10).json()
     parts = [(c.get("spoutId"), c) for c in info.get("spouts", [])]
     parts += [(c.get("boltId"), c) for c in info.get("bolts", [])]
     return {name: str(c.get("lastError"))[:200] for name, c in parts if c.get("lastError")}
@@ -461,6 +463,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(reconcile.format_report(report))
     (run.run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
     print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)
+    print(f"Every URL above needs a token (README, Security): {settings.token_dir}/admin.token, or sign in on a page")
     return 0 if run.accounted and report.clean else 1
 
 

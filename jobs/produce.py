@@ -314,8 +314,12 @@ def fetch_with_retry(session, base_url: str, cursor: str | None, limit: int, sto
             return fetch_page(session, base_url, cursor, limit)
         except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
-            if (status is not None and status < 500) or attempt == tries or stopper.stopped:
-                raise
+            if (status is not None and status < 500 and status != 429) or attempt == tries or stopper.stopped:
+                raise  # a 401/403 says the reader token is missing or wrong: retrying cannot help
+            if status == 429:  # over the token's rate limit: wait as long as the API says
+                answer = getattr(exc, "response", None)
+                retry_after = answer.headers.get("Retry-After") if answer is not None else None
+                delay = max(delay, float(retry_after or delay))
             print(f"[produce api] {exc}; retrying in {delay:.1f}s", file=sys.stderr, flush=True)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
@@ -348,6 +352,7 @@ def run_api(
     producer = make_producer(settings.kafka_bootstrap)
     try:
         with requests.Session() as session:
+            session.headers.update(settings.auth_headers("reader"))  # var/tokens/reader.token or LOANRISK_READER_TOKEN
             while not stopper.stopped:
                 before, limit = state.cursor, page_limit(rate)
                 if max_records is not None:

@@ -42,6 +42,10 @@ DEFAULTS: dict[str, str] = {
     "KAFKA_ADMIN_TIMEOUT_MS": "10000",
     # a full-table scan by the reconciliation keeps one Thrift call open for a long batch
     "HBASE_TIMEOUT_MS": "60000",
+    # access control (README "Security"): "off" is allowed on loopback binds only; the services refuse otherwise
+    "AUTH": "on",
+    "TOKEN_DIR": str(ROOT / "var" / "tokens"),  # store.json (hashes) and <role>.token files, written by `make up`
+    "AUDIT_LOG": str(ROOT / "var" / "log" / "audit.log"),
 }
 
 
@@ -98,6 +102,31 @@ class Settings:
     )
     kafka_admin_timeout_ms: int = int(DEFAULTS["KAFKA_ADMIN_TIMEOUT_MS"])
     hbase_timeout_ms: int = int(DEFAULTS["HBASE_TIMEOUT_MS"])
+    auth: str = DEFAULTS["AUTH"]
+    token_dir: Path = Path(DEFAULTS["TOKEN_DIR"])
+    audit_log: Path = Path(DEFAULTS["AUDIT_LOG"])
+
+    @property
+    def token_store(self) -> Path:
+        """The token store: names, roles and hashes of the issued tokens (never the tokens)."""
+        return self.token_dir / "store.json"
+
+    def token_file(self, role: str) -> Path:
+        """The local token of a role that `make up` writes for the project's own clients."""
+        return self.token_dir / f"{role}.token"
+
+    def token(self, role: str) -> str | None:
+        """Return the token a client of ``role`` sends: LOANRISK_<ROLE>_TOKEN, else var/tokens/<role>.token."""
+        given = env(f"{role.upper()}_TOKEN")
+        if given:
+            return given
+        path = self.token_file(role)
+        return path.read_text().strip() if path.exists() else None
+
+    def auth_headers(self, role: str) -> dict[str, str]:
+        """Return the Authorization header of a client of ``role`` (none when there is no token)."""
+        token = self.token(role)
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     @property
     def topics(self) -> tuple[str, str, str]:
@@ -126,4 +155,7 @@ class Settings:
             http_timeout_s=(float(setting("HTTP_CONNECT_TIMEOUT_S")), float(setting("HTTP_READ_TIMEOUT_S"))),
             kafka_admin_timeout_ms=int(setting("KAFKA_ADMIN_TIMEOUT_MS")),
             hbase_timeout_ms=int(setting("HBASE_TIMEOUT_MS")),
+            auth=setting("AUTH"),
+            token_dir=Path(setting("TOKEN_DIR")),
+            audit_log=Path(setting("AUDIT_LOG")),
         )

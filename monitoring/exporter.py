@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import requests
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -48,6 +49,7 @@ class ExporterConfig:
     hbase_host: str
     hbase_port: int
     storm_ui_url: str
+    storm_ui_headers: dict[str, str] = dataclass_field(default_factory=dict)  # the reader token (var/tokens/)
     port: int = 9391
     interval_s: float = 10.0
     topology_group: str = TOPOLOGY_GROUP
@@ -57,7 +59,7 @@ class ExporterConfig:
     def from_settings(cls, settings: Settings, **overrides: object) -> ExporterConfig:
         """Build the config from the project's settings, with command-line overrides."""
         return cls(settings.kafka_bootstrap, settings.hbase_host, settings.hbase_port, settings.storm_ui_url,
-                   **{k: v for k, v in overrides.items() if v is not None})
+                   settings.auth_headers("reader"), **{k: v for k, v in overrides.items() if v is not None})
 
 
 class PipelineMetrics:
@@ -243,14 +245,15 @@ class Exporter:
         """Set each component's figures from Storm UI's REST API (components as the API lists them)."""
         base, name = self.config.storm_ui_url.rstrip("/"), self.config.topology_name
         try:
-            summary = requests.get(f"{base}/api/v1/topology/summary", timeout=HTTP_TIMEOUT_S).json()
+            auth = self.config.storm_ui_headers
+            summary = requests.get(f"{base}/api/v1/topology/summary", headers=auth, timeout=HTTP_TIMEOUT_S).json()
             ident = topology_id(summary, name)
             for gauge in self.metrics.storm.values():
                 gauge.clear()
             self.metrics.storm_up.labels(name).set(0 if ident is None else 1)
             if ident is None:
                 return
-            page = requests.get(f"{base}/api/v1/topology/{ident}", timeout=HTTP_TIMEOUT_S).json()
+            page = requests.get(f"{base}/api/v1/topology/{ident}", headers=auth, timeout=HTTP_TIMEOUT_S).json()
         except (requests.RequestException, ValueError) as exc:
             log.warning("reading Storm UI failed: %s", exc)
             self.metrics.poll_errors.labels("storm_ui").inc()

@@ -16,6 +16,7 @@ from monitoring.flask_metrics import init_metrics
 from risk_api import evaluations, health, problems
 from risk_api.schemas import PROBLEM_SCHEMA
 from risk_api.service import build_service
+from webkit import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,11 +37,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
         VALIDATION_ERROR_DESCRIPTION="Invalid applicant",
         SPEC_FORMAT="json",
         JSON_SORT_KEYS=False,
+        # per token and per gunicorn worker (webkit.auth): far above the SubmitBolts' batched calls, it stops
+        # a runaway client, not the pipeline
+        RATE_LIMIT_PER_S=500,
+        RATE_LIMIT_BURST=1000,
+        **auth.default_config(),
     )
     app.config.from_prefixed_env("RISK_API")
     if test_config:
         app.config.from_mapping(test_config)
     app.logger.setLevel(logging.INFO)
+    auth.refuse_open_bind(app, "risk_api")  # before loading the model: fail fast
     risk = build_service(Path(app.config["MODEL_DIR"]), Path(app.config["POLICY_FILE"]), {
         "policy_version": app.config["POLICY_VERSION"], "approve_below": app.config["APPROVE_BELOW"],
         "decline_at": app.config["DECLINE_AT"]})
@@ -53,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(evaluations.bp)
     app.register_blueprint(health.bp)
     init_metrics(app)
+    auth.init_auth(app, {"/v1/evaluations": "scorer"}, service="risk_api", rate_limit=True)
     return app
 
 

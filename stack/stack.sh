@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Start order; `down` uses the reverse.
-ORDER=(mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor supervisor2 ui applicant_api risk_api risk_proxy exporter prometheus dashboard)
+ORDER=(tokens mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor supervisor2 ui applicant_api risk_api risk_proxy exporter prometheus dashboard)
 APT_PACKAGES=(mariadb-server mariadb-client zookeeper leiningen libnrepl-clojure libnrepl-incomplete-clojure curl prometheus chromium chromium-driver)
 
 for f in "$ROOT"/stack/services/*.sh; do source "$f"; done

@@ -26,6 +26,7 @@ from bolts.settings import merged
 from bolts.submit import SubmitBolt
 
 CONFIG = json.loads((Path(__file__).resolve().parent.parent / "config.json").read_text())
+LOCAL_SCORER_TOKEN = Path(__file__).resolve().parent.parent / "var" / "tokens" / "scorer.token"  # `make up` writes it
 SPOUT_CLASS = "loanrisk.storm.LoanKafkaSpout"
 SPOUT_FIELDS = ["topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8"]
 
@@ -54,7 +55,10 @@ def cli_options(argv: list[str]) -> dict[str, Any]:
 
 def options(env: str | None = None) -> dict[str, Any]:
     """Return the settings of an env: defaults, the env's options, sparse's -o overrides."""
-    return merged(CONFIG["envs"][env or selected_env()].get("options", {}), cli_options(sys.argv))
+    found = merged(CONFIG["envs"][env or selected_env()].get("options", {}), cli_options(sys.argv))
+    if not found["loanrisk.risk_api.token_file"]:  # a path, never the token: the workers read the file
+        found["loanrisk.risk_api.token_file"] = str(LOCAL_SCORER_TOKEN)
+    return found
 
 
 def par(component: str) -> dict[str, int]:

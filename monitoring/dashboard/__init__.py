@@ -5,6 +5,7 @@ Run: gunicorn 'monitoring.dashboard:create_app()' (what `make up` does, 127.0.0.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from flask import Flask
 from jobs.settings import Settings
 from monitoring.dashboard import views
 from monitoring.flask_metrics import init_metrics
+from webkit import auth
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,6 +32,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REFRESH_S=5,
         MAX_CONTENT_LENGTH=16 * 1024,
         METRICS_APP_NAME="dashboard",
+        # the sign-in session (webkit.auth's browser login) keeps a token hash in a signed cookie
+        SECRET_KEY=secrets.token_bytes(32),
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_HTTPONLY=True,
+        **auth.default_config(),
     )
     app.config.from_prefixed_env("DASHBOARD")
     if test_config:
@@ -37,4 +44,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     views.init_app(app)
     init_metrics(app)
+    # reader: decisions are applicant data; the page's own script and Chart.js carry none
+    auth.init_auth(app, {}, service="dashboard", browser_login=True, public_prefixes=("/vendor",))
     return app

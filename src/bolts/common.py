@@ -5,6 +5,7 @@ Settings: ``bolts.settings`` (``opt`` reads one from the topology config, with i
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,6 +43,27 @@ def received_from_spout(values: Sequence[Any]) -> tuple[Received, bool]:
     return received, bool(utf8)
 
 
+def kafka_security(conf: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return kafka-python's security settings from the topology config; SASL credentials from the environment.
+
+    PLAINTEXT (the local stack) adds nothing. SASL_SSL/SASL_PLAINTEXT need the user and password in the
+    environment variables that ``loanrisk.kafka.sasl_username_env``/``sasl_password_env`` name on the worker.
+    """
+    protocol = str(opt(conf, "loanrisk.kafka.security_protocol")).upper()
+    if protocol == "PLAINTEXT":
+        return {}
+    settings: dict[str, Any] = {"security_protocol": protocol}
+    if opt(conf, "loanrisk.kafka.ssl_cafile"):
+        settings["ssl_cafile"] = opt(conf, "loanrisk.kafka.ssl_cafile")
+    if protocol.startswith("SASL"):
+        user_env, password_env = (opt(conf, f"loanrisk.kafka.sasl_{k}_env") for k in ("username", "password"))
+        if not environ.get(user_env) or not environ.get(password_env):
+            raise ValueError(f"{protocol} needs the Kafka user and password in ${user_env} and ${password_env}")
+        settings.update(sasl_mechanism=opt(conf, "loanrisk.kafka.sasl_mechanism") or "SCRAM-SHA-512",
+                        sasl_plain_username=environ[user_env], sasl_plain_password=environ[password_env])
+    return settings
+
+
 def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
     """Open a durable kafka-python producer: acks=all, idempotent, bounded blocking."""
     from kafka import KafkaProducer  # imported here so pure helpers load without kafka-python
@@ -64,7 +86,7 @@ def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
         bootstrap_servers=opt(conf, "loanrisk.kafka.bootstrap").split(","),
         acks="all", enable_idempotence=True, linger_ms=5, request_timeout_ms=timeout_ms // 2,
         delivery_timeout_ms=timeout_ms, max_block_ms=timeout_ms // 2, bootstrap_timeout_ms=timeout_ms // 2,
-        key_serializer=KeySerializer(), value_serializer=RecordSerializer())
+        key_serializer=KeySerializer(), value_serializer=RecordSerializer(), **kafka_security(conf, os.environ))
 
 
 def publish_all(producer: Any, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:

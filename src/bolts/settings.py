@@ -35,6 +35,13 @@ DEFAULTS: dict[str, Any] = {
     "loanrisk.kafka.decisions_topic": "loan-decisions",
     "loanrisk.kafka.dlq_topic": "loan-applications-dlq",
     "loanrisk.kafka.send_timeout_secs": 10,
+    # Kafka security (kafka-python's names): PLAINTEXT on the local stack; prod uses SASL_SSL. The SASL user and
+    # password are read on the worker from the environment variables named here, never from the topology config.
+    "loanrisk.kafka.security_protocol": "PLAINTEXT",
+    "loanrisk.kafka.sasl_mechanism": "",
+    "loanrisk.kafka.sasl_username_env": "LOANRISK_KAFKA_USERNAME",
+    "loanrisk.kafka.sasl_password_env": "LOANRISK_KAFKA_PASSWORD",
+    "loanrisk.kafka.ssl_cafile": "",
     # the Kafka spout (storm-kafka-client)
     "loanrisk.spout.group_id": "loan-risk",
     "loanrisk.spout.max_uncommitted_offsets": 20000,
@@ -55,6 +62,13 @@ DEFAULTS: dict[str, Any] = {
     "loanrisk.risk_api.max_attempts": 3,
     "loanrisk.risk_api.backoff_secs": 0.25,
     "loanrisk.risk_api.retry_budget_secs": 12.0,
+    # the scorer token: from the environment variable named by token_env on the worker, else from token_file
+    # (a path on the worker; empty = the submitting checkout's var/tokens/scorer.token, which `make up` writes,
+    # filled in by the topology file at submit). The token itself never goes into the topology config.
+    "loanrisk.risk_api.token_env": "LOANRISK_SCORER_TOKEN",
+    "loanrisk.risk_api.token_file": "",
+    # HTTPS: the CA bundle that signs the Risk API's certificate (empty = the system's CAs); always verified
+    "loanrisk.risk_api.ca_file": "",
     # duplicate-id window of the decision bolt
     "loanrisk.decision.duplicate_window": 100_000,
     # HBase Thrift

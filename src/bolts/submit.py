@@ -11,16 +11,27 @@ after bounded retries is FAILED as a whole (Storm replays it later): nothing is 
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 from streamparse import Stream
 
-from bolts.common import (BATCH_FIELDS, DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, ShardGroups, now_ms,
-                          opt, unpack_items)
+from bolts.common import (
+    BATCH_FIELDS,
+    DEAD_LETTER_FIELDS,
+    DEAD_LETTER_STREAM,
+    BatchingBolt,
+    ShardGroups,
+    now_ms,
+    opt,
+    unpack_items,
+)
 from loanrisk import events
 
 _INDEX_RE = re.compile(r"applicants\W{0,3}(\d+)|index\W{0,3}(\d+)", re.IGNORECASE)
@@ -131,6 +142,13 @@ class SubmitBolt(BatchingBolt):
         self.budget = opt(storm_conf, "loanrisk.risk_api.retry_budget_secs")
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
+        token = scorer_token(storm_conf, os.environ)
+        if token is None:
+            self.logger.warning("no scorer token (env %s, file %s): the Risk API will answer 401",
+                                opt(storm_conf, "loanrisk.risk_api.token_env"),
+                                opt(storm_conf, "loanrisk.risk_api.token_file"))
+        self.session.headers.update(bearer(token))
+        self.session.verify = opt(storm_conf, "loanrisk.risk_api.ca_file") or True  # never off
 
     def flush(self, tuples: list[Any]) -> None:
         """Score every queued applicant; emit the decided, dead-letter the refused, then ack; fail on outage."""
@@ -207,6 +225,24 @@ class SubmitBolt(BatchingBolt):
             reason = f"{problem['reason']}: " if problem.get("reason") else ""
             return Rejected(rejected_index(problem, len(applicants)), _field(problem), (reason + detail)[:500])
         return Unavailable(f"HTTP {resp.status_code}: {resp.text[:200]}")
+
+
+def scorer_token(conf: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+    """Return the scorer token: the env variable named by token_env, else token_file's content, else None."""
+    from_env = environ.get(opt(conf, "loanrisk.risk_api.token_env") or "")
+    if from_env:
+        return from_env.strip()
+    path = opt(conf, "loanrisk.risk_api.token_file")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text().strip() or None
+    except OSError:
+        return None  # the Risk API answers 401 and the batch is failed (replayed), never scored without a token
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _json(resp: requests.Response) -> Any:

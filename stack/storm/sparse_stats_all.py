@@ -3,7 +3,8 @@
 streamparse 5.0.1's `sparse stats -n NAME --all` cannot work: its `_print_all_components` calls map() with a
 function and no iterable, so it raises TypeError before asking Storm UI anything. This replaces that one
 function with one that prints each component's page (spouts, then bolts, as Storm UI lists them) through
-streamparse's own `-c` printer, then runs streamparse's command line unchanged.
+streamparse's own `-c` printer, gives streamparse's Storm UI requests the local reader token, then runs
+streamparse's command line unchanged.
 """
 
 from __future__ import annotations
@@ -23,10 +24,18 @@ def print_all_components(env_name: str, topology_name: str, config_file: str | N
 
 
 def main() -> int:
-    """streamparse's `sparse` command line with the --all printer fixed."""
+    """streamparse's `sparse` command line with the --all printer fixed and Storm UI's reader token sent."""
+    import requests
+    from streamparse import util
     from streamparse.cli import sparse, stats
 
+    from jobs.settings import Settings
+
     stats._print_all_components = print_all_components
+    # `sparse stats` reads Storm UI's REST API with a bare requests.get; the UI wants a token (README, Security)
+    session = requests.Session()
+    session.headers.update(Settings.load().auth_headers("reader"))
+    util.requests = session
     return sparse.main()
 
 

@@ -32,8 +32,13 @@ __all__ = ["create_app", "check", "main"]
 def check(what: str, arg: str | None = None) -> bool:
     """Health checks for stack/services/storm.sh: a leading Nimbus, N supervisors, or the UI at URL."""
     if what == "ui":
+        from jobs.settings import Settings  # the reader token of the local stack (var/tokens/reader.token)
+
+        headers = Settings.load().auth_headers("reader")
+
         def get(path: str) -> dict[str, Any]:
-            with urllib.request.urlopen(f"{arg}{path}", timeout=5) as response:
+            request = urllib.request.Request(f"{arg}{path}", headers=headers)  # noqa: S310
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (the UI's own http URL)
                 return json.load(response)
 
         leaders = [n for n in get("/api/v1/nimbus/summary")["nimbuses"] if n["status"] == "Leader"]

@@ -26,6 +26,7 @@ from jobs.generate import generate_lines
 from jobs.settings import Settings
 from loanrisk.applicant import FIELD_NAMES, Applicant
 from loanrisk.cleaning import applicant_from_json
+from tests.tokens import TestTokens, shared_tokens
 
 pytestmark = pytest.mark.integration
 
@@ -60,14 +61,14 @@ def database(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app(database: str) -> Any:
-    """Return the app bound to the scratch database."""
-    return create_app({"TESTING": True, "DB_NAME": database})
+def app(database: str, api_tokens: TestTokens) -> Any:
+    """Return the app bound to the scratch database (no rate limit: the walks below page as fast as they can)."""
+    return create_app({**api_tokens.config(RATE_LIMIT_PER_S=0), "TESTING": True, "DB_NAME": database})
 
 
 @pytest.fixture
-def client(app: Any) -> Any:
-    return app.test_client()
+def client(app: Any, api_tokens: TestTokens) -> Any:
+    return api_tokens.client(app, "reader")
 
 
 def walk(client: Any, limit: int, max_pages: int = 100_000) -> list[str]:
@@ -97,8 +98,8 @@ def test_health_and_readiness(client: Any) -> None:
     assert client.get("/readyz").get_json() == {"status": "ready"}
 
 
-def test_readyz_is_503_problem_when_mysql_is_unreachable() -> None:
-    broken = create_app({"TESTING": True, "DB_PORT": 1, "DB_TIMEOUT_S": 2}).test_client()
+def test_readyz_is_503_problem_when_mysql_is_unreachable(api_tokens: TestTokens) -> None:
+    broken = api_tokens.client(create_app({**api_tokens.config(), "TESTING": True, "DB_PORT": 1, "DB_TIMEOUT_S": 2}))
     response = broken.get("/readyz")
     assert response.status_code == 503
     assert response.content_type == PROBLEM_JSON
@@ -242,10 +243,13 @@ def test_paging_is_complete_while_rows_are_inserted_and_updated(client: Any, set
 
 
 @pytest.fixture
-def api_schema(app: Any) -> Any:
+def api_schema(app: Any, api_tokens: TestTokens) -> Any:
     """Load the app's own OpenAPI document for schemathesis."""
     return schemathesis.from_wsgi(
-        "/openapi.json", app, data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative]
+        "/openapi.json",
+        app,
+        headers=api_tokens.headers("reader"),
+        data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative],
     )
 
 
@@ -261,5 +265,27 @@ schema = schemathesis.from_pytest_fixture("api_schema")
 )
 def test_fuzz_against_own_openapi_document(case: schemathesis.Case) -> None:
     case.call_and_validate(
-        checks=(not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
+        headers=shared_tokens().headers("reader"),
+        checks=(not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance),
     )
+
+
+def test_a_bulk_read_beyond_the_first_page_is_audited_without_applicant_fields(
+    client: Any, api_tokens: TestTokens
+) -> None:
+    before = api_tokens.audit_log.stat().st_size if api_tokens.audit_log.exists() else 0
+    first = client.get("/applicants", query_string={"limit": 3}).get_json()
+    client.get("/applicants", query_string={"limit": 3, "after": first["next_cursor"]})
+    with api_tokens.audit_log.open("rb") as log:
+        log.seek(before)
+        lines = [json.loads(line) for line in log.read().splitlines()]
+    reads = [e for e in lines if e["action"] == "applicants.bulk_read"]
+    assert len(reads) == 1  # the first page is not a bulk read
+    assert (reads[0]["who"], reads[0]["after"], reads[0]["limit"], reads[0]["returned"]) == (
+        "test-reader",
+        first["next_cursor"],
+        3,
+        3,
+    )
+    assert not set(reads[0]) & set(FIELD_NAMES) - {"id"}
+    assert api_tokens.tokens["reader"] not in api_tokens.audit_log.read_text()

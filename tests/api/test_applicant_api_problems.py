@@ -9,12 +9,13 @@ from flask.testing import FlaskClient
 
 from applicant_api import create_app
 from loanrisk.problems import MEDIA_TYPE
+from tests.tokens import TestTokens
 
 
 @pytest.fixture(scope="module")
-def client() -> FlaskClient:
+def client(api_tokens: TestTokens) -> FlaskClient:
     # port 1: a view that reached the database would fail with 503, so a 4xx proves it never got there
-    return create_app({"TESTING": True, "DB_PORT": 1, "DB_TIMEOUT_S": 1}).test_client()
+    return api_tokens.client(create_app({**api_tokens.config(), "TESTING": True, "DB_PORT": 1, "DB_TIMEOUT_S": 1}))
 
 
 def problem_of(response: Any, status: int) -> dict[str, Any]:

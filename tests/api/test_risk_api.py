@@ -16,22 +16,25 @@ from loanrisk.applicant import FIELD_NAMES
 from loanrisk.reasons import CATALOGUE
 from risk_api import create_app
 from risk_api.schemas import EXAMPLE_APPLICANT
+from tests.tokens import shared_tokens
 
 RESULT_KEYS = {"application_id", "probability_of_default", "probability_of_payoff", "decision", "reasons",
                "model_version", "policy_version"}
 PROBLEM = "application/problem+json"
+TOKENS = shared_tokens()
+AUTH = TOKENS.config()  # auth on, with the test token store
 
 
 @pytest.fixture(scope="module")
 def app() -> Flask:
     """Return the Risk API with the shipped model and policy."""
-    return create_app({"TESTING": True})
+    return create_app({**AUTH, "TESTING": True})
 
 
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
     """Return a test client of the Risk API."""
-    return app.test_client()
+    return TOKENS.client(app)
 
 
 def applicant(**change: Any) -> dict[str, Any]:
@@ -46,7 +49,8 @@ def without(field: str) -> dict[str, Any]:
 
 def post(client: FlaskClient, path: str, body: Any) -> Any:
     """POST body serialised as JSON (NaN/Infinity allowed, as a careless client would send them)."""
-    return client.post(path, data=json.dumps(body, allow_nan=True), content_type="application/json")
+    return client.post(path, data=json.dumps(body, allow_nan=True), content_type="application/json",
+                       headers=TOKENS.headers("scorer"))
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
@@ -73,7 +77,7 @@ def test_valid_applicant_gets_a_decision(client: FlaskClient) -> None:
 @pytest.mark.parametrize(("approve_below", "decline_at", "decision"), [(1.0, 1.0, "APPROVE"), (0.0, 1.0, "REVIEW"),
                                                                         (0.0, 0.0, "DECLINE")])
 def test_only_adverse_decisions_carry_reasons(approve_below: float, decline_at: float, decision: str) -> None:
-    policy = create_app({"TESTING": True, "APPROVE_BELOW": approve_below, "DECLINE_AT": decline_at})
+    policy = create_app({**AUTH, "TESTING": True, "APPROVE_BELOW": approve_below, "DECLINE_AT": decline_at})
     risky = applicant(sub_grade="D5", grade="D", int_rate=21.0, dti=29.0, inq_last_6mths=3, revol_util=95.0)
     result = post(policy.test_client(), "/v1/evaluations", risky).get_json()
     assert result["decision"] == decision
@@ -244,7 +248,7 @@ def test_wrong_content_type_is_415(client: FlaskClient, path: str, content_type:
 
 
 def test_body_over_the_limit_is_413() -> None:
-    small = create_app({"TESTING": True, "MAX_CONTENT_LENGTH": 2048}).test_client()
+    small = create_app({**AUTH, "TESTING": True, "MAX_CONTENT_LENGTH": 2048}).test_client()
     response = post(small, "/v1/evaluations/batch", {"applicants": [applicant(id=f"L{i}") for i in range(10)]})
     assert_problem(response, 413)
 
@@ -286,7 +290,8 @@ def test_openapi_document_describes_the_endpoints(client: FlaskClient) -> None:
 
 
 def test_policy_thresholds_come_from_config(client: FlaskClient) -> None:
-    strict = create_app({"TESTING": True, "APPROVE_BELOW": 0.0, "DECLINE_AT": 0.0, "POLICY_VERSION": "all-decline"})
+    strict = create_app({**AUTH, "TESTING": True, "APPROVE_BELOW": 0.0, "DECLINE_AT": 0.0,
+                         "POLICY_VERSION": "all-decline"})
     result = post(strict.test_client(), "/v1/evaluations", applicant()).get_json()
     assert (result["decision"], result["policy_version"]) == ("DECLINE", "all-decline")
     assert result["probability_of_default"] == post(client, "/v1/evaluations", applicant()).get_json()["probability_of_default"]
@@ -295,14 +300,14 @@ def test_policy_thresholds_come_from_config(client: FlaskClient) -> None:
 def test_policy_can_be_overridden_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RISK_API_APPROVE_BELOW", "1.0")
     monkeypatch.setenv("RISK_API_DECLINE_AT", "1.0")
-    result = post(create_app({"TESTING": True}).test_client(), "/v1/evaluations", applicant()).get_json()
+    result = post(create_app({**AUTH, "TESTING": True}).test_client(), "/v1/evaluations", applicant()).get_json()
     assert result["decision"] == "APPROVE"
 
 
 def test_policy_file_is_read(tmp_path: Path) -> None:
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"policy_version": "file-v9", "approve_below": 0.0, "decline_at": 1.0}))
-    result = post(create_app({"TESTING": True, "POLICY_FILE": str(policy)}).test_client(), "/v1/evaluations",
+    result = post(create_app({**AUTH, "TESTING": True, "POLICY_FILE": str(policy)}).test_client(), "/v1/evaluations",
                   applicant()).get_json()
     assert (result["decision"], result["policy_version"]) == ("REVIEW", "file-v9")
 
@@ -314,7 +319,7 @@ def test_policy_file_is_read(tmp_path: Path) -> None:
 ])
 def test_bad_configuration_fails_at_start(config: dict) -> None:
     with pytest.raises(RuntimeError):
-        create_app({"TESTING": True, **config})
+        create_app({**AUTH, "TESTING": True, **config})
 
 
 def test_tampered_model_fails_at_start(tmp_path: Path) -> None:
@@ -324,4 +329,4 @@ def test_tampered_model_fails_at_start(tmp_path: Path) -> None:
     meta["artifact"]["sha256"] = "0" * 64
     (tmp_path / "risk_model.json").write_text(json.dumps(meta))
     with pytest.raises(RuntimeError, match="sha256"):
-        create_app({"TESTING": True, "MODEL_DIR": str(tmp_path)})
+        create_app({**AUTH, "TESTING": True, "MODEL_DIR": str(tmp_path)})

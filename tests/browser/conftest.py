@@ -5,16 +5,29 @@ Screenshots of every page go to var/screenshots/ (what the README's picture is t
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from jobs.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+DASHBOARD_URL = os.environ.get("LOANRISK_DASHBOARD_URL", "http://127.0.0.1:5080")
+
+
+def sign_in(driver: object, base: str, token: str) -> None:
+    """Fill the app's /login form (webkit.auth) with a token; the session cookie keeps only its hash."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/login")  # type: ignore[attr-defined]
+    driver.find_element(By.NAME, "token").send_keys(token)  # type: ignore[attr-defined]
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +42,9 @@ def browser() -> Iterator[object]:
                 "--window-size=1440,900", "--no-proxy-server"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    settings = Settings.load()
+    for base in (settings.storm_ui_url, DASHBOARD_URL):  # sign in once per app with the local admin token
+        sign_in(driver, base, settings.token("admin") or "")
     yield driver
     driver.quit()
 

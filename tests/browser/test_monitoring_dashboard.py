@@ -14,6 +14,11 @@ import time
 import pytest
 import requests
 
+from jobs.settings import Settings
+from tests.browser.conftest import sign_in
+
+AUTH = Settings.load().auth_headers("reader")  # var/tokens/reader.token, written by `make up`
+
 pytestmark = pytest.mark.integration
 
 DASHBOARD = os.environ.get("LOANRISK_DASHBOARD_URL", "http://127.0.0.1:5080")
@@ -27,13 +32,13 @@ def decisions(settings) -> list[dict]:
     """The dashboard's recent decisions, after a small pipeline run when there are none yet."""
     from jobs import demo
 
-    found = requests.get(f"{DASHBOARD}/api/decisions", timeout=15).json()["decisions"]
+    found = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
     if not found:
         seed = int(time.time() * 1000) % 1_000_000_000
         run = demo.run_pipeline(settings, demo.new_run_dir("browser", settings), N, seed, 0.1, samples=False,
                                 submit=True, timeout_s=900, whole_table=False)
         assert run.accounted
-        found = requests.get(f"{DASHBOARD}/api/decisions", timeout=15).json()["decisions"]
+        found = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
     assert found
     return found
 
@@ -52,6 +57,7 @@ def browser():
         options.add_argument(arg)
     session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     session.set_page_load_timeout(30)
+    sign_in(session, DASHBOARD, Settings.load().token("reader") or "")  # the page needs a reader (README, Security)
     yield session
     session.quit()
 

@@ -134,7 +134,10 @@ def ui_without_nimbus(tmp_path):
     sys.path.insert(0, str(ROOT / "stack" / "storm"))
     from stormui import create_app
 
-    app = create_app({"NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(tmp_path)})
+    # auth off (allowed on this loopback bind): the test is about the banner, and its session must not replace
+    # the signed-in cookie of the real UI, which the browser sends to every port of 127.0.0.1
+    app = create_app({"NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(tmp_path), "AUTH": "off",
+                      "BIND": "127.0.0.1:0"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

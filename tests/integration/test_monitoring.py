@@ -19,9 +19,11 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs import demo, reconcile
-from jobs.settings import ROOT
+from jobs.settings import ROOT, Settings
 from loanrisk import events as ev
 from risk_api.schemas import EXAMPLE_APPLICANT
+
+AUTH = Settings.load().auth_headers("admin")  # var/tokens/admin.token, written by `make up`
 
 PROMETHEUS = os.environ.get("LOANRISK_PROMETHEUS_URL", "http://127.0.0.1:9390")
 EXPORTER = os.environ.get("LOANRISK_EXPORTER_URL", "http://127.0.0.1:9391")
@@ -52,8 +54,9 @@ def metric_names(url: str) -> set[str]:
 
 
 def test_risk_api_metrics_expose_requests_latency_decisions_and_model_info(settings) -> None:
-    assert requests.post(f"{settings.risk_api_url}/v1/evaluations", json=EXAMPLE_APPLICANT, timeout=10).ok
-    bad = requests.post(f"{settings.risk_api_url}/v1/evaluations", json={**EXAMPLE_APPLICANT, "grade": "Z"}, timeout=10)
+    assert requests.post(f"{settings.risk_api_url}/v1/evaluations", json=EXAMPLE_APPLICANT, headers=AUTH, timeout=10).ok
+    bad = requests.post(f"{settings.risk_api_url}/v1/evaluations", json={**EXAMPLE_APPLICANT, "grade": "Z"},
+                        headers=AUTH, timeout=10)
     assert bad.status_code == 422
     names = metric_names(settings.risk_api_url)
     assert {"loanrisk_http_requests_total", "loanrisk_http_request_duration_seconds_bucket",
@@ -62,7 +65,8 @@ def test_risk_api_metrics_expose_requests_latency_decisions_and_model_info(setti
 
 
 def test_applicant_api_metrics_expose_requests_and_latency(settings) -> None:
-    assert requests.get(f"{settings.applicant_api_url}/applicants", params={"limit": 1}, timeout=10).status_code < 500
+    page = requests.get(f"{settings.applicant_api_url}/applicants", params={"limit": 1}, headers=AUTH, timeout=10)
+    assert page.status_code < 500
     assert {"loanrisk_http_requests_total", "loanrisk_http_request_duration_seconds_bucket"} <= \
         metric_names(settings.applicant_api_url)
 
@@ -125,7 +129,7 @@ def truth(settings, run) -> dict[str, Any]:
 
 
 def dashboard_summary() -> dict[str, Any]:
-    return requests.get(f"{DASHBOARD}/api/summary", timeout=15).json()
+    return requests.get(f"{DASHBOARD}/api/summary", headers=AUTH, timeout=15).json()
 
 
 def test_dashboard_totals_agree_with_reconcile(truth) -> None:
@@ -146,7 +150,8 @@ def test_dashboard_totals_agree_with_reconcile(truth) -> None:
 
 
 def test_dashboard_series_carry_the_run(truth) -> None:
-    series = poll(lambda: requests.get(f"{DASHBOARD}/api/series", params={"minutes": 15}, timeout=15).json(),
+    series = poll(lambda: requests.get(f"{DASHBOARD}/api/series", params={"minutes": 15}, headers=AUTH,
+                                       timeout=15).json(),
                   lambda s: any(v for line in s["applicants_per_s"].values() for v in line))
     assert len(series["timestamps"]) > 10
     assert any(v and v > 0 for line in series["applicants_per_s"].values() for v in line)
@@ -155,10 +160,10 @@ def test_dashboard_series_carry_the_run(truth) -> None:
 
 
 def test_dashboard_lists_recent_decisions_and_opens_one_from_hbase(settings, truth) -> None:
-    recent = requests.get(f"{DASHBOARD}/api/decisions", timeout=15).json()["decisions"]
+    recent = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
     assert recent and all(d["application_id"] in truth["rows"] for d in recent)
     ident = recent[0]["application_id"]
-    detail = requests.get(f"{DASHBOARD}/api/decisions/{ident}", timeout=15).json()
+    detail = requests.get(f"{DASHBOARD}/api/decisions/{ident}", headers=AUTH, timeout=15).json()
     conn = reconcile.hbase_connection(settings)
     try:
         row = ev.parse_row(ident, conn.table(ev.TABLE).row(ident.encode()))
@@ -171,12 +176,13 @@ def test_dashboard_lists_recent_decisions_and_opens_one_from_hbase(settings, tru
     assert detail["source"] == row.source.to_dict()
     assert detail["applicant"] == row.applicant
     assert [r["code"] for r in detail["reasons"]] == [r.code for r in row.decision.reasons]
-    found = requests.get(f"{DASHBOARD}/api/decisions", params={"q": ident}, timeout=15).json()["decisions"]
+    found = requests.get(f"{DASHBOARD}/api/decisions", params={"q": ident}, headers=AUTH,
+                         timeout=15).json()["decisions"]
     assert ident in {d["application_id"] for d in found}
 
 
 def test_dashboard_answers_bad_and_unknown_ids_with_problems() -> None:
-    missing = requests.get(f"{DASHBOARD}/api/decisions/no-such-application-id", timeout=15)
+    missing = requests.get(f"{DASHBOARD}/api/decisions/no-such-application-id", headers=AUTH, timeout=15)
     assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/problem+json")
-    bad = requests.get(f"{DASHBOARD}/api/decisions", params={"q": "<script>"}, timeout=15)
+    bad = requests.get(f"{DASHBOARD}/api/decisions", params={"q": "<script>"}, headers=AUTH, timeout=15)
     assert bad.status_code == 400 and bad.headers["Content-Type"].startswith("application/problem+json")

@@ -102,6 +102,7 @@ def test_model_decided_rows_have_a_model_version_and_reasons_only_when_adverse(s
 def test_storm_ui_shows_the_topology_with_all_components(settings, run) -> None:
     found = demo.storm_topology_id(settings)
     assert found is not None and found[1] == "ACTIVE"
-    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", timeout=10).json()
+    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", headers=settings.auth_headers("reader"),
+                        timeout=10).json()
     names = {s["spoutId"] for s in info.get("spouts", [])} | {b["boltId"] for b in info.get("bolts", [])}
     assert COMPONENTS <= names

@@ -46,6 +46,7 @@ def read_all(settings, topic: str) -> list:
 def api_ids(settings, limit: int) -> list[str]:
     """Return the first `limit` applicant ids the Applicant Data API serves, in its order."""
     with requests.Session() as session:
+        session.headers.update(settings.auth_headers("reader"))
         items, _ = produce.fetch_page(session, settings.applicant_api_url, None, limit)
     return [str(item["id"]) for item in items]
 

@@ -11,6 +11,8 @@ from jobs.settings import Settings
 from loanrisk.reasons import CATALOGUE
 from risk_api.schemas import EXAMPLE_APPLICANT
 
+AUTH = Settings.load().auth_headers("admin")  # var/tokens/admin.token, written by `make up`
+
 TIMEOUT = 5
 
 
@@ -18,24 +20,25 @@ TIMEOUT = 5
 def url(settings: Settings) -> str:
     """Return the running Risk API's base URL, failing clearly when it is down."""
     try:
-        requests.get(f"{settings.risk_api_url}/readyz", timeout=TIMEOUT).raise_for_status()
+        requests.get(f"{settings.risk_api_url}/readyz", headers=AUTH, timeout=TIMEOUT).raise_for_status()
     except requests.RequestException as exc:
         pytest.fail(f"Risk API not ready at {settings.risk_api_url} (run `make up`): {exc}")
     return settings.risk_api_url
 
 
 def test_live_evaluation_has_decision_reasons_and_versions(url: str) -> None:
-    response = requests.post(f"{url}/v1/evaluations", json=EXAMPLE_APPLICANT, timeout=TIMEOUT)
+    response = requests.post(f"{url}/v1/evaluations", json=EXAMPLE_APPLICANT, headers=AUTH, timeout=TIMEOUT)
     assert response.status_code == 200
     result = response.json()
     assert result["decision"] in {"APPROVE", "REVIEW", "DECLINE"}
-    assert result["model_version"] == requests.get(f"{url}/v1/model", timeout=TIMEOUT).json()["model_version"]
+    model = requests.get(f"{url}/v1/model", headers=AUTH, timeout=TIMEOUT).json()
+    assert result["model_version"] == model["model_version"]
     assert all(CATALOGUE[r["code"]] == r["text"] for r in result["reasons"])
 
 
 def test_live_batch_preserves_order(url: str) -> None:
     people = [{**EXAMPLE_APPLICANT, "id": f"LIVE{i}", "dti": float(i)} for i in range(50)]
-    response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": people}, timeout=TIMEOUT)
+    response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": people}, headers=AUTH, timeout=TIMEOUT)
     assert [r["application_id"] for r in response.json()["results"]] == [p["id"] for p in people]
 
 
@@ -49,7 +52,7 @@ def test_live_batch_preserves_order(url: str) -> None:
 def test_live_bad_input_is_a_problem(url: str, body: str, content_type: str, status: int) -> None:
     if body == "HUGE":
         body = "[" + "1," * 3_000_000 + "1]"  # 6 MB, over the 4 MiB limit
-    response = requests.post(f"{url}/v1/evaluations", data=body, headers={"Content-Type": content_type},
+    response = requests.post(f"{url}/v1/evaluations", data=body, headers={**AUTH, "Content-Type": content_type},
                              timeout=TIMEOUT)
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/problem+json")
@@ -58,7 +61,7 @@ def test_live_bad_input_is_a_problem(url: str, body: str, content_type: str, sta
 
 def test_live_chunked_body_over_the_limit_is_413(url: str) -> None:
     chunks = (b"[" + b"1," * 100_000 for _ in range(30))  # 6 MB without a Content-Length
-    response = requests.post(f"{url}/v1/evaluations", data=chunks, headers={"Content-Type": "application/json"},
+    response = requests.post(f"{url}/v1/evaluations", data=chunks, headers={**AUTH, "Content-Type": "application/json"},
                              timeout=TIMEOUT)
     assert response.status_code == 413
     assert response.headers["Content-Type"].startswith("application/problem+json")
@@ -97,7 +100,7 @@ def test_live_999_real_loans_in_batches_of_500_are_all_scored(url: str, real_rec
     results = []
     for start in range(0, len(real_records), BATCH):
         chunk = real_records[start:start + BATCH]
-        response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, timeout=30)
+        response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, headers=AUTH, timeout=30)
         assert response.status_code == 200
         body = response.json()
         assert body["problems"] == []
@@ -109,7 +112,7 @@ def test_live_999_real_loans_in_batches_of_500_are_all_scored(url: str, real_rec
 def test_live_batch_of_500_with_one_invalid_applicant(url: str, real_records: list[dict[str, object]]) -> None:
     chunk = [dict(r) for r in real_records[:BATCH]]
     chunk[123]["annual_inc"] = "a lot"
-    response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, timeout=30)
+    response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, headers=AUTH, timeout=30)
     assert response.status_code == 200
     body = response.json()
     assert sum(r is not None for r in body["results"]) == 499 and body["results"][123] is None

@@ -47,7 +47,8 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout: float = 180, e
 
 def ui_get(settings: Any, path: str) -> Any:
     """GET a Storm UI REST path and decode its JSON."""
-    with urllib.request.urlopen(f"{settings.storm_ui_url}{path}", timeout=15) as response:
+    request = urllib.request.Request(f"{settings.storm_ui_url}{path}", headers=settings.auth_headers("reader"))
+    with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (the local UI's http URL)
         return json.load(response)
 
 

@@ -7,6 +7,7 @@ ui_topology.py). The last test kills it; the next `make demo` or test run submit
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,11 +17,14 @@ from typing import Any
 import pytest
 import requests
 
+from jobs.settings import Settings
 from tests.integration.ui_topology import running_loan_risk
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = ["600", "10800", "86400", ":all-time"]
 PROBLEM = "application/problem+json"
+
+AUTH = Settings.load().auth_headers("admin")  # var/tokens/admin.token, written by `make up`
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +39,7 @@ def ui(settings) -> str:
 
 @pytest.fixture(scope="module")
 def page(ui: str, topology_id: str) -> dict[str, Any]:
-    return requests.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()
+    return requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def components(page: dict[str, Any]) -> list[str]:
 
 
 def get(ui: str, path: str, **params: str) -> requests.Response:
-    return requests.get(f"{ui}{path}", params=params, timeout=30)
+    return requests.get(f"{ui}{path}", params=params, headers=AUTH, timeout=30)
 
 
 def test_cluster_nimbus_and_supervisor_summaries(ui: str, topology_id: str) -> None:
@@ -101,7 +105,7 @@ def test_component_pages(ui: str, topology_id: str, components: list[str]) -> No
     ("/api/v1/topology/no-such-1-1/component/filter_bolt", 404), ("/api/v1/topology/no-such-1-1/visualization", 404),
     ("/api/v1/topology/no-such-1-1/lag", 404), ("/api/v1/topology/{id}/visualization?window=1", 422)])
 def test_bad_ids_components_and_windows_are_problems(ui: str, topology_id: str, path: str, status: int) -> None:
-    response = requests.get(ui + path.format(id=topology_id), timeout=30)
+    response = requests.get(ui + path.format(id=topology_id), headers=AUTH, timeout=30)
     assert response.status_code == status and response.headers["Content-Type"] == PROBLEM
 
 
@@ -171,6 +175,7 @@ def test_log_paths_outside_the_log_directory_are_refused(ui: str, settings, page
 def session_with_token(ui: str, topology_id: str) -> tuple[requests.Session, str]:
     """A browser-like session and the antiForgeryToken its topology page carries."""
     session = requests.Session()
+    session.headers.update(AUTH)
     token = session.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()["antiForgeryToken"]
     return session, token
 
@@ -189,13 +194,41 @@ def test_actions_refuse_a_missing_or_forged_token(ui: str, topology_id: str) -> 
     assert status_of(ui, topology_id) == "ACTIVE"
 
 
+def audit_lines(after: int) -> list[dict[str, Any]]:
+    """The audit log's lines written after byte offset ``after`` (var/log/audit.log, the UI's own)."""
+    path = Settings.load().audit_log
+    with path.open("rb") as log:
+        log.seek(after)
+        return [json.loads(line) for line in log.read().splitlines()]
+
+
+def audit_size() -> int:
+    path = Settings.load().audit_log
+    return path.stat().st_size if path.exists() else 0
+
+
 def test_deactivate_then_activate(ui: str, topology_id: str) -> None:
     session, token = session_with_token(ui, topology_id)
+    before = audit_size()
     answer = session.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", headers={"X-CSRF-Token": token},
                           timeout=30).json()
     assert answer == {"topologyOperation": "deactivate", "topologyId": topology_id, "status": "success"}
     assert status_of(ui, topology_id) == "INACTIVE"
     session.post(f"{ui}/api/v1/topology/{topology_id}/activate", headers={"X-CSRF-Token": token}, timeout=30)
+    actions = [(e["who"], e["action"], e["topology"]) for e in audit_lines(before) if e["action"].startswith("topo")]
+    assert actions == [("local-admin", "topology.deactivate", topology_id),
+                       ("local-admin", "topology.activate", topology_id)]
+    assert AUTH["Authorization"].split()[1] not in Settings.load().audit_log.read_text()
+
+
+def test_actions_need_an_operator_token(ui: str, topology_id: str) -> None:
+    reader = requests.Session()
+    reader.headers.update(Settings.load().auth_headers("reader"))
+    token = reader.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()["antiForgeryToken"]
+    refused = reader.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", headers={"X-CSRF-Token": token}, timeout=30)
+    assert refused.status_code == 403
+    assert requests.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", timeout=30).status_code == 401
+    assert status_of(ui, topology_id) == "ACTIVE"
     assert status_of(ui, topology_id) == "ACTIVE"
 
 

@@ -1,5 +1,6 @@
 """The running `loan-risk` topology the Storm UI tests look at: the one `make demo` left, or a small fresh run."""
 
+
 from __future__ import annotations
 
 import os
@@ -8,6 +9,9 @@ import time
 import requests
 
 from jobs import demo
+from jobs.settings import Settings
+
+AUTH = Settings.load().auth_headers("reader")  # var/tokens/reader.token, written by `make up`
 
 UI_RUN_N = int(os.environ.get("LOANRISK_UI_N", "300"))
 
@@ -31,7 +35,7 @@ def wait_for_figures(ui: str, topology_id: str, timeout_s: float = 180) -> None:
     """Wait until Nimbus reports the run's counts: executors send their statistics every few seconds."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        page = requests.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()
+        page = requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
         if all(s["acked"] > 0 for s in page["spouts"]) and all(b["executed"] > 0 for b in page["bolts"]):
             return
         time.sleep(3)

@@ -8,6 +8,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from applicant_api import create_app as create_applicant_api
 from risk_api import create_app as create_risk_api
 from risk_api.schemas import EXAMPLE_APPLICANT
+from tests.tokens import shared_tokens
+
+TOKENS = shared_tokens()
 
 
 def samples(client) -> dict[tuple[str, frozenset], float]:
@@ -25,7 +28,7 @@ def value(found, name: str, **labels: str) -> float:
 
 @pytest.fixture(scope="module")
 def risk_client():
-    return create_risk_api({"TESTING": True}).test_client()
+    return TOKENS.client(create_risk_api({**TOKENS.config(), "TESTING": True}))
 
 
 def test_risk_api_counts_requests_and_decisions_by_outcome(risk_client) -> None:
@@ -78,7 +81,7 @@ def test_metrics_is_not_in_the_openapi_document(risk_client) -> None:
 
 
 def test_applicant_api_counts_requests_by_endpoint_and_status() -> None:
-    client = create_applicant_api({"TESTING": True}).test_client()
+    client = TOKENS.client(create_applicant_api({**TOKENS.config(), "TESTING": True}))
     labels = {"app": "applicant_api", "endpoint": "/healthz", "method": "GET", "status": "200"}
     before = value(samples(client), "loanrisk_http_requests_total", **labels)
     assert client.get("/healthz").status_code == 200

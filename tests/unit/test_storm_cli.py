@@ -15,6 +15,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.tokens import shared_tokens
+
 ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = ROOT / "stack" / "storm" / "storm-path-wrapper"
 FLUX = "org.apache.storm.flux.Flux"
@@ -241,8 +243,10 @@ def test_log_tail_page_and_search(log_dir: Path) -> None:
 @pytest.fixture
 def client(ui: ModuleType, log_dir: Path) -> object:
     """The UI's test client, pointed at a port where no Nimbus listens."""
-    app = ui.create_app({"TESTING": True, "NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(log_dir)})
-    return app.test_client()
+    tokens = shared_tokens()
+    app = ui.create_app({**tokens.config(), "TESTING": True, "NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500,
+                         "LOG_DIR": str(log_dir)})
+    return tokens.client(app, "operator")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/cluster/summary", "/api/v1/topology/summary", "/api/v1/topology/t-1-1",

@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from webkit import auth
+
 from .nimbus import NimbusDown, NimbusError, NotFound
 from .problems import Problem, problem
 
@@ -31,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # could read the anti-forgery token; answering only to these Host names stops that (400 otherwise).
         TRUSTED_HOSTS=["127.0.0.1", "localhost", "[::1]"],
     )
+    app.config.from_mapping(auth.default_config())
     app.config.from_prefixed_env("STORM_UI")
     app.config.from_mapping(test_config or {})
 
@@ -40,7 +43,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(logviewer.bp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+    auth.init_auth(app, ACCESS_RULES, default_role=("reader", "operator"), service="storm_ui", browser_login=True)
     return app
+
+
+# reader (or operator): every view; operator: the actions (every POST under /topology) and the worker logs
+ACCESS_RULES = {
+    "POST /api/v1/topology": "operator",
+    "/api/v1/listLogs": "operator",
+    "/api/v1/log": "operator",
+    "/api/v1/search": "operator",
+    "/api/v1/download": "operator",
+    "/logviewer": "operator",
+}
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, session
 
+from webkit.auth import audit
+
 from . import lag, mapping
 from .nimbus import NotFound, component_ids, kill_options, nimbus, rebalance_options, topology_name
 from .problems import Problem
@@ -171,8 +173,9 @@ def get_lag(topology_id: str) -> Response:
     return jsonify(result)
 
 
-def operation(name: str, topology_id: str) -> Response:
-    """Storm UI's answer to an action."""
+def operation(name: str, topology_id: str, **details: Any) -> Response:
+    """Storm UI's answer to an action, after its audit line (who, which action on which topology, from where)."""
+    audit(f"topology.{name}", topology=topology_id, **details)
     return jsonify({"topologyOperation": name, "topologyId": topology_id, "status": "success"})
 
 
@@ -230,7 +233,7 @@ def post_rebalance(topology_id: str, wait: str) -> Response:
         name = topology_name(c, topology_id)
         workers, executors = rebalance_body(component_ids(c, topology_id))
         c.rebalance(name, rebalance_options(secs, workers, executors))
-    return operation("rebalance", topology_id)
+    return operation("rebalance", topology_id, wait_secs=secs, num_workers=workers, executors=executors)
 
 
 @bp.post("/topology/<topology_id>/kill/<wait>")
@@ -240,4 +243,4 @@ def post_kill(topology_id: str, wait: str) -> Response:
     secs = wait_secs(wait)
     with client() as c:
         c.killTopologyWithOpts(topology_name(c, topology_id), kill_options(secs))
-    return operation("kill", topology_id)
+    return operation("kill", topology_id, wait_secs=secs)
