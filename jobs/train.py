@@ -44,7 +44,7 @@ from sklearn.pipeline import Pipeline
 from jobs import evaluate as ev
 from jobs.model_card import render_card
 from jobs.settings import ROOT, default_data_dir
-from loanrisk import features, reasons
+from loanrisk import drift, features, reasons
 from loanrisk.applicant import Applicant
 from loanrisk.cleaning import Rejection, clean_record, loan_outcome
 from loanrisk.prescreen import PrescreenPolicy, decline_reasons
@@ -255,6 +255,12 @@ def reference_row(model: Pipeline, x: pd.DataFrame) -> list[float]:
     return [float(v) for v in np.asarray(model[:-1].transform(x)).mean(axis=0)]
 
 
+def reference_distribution(x: pd.DataFrame, numeric: list[str], p: np.ndarray) -> dict[str, Any]:
+    """Return the training distribution of each model input and of the predicted probability (`make drift`)."""
+    columns = {name: x[name].to_numpy(dtype=float) for name in numeric} | {drift.PROBABILITY: p}
+    return {"bins": drift.BINS, "on": "training split", "variables": drift.references(columns)}
+
+
 def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
     """Run the whole training job and return the metadata it wrote."""
     applicants, y, provenance = load_training_data(data_dir)
@@ -299,6 +305,7 @@ def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
         "prescreen_policy": PrescreenPolicy().policy_version,
         "pipeline_mix_holdout": ev.decision_mix(y[idx_test], p_test, policy, prescreened[idx_test]),
         "pipeline_mix_out_of_time": ev.decision_mix(y[oot_test], p_oot, policy, prescreened[oot_test]),
+        "reference_distribution": reference_distribution(x.iloc[idx_train], recipe["numeric"], p_train),
     }
     save(model, meta, out)
     return meta
