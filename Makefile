@@ -7,8 +7,13 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
+MODEL ?= models
+POLICY ?= config/risk_policy.json
+SINCE ?=
+UNTIL ?=
+WINDOW ?= 5000
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench rescore drift retrain
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -72,3 +77,12 @@ bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+rescore: venv ## re-score stored applicants with a candidate (MODEL=<dir> POLICY=<file> [SINCE=] [UNTIL=]); report in var/rescore
+	$(PY) -m jobs.rescore --model $(MODEL) --policy $(POLICY) $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
+
+drift: venv ## PSI of the latest WINDOW stored applicants (or FILE=<jsonl>) vs the training data; report in var/drift
+	$(PY) -m jobs.drift --model $(MODEL) --window $(WINDOW) $(if $(SINCE),--since $(SINCE)) $(if $(FILE),--file $(FILE))
+
+retrain: venv ## train a candidate (shared loans + stored history since SINCE), rescore vs the champion, promote if better
+	$(PY) -m jobs.retrain $(if $(SINCE),--since $(SINCE))

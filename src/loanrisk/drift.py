@@ -80,8 +80,11 @@ def reference(values: Sequence[float] | np.ndarray, bins: int = BINS) -> Referen
     """Return the reference distribution of a training sample: decile edges (distinct) and shares."""
     values = np.asarray(values, dtype=float)
     known = values[~np.isnan(values)]
-    quantiles = np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1]) if len(known) else np.array([])
-    edges = tuple(float(e) for e in np.unique(quantiles))
+    if not len(known):
+        return Reference((), (0.0,), float(len(values) > 0))
+    # edges are observed values (no interpolation between 0 and 1 of a flag); the top bin is never empty
+    quantiles = np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1], method="inverted_cdf")
+    edges = tuple(float(e) for e in np.unique(quantiles) if e < known.max())
     fractions, missing = shares(values, edges)
     return Reference(edges, tuple(float(f) for f in fractions), float(missing))
 

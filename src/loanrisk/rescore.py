@@ -194,3 +194,24 @@ def markdown(report: Mapping[str, Any], title: str) -> str:
               "|---|---:|---:|"]
     lines += [f"| {g} | {v['n']:,} | {percent(v['bad_rate'])} |" for g, v in report["labelled"].items()]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a retrained candidate replaces the champion, and why."""
+
+    promote: bool
+    why: str
+
+
+def verdict(champion_auc: float, candidate_auc: float, report: Mapping[str, Any], min_gain: float,
+            max_mix_shift: float) -> Verdict:
+    """Promote when the candidate's AUC beats the champion's by min_gain and no decision's share moves more
+    than max_mix_shift (the agreed metric: out-of-time ROC AUC, the model card's headline figure)."""
+    gain, shift = candidate_auc - champion_auc, mix_shift(report)
+    figures = f"AUC {champion_auc:.4f} -> {candidate_auc:.4f} ({gain:+.4f}), largest mix shift {100 * shift:.1f} points"
+    if gain < min_gain:
+        return Verdict(False, f"stop: not better enough (needs {min_gain:+.4f}); {figures}")
+    if shift > max_mix_shift:
+        return Verdict(False, f"stop: the decision mix moves too much (limit {100 * max_mix_shift:.1f} points); {figures}")
+    return Verdict(True, f"promote: {figures}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from loanrisk.rescore import Outcome, Tally, markdown, mix_shift, summary
+from loanrisk.rescore import Outcome, Tally, markdown, mix_shift, summary, verdict
 
 OUTCOMES = [
     Outcome("1", "A", "APPROVE", "APPROVE", 0.05, 0.05, (), (), False),
@@ -66,3 +66,12 @@ def test_mix_shift_and_markdown() -> None:
     text = markdown(report, "t")
     assert "| APPROVE | 1 | 1 | 0 |" in text
     assert "| swap_in | 1 | 0.0 % |" in text
+
+
+def test_verdict_promotes_only_a_better_candidate_with_a_stable_mix() -> None:
+    report = summary(tally())  # largest mix shift: 0.2
+    assert verdict(0.70, 0.72, report, min_gain=0.005, max_mix_shift=0.25).promote
+    assert not verdict(0.70, 0.702, report, min_gain=0.005, max_mix_shift=0.25).promote
+    moved = verdict(0.70, 0.72, report, min_gain=0.005, max_mix_shift=0.1)
+    assert not moved.promote
+    assert moved.why.startswith("stop: the decision mix moves too much")
