@@ -17,7 +17,7 @@ from loanrisk.rescore import Tally
 from risk_api.service import RiskService, build_service
 
 sys.path.insert(0, str(ROOT))  # the tests' row builder, as the pipeline writes rows
-from tests.lab_rows import generated, stored_rows  # noqa: E402
+from tests.lab_rows import generated, stored_rows
 
 
 def main() -> int:
@@ -26,16 +26,19 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=rescore_job.DEFAULT_BATCH)
     args = parser.parse_args()
     service = build_service(ROOT / "models", ROOT / "config" / "risk_policy.json", {})
-    assert isinstance(service, RiskService), service
+    if not isinstance(service, RiskService):
+        raise SystemExit(service)
     unique = stored_rows(service, generated(min(args.rows, 10_000), seed=21))
     rows = (unique * (args.rows // len(unique) + 1))[: args.rows]
     tally = Tally()
     began = time.perf_counter()
     for start in range(0, len(rows), args.batch):
-        tally.add_all(rescore_job.score_batch(service, rows[start:start + args.batch], {}).outcomes)
+        tally.add_all(rescore_job.score_batch(service, rows[start : start + args.batch], {}).outcomes)
     elapsed = time.perf_counter() - began
-    print(f"rescore in process: {tally.n:,} applicants in {elapsed:.2f} s = {tally.n / elapsed:,.0f} applicants/s "
-          f"(batch {args.batch:,}, one core)")
+    print(
+        f"rescore in process: {tally.n:,} applicants in {elapsed:.2f} s = {tally.n / elapsed:,.0f} applicants/s "
+        f"(batch {args.batch:,}, one core)"
+    )
     return 0
 
 

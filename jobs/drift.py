@@ -75,8 +75,9 @@ def applicants_from_lines(lines: Iterable[str]) -> list[Applicant]:
     return found
 
 
-def recent_rows(rows: Iterable[tuple[bytes, Mapping[bytes, bytes]]], window: int, since_ms: int | None
-                ) -> list[Applicant]:
+def recent_rows(
+    rows: Iterable[tuple[bytes, Mapping[bytes, bytes]]], window: int, since_ms: int | None
+) -> list[Applicant]:
     """Return the applicants of the ``window`` latest rows (by Kafka timestamp) received since since_ms."""
     latest: list[tuple[int, bytes, bytes]] = []
     for key, cols in rows:
@@ -106,19 +107,32 @@ def scan_recent(settings: Settings, window: int, since_ms: int | None) -> list[A
 
 def prometheus(drifts: Sequence[drift.Drift], model_version: str) -> str:
     """Return the drift as Prometheus text exposition."""
-    lines = ["# HELP loanrisk_psi Population stability index of recent applicants vs the training data.",
-             "# TYPE loanrisk_psi gauge"]
+    lines = [
+        "# HELP loanrisk_psi Population stability index of recent applicants vs the training data.",
+        "# TYPE loanrisk_psi gauge",
+    ]
     lines += [f'loanrisk_psi{{model="{model_version}",variable="{d.name}"}} {d.psi:.6f}' for d in drifts]
-    lines += ["# HELP loanrisk_drift_band Worst drift band: 0 stable, 1 watch, 2 act.", "# TYPE loanrisk_drift_band gauge",
-              f'loanrisk_drift_band{{model="{model_version}"}} {BAND_LEVEL[drift.overall(drifts)]}']
+    lines += [
+        "# HELP loanrisk_drift_band Worst drift band: 0 stable, 1 watch, 2 act.",
+        "# TYPE loanrisk_drift_band gauge",
+        f'loanrisk_drift_band{{model="{model_version}"}} {BAND_LEVEL[drift.overall(drifts)]}',
+    ]
     return "\n".join(lines) + "\n"
 
 
 def markdown(drifts: Sequence[drift.Drift], model_version: str, source: str) -> str:
     """Return the drift report as Markdown (also what is printed)."""
-    lines = [f"# Input drift vs model {model_version}", "", f"Recent sample: {source}. Overall: "
-             f"**{drift.overall(drifts)}** (PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 act).", "",
-             "| variable | PSI | band | n |", "|---|---:|---|---:|"]
+    lines = [
+        f"# Input drift vs model {model_version}",
+        "",
+        (
+            f"Recent sample: {source}. Overall: "
+            f"**{drift.overall(drifts)}** (PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 act)."
+        ),
+        "",
+        "| variable | PSI | band | n |",
+        "|---|---:|---|---:|",
+    ]
     lines += [f"| {d.name} | {d.psi:.4f} | {d.band} | {d.n:,} |" for d in drifts]
     return "\n".join(lines) + "\n"
 
@@ -127,8 +141,13 @@ def write(drifts: Sequence[drift.Drift], model_version: str, source: str, out: P
     """Write drift.json, drift.md and drift.prom into out; return the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(drifts, model_version, source)
-    report = {"model_version": model_version, "source": source, "overall": drift.overall(drifts),
-              "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "drift": [d.to_dict() for d in drifts]}
+    report = {
+        "model_version": model_version,
+        "source": source,
+        "overall": drift.overall(drifts),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "drift": [d.to_dict() for d in drifts],
+    }
     (out / "drift.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "drift.md").write_text(text)
     (out / "drift.prom").write_text(prometheus(drifts, model_version))
@@ -157,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.file:
         with args.file.open(encoding="utf-8") as handle:
-            applicants = applicants_from_lines(handle)[-args.window:]
+            applicants = applicants_from_lines(handle)[-args.window :]
         source = f"{len(applicants):,} applicants of {args.file}"
     else:
         applicants = scan_recent(Settings.load(), args.window, parse_time(args.since))

@@ -133,7 +133,7 @@ SHIFTABLE = frozenset({"income", "dti"} | {f"grade_{g.lower()}" for g in GRADES}
 
 def shifted(p: dict[str, Any], shift: dict[str, float]) -> dict[str, Any]:
     """Return generator parameters with the shift applied (the input is not changed)."""
-    out = json.loads(json.dumps(p))
+    out: dict[str, Any] = json.loads(json.dumps(p))
     if "income" in shift:
         for g in out["log_income_by_grade"].values():
             g["mean"] += float(np.log1p(shift["income"]))
@@ -567,8 +567,9 @@ def generate_lines(
         line_no += len(lines)
 
 
-def write(count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0,
-          shift: dict[str, float] | None = None) -> dict[str, Any]:
+def write(
+    count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0, shift: dict[str, float] | None = None
+) -> dict[str, Any]:
     """Write count applicants to out (and the dirt manifest next to it); return a summary."""
     dirty = 0
     manifest_path = Path(f"{out}.dirt.jsonl")

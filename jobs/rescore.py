@@ -44,8 +44,15 @@ TABLE = "loan_rescores"
 FAMILY = b"c"
 OUT_DIR = ROOT / "var" / "rescore"
 LABEL_FILES = (*SAMPLES, "lending_club_2007_2011.csv")
-READ_COLUMNS = [ev.COL_APPLICANT_JSON, ev.COL_DECISION, ev.COL_DECIDED_BY, ev.COL_PD, ev.COL_REASONS,
-                ev.COL_MODEL_VERSION, ev.COL_KAFKA_TS]
+READ_COLUMNS = [
+    ev.COL_APPLICANT_JSON,
+    ev.COL_DECISION,
+    ev.COL_DECIDED_BY,
+    ev.COL_PD,
+    ev.COL_REASONS,
+    ev.COL_MODEL_VERSION,
+    ev.COL_KAFKA_TS,
+]
 DEFAULT_BATCH = 5000
 
 
@@ -111,8 +118,12 @@ def stored_reasons(cols: Mapping[bytes, bytes]) -> tuple[str, ...]:
     return tuple(str(r["code"]) for r in orjson.loads(cols.get(ev.COL_REASONS, b"[]")))
 
 
-def score_batch(service: RiskService, rows: list[tuple[bytes, Mapping[bytes, bytes]]], labels: Mapping[str, bool],
-                window: Window = Window()) -> Scored:
+def score_batch(
+    service: RiskService,
+    rows: list[tuple[bytes, Mapping[bytes, bytes]]],
+    labels: Mapping[str, bool],
+    window: Window = Window(),
+) -> Scored:
     """Re-score stored rows with the candidate; pre-screen declines keep their decision."""
     scored = Scored([], {}, [])
     to_score: list[tuple[bytes, Mapping[bytes, bytes], Applicant]] = []
@@ -129,20 +140,42 @@ def score_batch(service: RiskService, rows: list[tuple[bytes, Mapping[bytes, byt
         else:
             decision = cols[ev.COL_DECISION].decode()
             reasons = stored_reasons(cols)
-            scored.outcomes.append(rescore.Outcome(applicant.id, applicant.grade, decision, decision, None, None,
-                                                   reasons, reasons, labels.get(applicant.id)))
+            scored.outcomes.append(
+                rescore.Outcome(
+                    applicant.id,
+                    applicant.grade,
+                    decision,
+                    decision,
+                    None,
+                    None,
+                    reasons,
+                    reasons,
+                    labels.get(applicant.id),
+                )
+            )
     results = service.evaluate([a for _, _, a in to_score])
     decision_col, pd_col, reasons_col = columns_of(candidate_key(service))
     for (key, cols, applicant), result in zip(to_score, results, strict=True):
         pd_text = cols.get(ev.COL_PD, b"").decode()
         codes = tuple(r["code"] for r in result["reasons"])
-        scored.outcomes.append(rescore.Outcome(
-            applicant.id, applicant.grade, cols[ev.COL_DECISION].decode(), result["decision"],
-            float(pd_text) if pd_text else None, result["probability_of_default"], stored_reasons(cols), codes,
-            labels.get(applicant.id)))
-        scored.cells[key] = {decision_col: result["decision"].encode(),
-                             pd_col: repr(result["probability_of_default"]).encode(),
-                             reasons_col: orjson.dumps(result["reasons"])}
+        scored.outcomes.append(
+            rescore.Outcome(
+                applicant.id,
+                applicant.grade,
+                cols[ev.COL_DECISION].decode(),
+                result["decision"],
+                float(pd_text) if pd_text else None,
+                result["probability_of_default"],
+                stored_reasons(cols),
+                codes,
+                labels.get(applicant.id),
+            )
+        )
+        scored.cells[key] = {
+            decision_col: result["decision"].encode(),
+            pd_col: repr(result["probability_of_default"]).encode(),
+            reasons_col: orjson.dumps(result["reasons"]),
+        }
     return scored
 
 
@@ -160,15 +193,29 @@ class State:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the state as JSON-ready data."""
-        return {"key": self.key, "since_ms": self.window.since_ms, "until_ms": self.window.until_ms,
-                "last_row": self.last_row, "tally": self.tally.to_dict(), "unreadable": self.unreadable,
-                "score_seconds": self.score_seconds, "done": self.done}
+        return {
+            "key": self.key,
+            "since_ms": self.window.since_ms,
+            "until_ms": self.window.until_ms,
+            "last_row": self.last_row,
+            "tally": self.tally.to_dict(),
+            "unreadable": self.unreadable,
+            "score_seconds": self.score_seconds,
+            "done": self.done,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> State:
         """Build the state back from ``to_dict()``'s output."""
-        return cls(data["key"], Window(data["since_ms"], data["until_ms"]), data["last_row"],
-                   rescore.Tally.from_dict(data["tally"]), data["unreadable"], data["score_seconds"], data["done"])
+        return cls(
+            data["key"],
+            Window(data["since_ms"], data["until_ms"]),
+            data["last_row"],
+            rescore.Tally.from_dict(data["tally"]),
+            data["unreadable"],
+            data["score_seconds"],
+            data["done"],
+        )
 
 
 def slug(key: str) -> str:
@@ -192,8 +239,9 @@ def save_state(path: Path, state: State) -> None:
     tmp.replace(path)
 
 
-def batches(scan: Iterable[tuple[bytes, Mapping[bytes, bytes]]], size: int
-            ) -> Iterator[list[tuple[bytes, Mapping[bytes, bytes]]]]:
+def batches(
+    scan: Iterable[tuple[bytes, Mapping[bytes, bytes]]], size: int
+) -> Iterator[list[tuple[bytes, Mapping[bytes, bytes]]]]:
     """Group scanned rows into lists of size rows."""
     batch: list[tuple[bytes, Mapping[bytes, bytes]]] = []
     for row in scan:
@@ -219,8 +267,15 @@ def ensure_table(conn: Any) -> Any:
     return conn.table(TABLE)
 
 
-def run(conn: Any, service: RiskService, labels: Mapping[str, bool], state: State, state_path: Path,
-        batch_size: int = DEFAULT_BATCH, source_table: str = ev.TABLE) -> State:
+def run(
+    conn: Any,
+    service: RiskService,
+    labels: Mapping[str, bool],
+    state: State,
+    state_path: Path,
+    batch_size: int = DEFAULT_BATCH,
+    source_table: str = ev.TABLE,
+) -> State:
     """Scan, re-score and store batch by batch from the state's position; return the final state."""
     target = ensure_table(conn)
     start = (state.last_row.encode() + b"\x00") if state.last_row else None
@@ -247,9 +302,14 @@ def write_report(state: State, out_dir: Path) -> tuple[dict[str, Any], str]:
     """Write the report as JSON and Markdown; return both."""
     report = rescore.summary(state.tally)
     rate = state.tally.n / state.score_seconds if state.score_seconds else None
-    report = {"candidate": state.key, "window": {"since_ms": state.window.since_ms, "until_ms": state.window.until_ms},
-              "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "unreadable_rows": state.unreadable,
-              "in_process_rate_per_s": round(rate) if rate else None, **report}
+    report = {
+        "candidate": state.key,
+        "window": {"since_ms": state.window.since_ms, "until_ms": state.window.until_ms},
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "unreadable_rows": state.unreadable,
+        "in_process_rate_per_s": round(rate) if rate else None,
+        **report,
+    }
     text = rescore.markdown(report, f"Re-score with candidate {state.key}")
     base = out_dir / slug(state.key)
     base.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
@@ -293,8 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         conn.close()
     report, text = write_report(state, args.out)
     print(text)
-    print(f"in process: {report['in_process_rate_per_s'] or 0:,} applicants/s (parse, score, decide, tally); "
-          f"{state.unreadable} unreadable rows")
+    print(
+        f"in process: {report['in_process_rate_per_s'] or 0:,} applicants/s (parse, score, decide, tally); "
+        f"{state.unreadable} unreadable rows"
+    )
     print(f"wrote {args.out / slug(key)}.json and .md; candidate columns in table {TABLE}, family {FAMILY.decode()}")
     return 0
 

@@ -82,8 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     champion = load_model(CHAMPION_DIR)
     policy = load_policy(args.policy, {})
     if data_dir is None or isinstance(champion, str) or isinstance(policy, str):
-        problem = "no shared data folder (LOANRISK_DATA_DIR)" if data_dir is None else champion if isinstance(
-            champion, str) else policy
+        problem = (
+            "no shared data folder (LOANRISK_DATA_DIR)"
+            if data_dir is None
+            else champion
+            if isinstance(champion, str)
+            else policy
+        )
         print(f"error: {problem}", file=sys.stderr)
         return 2
     run_dir = args.out / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -104,13 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         conn.close()
     report, text = rescore_job.write_report(state, run_dir)
-    decided = rescore.verdict(out_of_time_auc(champion.metadata), out_of_time_auc(meta), report, args.min_gain,
-                              args.max_mix_shift)
+    decided = rescore.verdict(
+        out_of_time_auc(champion.metadata), out_of_time_auc(meta), report, args.min_gain, args.max_mix_shift
+    )
     promoted = decided.promote and not args.no_promote
     if promoted:
         promote(run_dir / "model", CHAMPION_DIR)
-    comparison = {"champion": champion.version, "candidate": candidate.version, "verdict": decided.why,
-                  "promoted": promoted, "training_data": meta["training_data"], "rescore": report}
+    comparison = {
+        "champion": champion.version,
+        "candidate": candidate.version,
+        "verdict": decided.why,
+        "promoted": promoted,
+        "training_data": meta["training_data"],
+        "rescore": report,
+    }
     (run_dir / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n")
     print(text)
     print(f"{decided.why}{'' if promoted or not decided.promote else ' (not promoted: --no-promote)'}")

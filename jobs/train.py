@@ -271,7 +271,9 @@ def reference_distribution(x: pd.DataFrame, numeric: list[str], p: np.ndarray) -
     return {"bins": drift.BINS, "on": "training split", "variables": drift.references(columns)}
 
 
-def train(data_dir: Path, out: Path, policy_file: Path, extra: Sequence[tuple[Applicant, int]] = ()) -> dict[str, Any]:
+def train(
+    data_dir: Path, out: Path, policy_file: Path, extra: Sequence[tuple[Applicant, int]] = ()
+) -> dict[str, Any]:
     """Run the whole training job and return the metadata it wrote."""
     applicants, y, provenance = load_training_data(data_dir, extra)
     x = frame(applicants)

@@ -71,8 +71,7 @@ def shares(values: np.ndarray, edges: Sequence[float]) -> tuple[np.ndarray, floa
     values = np.asarray(values, dtype=float)
     known = values[~np.isnan(values)]
     total = max(len(values), 1)
-    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), known, side="left"),
-                         minlength=len(edges) + 1)
+    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), known, side="left"), minlength=len(edges) + 1)
     return counts / total, (len(values) - len(known)) / total
 
 

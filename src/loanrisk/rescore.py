@@ -94,17 +94,30 @@ class Tally:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the tally as JSON-ready data (the resumable state of a run)."""
-        return {"n": self.n, "mix_now": dict(self.mix_now), "mix_candidate": dict(self.mix_candidate),
-                "swaps": dict(self.swaps), "grades": {k: vars(v) for k, v in self.grades.items()},
-                "reasons_now": dict(self.reasons_now), "reasons_candidate": dict(self.reasons_candidate),
-                "labelled": dict(self.labelled)}
+        return {
+            "n": self.n,
+            "mix_now": dict(self.mix_now),
+            "mix_candidate": dict(self.mix_candidate),
+            "swaps": dict(self.swaps),
+            "grades": {k: vars(v) for k, v in self.grades.items()},
+            "reasons_now": dict(self.reasons_now),
+            "reasons_candidate": dict(self.reasons_candidate),
+            "labelled": dict(self.labelled),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Tally:
         """Build a tally back from ``to_dict()``'s output."""
-        return cls(int(data["n"]), Counter(data["mix_now"]), Counter(data["mix_candidate"]), Counter(data["swaps"]),
-                   {k: GradeTally(**v) for k, v in data["grades"].items()}, Counter(data["reasons_now"]),
-                   Counter(data["reasons_candidate"]), Counter(data["labelled"]))
+        return cls(
+            int(data["n"]),
+            Counter(data["mix_now"]),
+            Counter(data["mix_candidate"]),
+            Counter(data["swaps"]),
+            {k: GradeTally(**v) for k, v in data["grades"].items()},
+            Counter(data["reasons_now"]),
+            Counter(data["reasons_candidate"]),
+            Counter(data["labelled"]),
+        )
 
 
 def groups(o: Outcome) -> list[str]:
@@ -133,31 +146,51 @@ def summary(tally: Tally) -> dict[str, Any]:
         "applicants": tally.n,
         "agreement": rate(unchanged, tally.n),
         "changed": tally.n - unchanged,
-        "mix": {d: {"now": tally.mix_now.get(d, 0), "candidate": tally.mix_candidate.get(d, 0),
-                    "now_share": rate(tally.mix_now.get(d, 0), tally.n),
-                    "candidate_share": rate(tally.mix_candidate.get(d, 0), tally.n)} for d in DECISIONS},
+        "mix": {
+            d: {
+                "now": tally.mix_now.get(d, 0),
+                "candidate": tally.mix_candidate.get(d, 0),
+                "now_share": rate(tally.mix_now.get(d, 0), tally.n),
+                "candidate_share": rate(tally.mix_candidate.get(d, 0), tally.n),
+            }
+            for d in DECISIONS
+        },
         "swap_matrix": {now: {cand: tally.swaps.get(f"{now}->{cand}", 0) for cand in DECISIONS} for now in DECISIONS},
         "by_grade": {grade: grade_row(g) for grade, g in sorted(tally.grades.items())},
         "reason_changes": reason_changes(tally),
-        "labelled": {group: {"n": tally.labelled.get(f"{group}:n", 0),
-                             "bad_rate": rate(tally.labelled.get(f"{group}:bad", 0), tally.labelled.get(f"{group}:n", 0))}
-                     for group in ("all", "approved_now", "approved_candidate", "swap_in", "swap_out")},
+        "labelled": {
+            group: {
+                "n": tally.labelled.get(f"{group}:n", 0),
+                "bad_rate": rate(tally.labelled.get(f"{group}:bad", 0), tally.labelled.get(f"{group}:n", 0)),
+            }
+            for group in ("all", "approved_now", "approved_candidate", "swap_in", "swap_out")
+        },
     }
 
 
 def grade_row(g: GradeTally) -> dict[str, Any]:
     """Return approval rate and expected bad rate of one grade, now vs candidate."""
-    return {"n": g.n, "approval_rate_now": rate(g.approved_now, g.n),
-            "approval_rate_candidate": rate(g.approved_candidate, g.n),
-            "expected_bad_rate_now": rate(g.pd_approved_now, g.approved_now),
-            "expected_bad_rate_candidate": rate(g.pd_approved_candidate, g.approved_candidate)}
+    return {
+        "n": g.n,
+        "approval_rate_now": rate(g.approved_now, g.n),
+        "approval_rate_candidate": rate(g.approved_candidate, g.n),
+        "expected_bad_rate_now": rate(g.pd_approved_now, g.approved_now),
+        "expected_bad_rate_candidate": rate(g.pd_approved_candidate, g.approved_candidate),
+    }
 
 
 def reason_changes(tally: Tally, top: int = TOP_REASONS) -> list[dict[str, Any]]:
     """Return the reasons whose count changes most between now and the candidate, largest change first."""
     codes = set(tally.reasons_now) | set(tally.reasons_candidate)
-    rows = [{"code": c, "now": tally.reasons_now.get(c, 0), "candidate": tally.reasons_candidate.get(c, 0),
-             "change": tally.reasons_candidate.get(c, 0) - tally.reasons_now.get(c, 0)} for c in codes]
+    rows: list[dict[str, Any]] = [
+        {
+            "code": c,
+            "now": tally.reasons_now.get(c, 0),
+            "candidate": tally.reasons_candidate.get(c, 0),
+            "change": tally.reasons_candidate.get(c, 0) - tally.reasons_now.get(c, 0),
+        }
+        for c in codes
+    ]
     return sorted(rows, key=lambda r: (-abs(r["change"]), r["code"]))[:top]
 
 
@@ -174,24 +207,57 @@ def percent(value: float | None) -> str:
 
 def markdown(report: Mapping[str, Any], title: str) -> str:
     """Return the report as Markdown (also what `make rescore` prints)."""
-    lines = [f"# {title}", "", f"Applicants: {report['applicants']:,}; decision unchanged for "
-             f"{percent(report['agreement'])} ({report['changed']:,} changed).", "",
-             "## Decision mix", "", "| decision | now | candidate |", "|---|---:|---:|"]
-    lines += [f"| {d} | {m['now']:,} ({percent(m['now_share'])}) | {m['candidate']:,} ({percent(m['candidate_share'])}) |"
-              for d, m in report["mix"].items()]
-    lines += ["", "## Swap matrix (rows: now, columns: candidate)", "", "| now \\ candidate | " + " | ".join(DECISIONS)
-              + " |", "|---|" + "---:|" * len(DECISIONS)]
-    lines += [f"| {now} | " + " | ".join(f"{row[c]:,}" for c in DECISIONS) + " |"
-              for now, row in report["swap_matrix"].items()]
-    lines += ["", "## By grade", "", "| grade | n | approval now | approval candidate | expected bad now "
-              "| expected bad candidate |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {g} | {r['n']:,} | {percent(r['approval_rate_now'])} | {percent(r['approval_rate_candidate'])} | "
-              f"{percent(r['expected_bad_rate_now'])} | {percent(r['expected_bad_rate_candidate'])} |"
-              for g, r in report["by_grade"].items()]
+    lines = [
+        f"# {title}",
+        "",
+        (
+            f"Applicants: {report['applicants']:,}; decision unchanged for "
+            f"{percent(report['agreement'])} ({report['changed']:,} changed)."
+        ),
+        "",
+        "## Decision mix",
+        "",
+        "| decision | now | candidate |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {d} | {m['now']:,} ({percent(m['now_share'])}) | {m['candidate']:,} ({percent(m['candidate_share'])}) |"
+        for d, m in report["mix"].items()
+    ]
+    lines += [
+        "",
+        "## Swap matrix (rows: now, columns: candidate)",
+        "",
+        "| now \\ candidate | " + " | ".join(DECISIONS) + " |",
+        "|---|" + "---:|" * len(DECISIONS),
+    ]
+    lines += [
+        f"| {now} | " + " | ".join(f"{row[c]:,}" for c in DECISIONS) + " |"
+        for now, row in report["swap_matrix"].items()
+    ]
+    lines += [
+        "",
+        "## By grade",
+        "",
+        "| grade | n | approval now | approval candidate | expected bad now | expected bad candidate |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {g} | {r['n']:,} | {percent(r['approval_rate_now'])} | {percent(r['approval_rate_candidate'])} | "
+        f"{percent(r['expected_bad_rate_now'])} | {percent(r['expected_bad_rate_candidate'])} |"
+        for g, r in report["by_grade"].items()
+    ]
     lines += ["", "## Reasons that change most", "", "| reason | now | candidate | change |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['code']} | {r['now']:,} | {r['candidate']:,} | {r['change']:+,} |" for r in report["reason_changes"]]
-    lines += ["", "## Realised bad rate (applicants with a known outcome)", "", "| group | n | bad rate |",
-              "|---|---:|---:|"]
+    lines += [
+        f"| {r['code']} | {r['now']:,} | {r['candidate']:,} | {r['change']:+,} |" for r in report["reason_changes"]
+    ]
+    lines += [
+        "",
+        "## Realised bad rate (applicants with a known outcome)",
+        "",
+        "| group | n | bad rate |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {g} | {v['n']:,} | {percent(v['bad_rate'])} |" for g, v in report["labelled"].items()]
     return "\n".join(lines) + "\n"
 
@@ -204,8 +270,9 @@ class Verdict:
     why: str
 
 
-def verdict(champion_auc: float, candidate_auc: float, report: Mapping[str, Any], min_gain: float,
-            max_mix_shift: float) -> Verdict:
+def verdict(
+    champion_auc: float, candidate_auc: float, report: Mapping[str, Any], min_gain: float, max_mix_shift: float
+) -> Verdict:
     """Promote when the candidate's AUC beats the champion's by min_gain and no decision's share moves more
     than max_mix_shift (the agreed metric: out-of-time ROC AUC, the model card's headline figure)."""
     gain, shift = candidate_auc - champion_auc, mix_shift(report)
@@ -213,5 +280,7 @@ def verdict(champion_auc: float, candidate_auc: float, report: Mapping[str, Any]
     if gain < min_gain:
         return Verdict(False, f"stop: not better enough (needs {min_gain:+.4f}); {figures}")
     if shift > max_mix_shift:
-        return Verdict(False, f"stop: the decision mix moves too much (limit {100 * max_mix_shift:.1f} points); {figures}")
+        return Verdict(
+            False, f"stop: the decision mix moves too much (limit {100 * max_mix_shift:.1f} points); {figures}"
+        )
     return Verdict(True, f"promote: {figures}")

@@ -12,10 +12,10 @@ from jobs import rescore as rescore_job
 from jobs.settings import ROOT
 from loanrisk import drift
 from loanrisk.decision import Policy
-from loanrisk.rescore import Tally, summary
+from loanrisk.rescore import Outcome, Tally, summary
 from risk_api.model import RiskModel
 from risk_api.service import RiskService, load_policy
-from tests.lab_rows import generated, stored_rows
+from tests.lab_rows import Row, generated, stored_rows
 
 POLICY_FILE = ROOT / "config" / "risk_policy.json"
 
@@ -28,13 +28,14 @@ def champion(risk_model: RiskModel) -> RiskService:
 
 
 @pytest.fixture(scope="module")
-def rows(champion: RiskService) -> list[tuple[bytes, dict[bytes, bytes]]]:
+def rows(champion: RiskService) -> list[Row]:
     return stored_rows(champion, generated(600, seed=11))
 
 
-def test_rescoring_with_the_champion_reproduces_every_stored_decision(champion: RiskService, rows) -> None:
+def test_rescoring_with_the_champion_reproduces_every_stored_decision(champion: RiskService, rows: list[Row]) -> None:
     scored = rescore_job.score_batch(champion, rows, {})
-    assert len(scored.outcomes) == len(rows) and not scored.unreadable
+    assert len(scored.outcomes) == len(rows)
+    assert not scored.unreadable
     assert all(o.now == o.candidate for o in scored.outcomes)
     model_rows = [o for o in scored.outcomes if o.pd_now is not None]
     assert model_rows, "the sample must hold model decisions"
@@ -43,7 +44,7 @@ def test_rescoring_with_the_champion_reproduces_every_stored_decision(champion: 
     assert summary(tally(scored.outcomes))["agreement"] == 1.0
 
 
-def test_a_tighter_cut_off_moves_exactly_the_expected_rows(champion: RiskService, rows) -> None:
+def test_a_tighter_cut_off_moves_exactly_the_expected_rows(champion: RiskService, rows: list[Row]) -> None:
     tight = Policy("tight-test", champion.policy.approve_below - 0.03, champion.policy.decline_at - 0.05)
     scored = rescore_job.score_batch(RiskService(champion.model, tight), rows, {})
     moved = {o.application_id: (o.now, o.candidate) for o in scored.outcomes if o.now != o.candidate}
@@ -56,21 +57,24 @@ def test_a_tighter_cut_off_moves_exactly_the_expected_rows(champion: RiskService
             expected[o.application_id] = ("APPROVE", "DECLINE" if p >= tight.decline_at else "REVIEW")
         elif tight.decline_at <= p < champion.policy.decline_at and p >= champion.policy.approve_below:
             expected[o.application_id] = ("REVIEW", "DECLINE")
-    assert moved and moved == expected
+    assert moved
+    assert moved == expected
     report = summary(tally(scored.outcomes))
-    assert report["swap_matrix"]["APPROVE"]["APPROVE"] + len([m for m in moved.values() if m[0] == "APPROVE"]) \
+    assert (
+        report["swap_matrix"]["APPROVE"]["APPROVE"] + len([m for m in moved.values() if m[0] == "APPROVE"])
         == report["mix"]["APPROVE"]["now"]
+    )
     assert all(m[1] != "APPROVE" for m in moved.values())  # stricter: nobody is swapped in
 
 
-def test_candidate_cells_are_stored_under_the_candidate_version(champion: RiskService, rows) -> None:
+def test_candidate_cells_are_stored_under_the_candidate_version(champion: RiskService, rows: list[Row]) -> None:
     scored = rescore_job.score_batch(champion, rows, {})
     decision_col, pd_col, reasons_col = rescore_job.columns_of(rescore_job.candidate_key(champion))
     assert decision_col.startswith(b"c:" + champion.model.version.encode() + b"@" + champion.policy.version.encode())
     assert all(set(cells) == {decision_col, pd_col, reasons_col} for cells in scored.cells.values())
 
 
-def test_window_keeps_only_rows_received_in_it(champion: RiskService, rows) -> None:
+def test_window_keeps_only_rows_received_in_it(champion: RiskService, rows: list[Row]) -> None:
     first_ts = int(rows[0][1][b"decision:kafka_ts_ms"])
     window = rescore_job.Window(first_ts + 100, first_ts + 200)
     assert len(rescore_job.score_batch(champion, rows, {}, window).outcomes) == 100
@@ -97,12 +101,13 @@ def test_a_shifted_generator_run_is_act_and_a_normal_one_stable(risk_model: Risk
 def test_more_grade_e_drifts_further_from_the_training_data(risk_model: RiskModel) -> None:
     normal = drift_job.measure(risk_model, generated(5000, seed=7))
     shifted = drift_job.measure(risk_model, generated(5000, seed=7, shift={"grade_e": 0.2}))
-    assert not isinstance(normal, str) and not isinstance(shifted, str), "the model needs its reference (make train)"
+    assert not isinstance(normal, str), normal
+    assert not isinstance(shifted, str), shifted
     psi = {d.name: d.psi for d in normal}
     assert {d.name: d.psi for d in shifted}["int_rate"] > max(psi["int_rate"], drift.ACT_ABOVE)
 
 
-def tally(outcomes) -> Tally:
+def tally(outcomes: list[Outcome]) -> Tally:
     t = Tally()
     t.add_all(outcomes)
     return t

@@ -51,9 +51,16 @@ def test_a_discrete_variable_keeps_distinct_edges() -> None:
     assert drift.psi(ref, np.array([0.0] * 400 + [1.0] * 600)) > drift.ACT_ABOVE
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (0.0, drift.STABLE), (0.099, drift.STABLE), (0.1, drift.WATCH), (0.25, drift.WATCH), (0.2501, drift.ACT),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.0, drift.STABLE),
+        (0.099, drift.STABLE),
+        (0.1, drift.WATCH),
+        (0.25, drift.WATCH),
+        (0.2501, drift.ACT),
+    ],
+)
 def test_bands(value: float, expected: str) -> None:
     assert drift.band(value) == expected
 

@@ -33,8 +33,13 @@ def test_mix_and_swap_matrix() -> None:
 
 def test_by_grade_approval_and_expected_bad_rate() -> None:
     b = summary(tally())["by_grade"]["B"]
-    assert b == {"n": 2, "approval_rate_now": 0.5, "approval_rate_candidate": 0.5, "expected_bad_rate_now": 0.14,
-                 "expected_bad_rate_candidate": 0.09}
+    assert b == {
+        "n": 2,
+        "approval_rate_now": 0.5,
+        "approval_rate_candidate": 0.5,
+        "expected_bad_rate_now": 0.14,
+        "expected_bad_rate_candidate": 0.09,
+    }
     assert summary(tally())["by_grade"]["E"]["expected_bad_rate_now"] is None
 
 
