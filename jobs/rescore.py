@@ -24,7 +24,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,7 +120,7 @@ def stored_reasons(cols: Mapping[bytes, bytes]) -> tuple[str, ...]:
 
 def score_batch(
     service: RiskService,
-    rows: list[tuple[bytes, Mapping[bytes, bytes]]],
+    rows: Sequence[tuple[bytes, Mapping[bytes, bytes]]],
     labels: Mapping[str, bool],
     window: Window = Window(),
 ) -> Scored:
