@@ -7,13 +7,16 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export LEIN_ROOT := 1
 N ?= 3000
 FILE ?=
+BENCH_ARGS ?=
+SCENARIOS ?=
+CHAOS_RATE ?= 25
 MODEL ?= models
 POLICY ?= config/risk_policy.json
 SINCE ?=
 UNTIL ?=
 WINDOW ?= 5000
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench rescore drift retrain
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos rescore drift retrain
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -73,10 +76,17 @@ reconcile: up ## prove every applicant is exactly once in HBase or the dead-lett
 	$(PY) -m jobs.reconcile
 
 bench: up ## drain rate (batched vs naive design), CPU per applicant, latency at 250-2000/s; N= backlog (100000)
-	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000)
+	$(PY) benchmarks/bench_throughput.py --backlog $(if $(filter command line,$(origin N)),$(N),100000) $(BENCH_ARGS)
 
 lock: ## refresh constraints.txt from the current virtual environment
 	$(PY) -m pip freeze --exclude-editable > constraints.txt
+
+chaos: ## fault drills on the live stack (two supervisors): one table row per scenario; SCENARIOS=a,b for a subset
+	SUPERVISORS=2 $(STACK) up
+	$(PY) -m jobs.chaos --rate $(CHAOS_RATE) $(if $(SCENARIOS),--scenarios $(SCENARIOS),)
+
+ui-test: up ## the Storm UI's tests: unit, REST on the running loan-risk, headless Chromium pages (kills loan-risk at the end)
+	$(PY) -m pytest -q tests/unit/test_storm_cli.py tests/browser tests/integration/test_storm_ui.py
 
 rescore: venv ## re-score stored applicants with a candidate (MODEL=<dir> POLICY=<file> [SINCE=] [UNTIL=]); report in var/rescore
 	$(PY) -m jobs.rescore --model $(MODEL) --policy $(POLICY) $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))

@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from applicant_api import applicants, db, errors, health
 from jobs.settings import Settings
 from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
+from monitoring.flask_metrics import init_metrics
 
 
 def default_config() -> dict[str, Any]:
@@ -42,4 +43,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> APIFlask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(applicants.bp)
+    init_metrics(app)
     return app

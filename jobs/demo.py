@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs import produce, reconcile
+from jobs import outage, produce, reconcile
 from jobs.reconcile import RowSummary
 from jobs.settings import ROOT, Settings, default_data_dir
 from loanrisk import events as ev
@@ -208,14 +208,14 @@ def storm_topology_id(settings: Settings, name: str = TOPOLOGY) -> tuple[str, st
     return None
 
 
-def submit_topology(settings: Settings, log_dir: Path, attempts: int = 3) -> str:
+def submit_topology(settings: Settings, log_dir: Path, attempts: int = 3, extra: Iterable[str] = ()) -> str:
     """Submit `loan-risk` and wait until it runs; submit again when its workers die at start-up.
 
     Another `sparse run|submit` in the same tree at the same time can clobber streamparse's _resources
     while the jar is built (bolts then fail with "No module named 'bolts'"): a resubmission fixes that.
     """
     for attempt in range(1, attempts + 1):
-        topology_id = submit_once(settings, log_dir)
+        topology_id = submit_once(settings, log_dir, extra=tuple(extra))
         errors = component_errors(settings, topology_id) if topology_id else {"workers": "never settled"}
         if not errors:
             return topology_id
@@ -233,13 +233,18 @@ def component_errors(settings: Settings, topology_id: str) -> dict[str, str]:
     return {name: str(c.get("lastError"))[:200] for name, c in parts if c.get("lastError")}
 
 
-def submit_once(settings: Settings, log_dir: Path, timeout_s: float = 600.0, settle_s: int = 8) -> str | None:
-    """Run `sparse submit --force`; return the topology id once every executor has run settle_s seconds, else None."""
+def submit_once(settings: Settings, log_dir: Path, timeout_s: float = 600.0, settle_s: int = 8,
+                extra: tuple[str, ...] = ()) -> str | None:
+    """Run `sparse submit --force`; return the topology id once every executor has run settle_s seconds, else None.
+
+    extra: more sparse arguments, e.g. ("-o", "loanrisk.risk_api.url=...", "-w", "2") for the drills.
+    """
     log = log_dir / "sparse-submit.log"
-    print(f"    $ sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force --wait 5   (output: {log})", file=sys.stderr)
+    print(f"    $ sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force --wait 5 {' '.join(extra)}  (output: {log})",
+          file=sys.stderr)
     env = {**os.environ, "LEIN_ROOT": "1", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
     with open(log, "a") as out:
-        proc = subprocess.run(["sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5"],
+        proc = subprocess.run(["sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5", *extra],
                               cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
     if proc.returncode != 0:
         print(log.read_text()[-3000:], file=sys.stderr)
@@ -334,7 +339,8 @@ def run_summary(settings: Settings, published: int, run_ids: set[str], run_shas:
     mine = {(dl.source.topic, dl.source.partition, dl.source.offset): dl for dl in letters
             if dl.raw_sha256 in run_shas or (dl.application_id in run_ids and dl.application_id not in rows)}
     urls = {"Storm UI": settings.storm_ui_url, "Applicant Data API": f"{settings.applicant_api_url}/applicants",
-            "Risk API": f"{settings.risk_api_url}/v1/model"}
+            "Risk API": f"{settings.risk_api_url}/v1/model",
+            "Decisions dashboard": "http://127.0.0.1:5080/", "Prometheus": "http://127.0.0.1:9390/targets"}
     return format_summary(published, figures(rows.values()), Counter(dl.reason for dl in mine.values()), urls)
 
 
@@ -374,7 +380,9 @@ def new_run_dir(label: str, settings: Settings | None = None) -> Path:
     settings = settings or Settings.load()
     run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{label}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    info = {"label": label, "kafka_cluster_id": produce.kafka_cluster_id(settings.kafka_bootstrap),
+    cluster_id = outage.until_up(lambda: produce.kafka_cluster_id(settings.kafka_bootstrap), "asking Kafka its "
+                                 "cluster id", label="demo")
+    info = {"label": label, "kafka_cluster_id": cluster_id,
             "created_at": datetime.now(UTC).isoformat()}
     (run_dir / reconcile.RUN_INFO).write_text(json.dumps(info))
     return run_dir
@@ -400,13 +408,16 @@ def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_sha
         step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
         submit_topology(settings, run_dir)
     step("producer: Applicant Data API until caught up")
-    api = produce.run_api(settings, until_caught_up=True, rate=rate)
+    api = outage.until_up(lambda: produce.run_api(settings, until_caught_up=True, rate=rate), "publishing from "
+                          "the Applicant Data API", label="demo", errors=(produce.PublishError, *outage.service_errors()))
     entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
     lines = file_lines(dirty, entries) if dirty else []
     published = api.published
     if dirty:
         step(f"producer: dirty file {dirty} ({len(lines)} lines, {len(entries)} dirty)")
-        sent = produce.run_file(settings, dirty, rate=rate).published
+        done = produce.PublishResult()  # a retry after an outage resumes after the last confirmed chunk
+        sent = outage.until_up(lambda: produce.run_file(settings, dirty, rate=rate, result=done), "publishing the "
+                               "dirty file", label="demo", errors=(produce.PublishError, *outage.service_errors())).published
         published += sent
         marker = {"lines": len(lines), "published": sent, "at": datetime.now(UTC).isoformat()}
         reconcile.published_marker(Path(f"{dirty}.dirt.jsonl")).write_text(json.dumps(marker))
@@ -423,18 +434,30 @@ def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_sha
 def main(argv: list[str] | None = None) -> int:
     """Run the demo end to end; exit 1 when something is unaccounted or the reconciliation finds a discrepancy."""
     args = parse_args(argv)
+    try:
+        return run_demo(args)
+    except (produce.PublishError, *outage.service_errors()) as exc:  # an outage that outlasted the waits
+        print(f"\ndemo stopped: a service stayed unreachable ({outage.describe(exc)}); `make status` shows which, "
+              "and `make demo` again resumes (the producer's cursor is durable)", file=sys.stderr)
+        return 2
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """The demo's steps; each wait on a service rides through short outages."""
     settings = Settings.load()
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000_000
     step("model")
     ensure_model(settings)
     run = run_pipeline(settings, new_run_dir("demo", settings), args.generated, seed, args.dirty_share,
                        submit=not args.no_submit, rate=args.rate, timeout_s=args.timeout)
-    print(run_summary(settings, run.published, run.run_ids, {ln.sha256 for ln in run.lines}))
+    print(outage.until_up(lambda: run_summary(settings, run.published, run.run_ids, {ln.sha256 for ln in run.lines}),
+                          "reading this run's rows and dead letters", label="demo"))
     if not run.accounted:
         print(f"\nNOT everything accounted after {args.timeout:.0f}s; pending ids (first 10): "
               f"{sorted(run.pending_ids)[:10]}", file=sys.stderr)
     step("reconciliation (whole MySQL table, whole topics, every manifest under var/data/runs)")
-    report = reconcile.run(settings, reconcile.default_manifests(settings))
+    report = outage.until_up(lambda: reconcile.run(settings, reconcile.default_manifests(settings)),
+                             "reconciling", label="demo")
     print(reconcile.format_report(report))
     (run.run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
     print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)

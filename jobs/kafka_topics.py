@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
+from jobs import outage
 from jobs.settings import Settings
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -142,14 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="only verify that the topics exist as specified")
     mode.add_argument("--check-broker", action="store_true", help="only verify that the broker answers")
+    parser.add_argument("--wait", type=float, default=120.0,
+                        help="seconds to wait for a broker that does not answer (default %(default)s; --check: 0)")
     args = parser.parse_args(argv)
     bootstrap = args.bootstrap or Settings.load().kafka_bootstrap
     if args.check_broker:
         return 0 if broker_answers(bootstrap) else 1
+    action = (lambda: check_topics(bootstrap)) if args.check else (lambda: ensure_topics(bootstrap))
     try:
-        statuses = check_topics(bootstrap) if args.check else ensure_topics(bootstrap)
-    except KafkaError as exc:
-        print(f"kafka at {bootstrap} did not answer: {exc!r}", file=sys.stderr)
+        statuses = outage.until_up(action, f"kafka at {bootstrap}", label="kafka_topics",
+                                   budget_s=0.0 if args.check else args.wait, errors=(KafkaError, OSError))
+    except (KafkaError, OSError) as exc:
+        print(f"kafka at {bootstrap} did not answer: {outage.describe(exc)}", file=sys.stderr)
         return 1
     for st in statuses:
         print(f"{st.name:<24} {st.action:<8} partitions={st.partitions} {st.detail}".rstrip())

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from jobs import db
+from jobs import db, outage
 from jobs.settings import Settings, default_data_dir
 from loanrisk.cleaning import Rejection, clean_record
 
@@ -123,12 +123,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("files", nargs="*", type=Path, help="LendingClub CSV files to load")
     parser.add_argument("--samples", action="store_true", help="load both shared samples")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S,
+                        help="seconds to wait for MySQL when it does not answer (default %(default)s)")
     args = parser.parse_args(argv)
     if not args.files and not args.samples:
         parser.error("give FILE.csv ... or --samples")
     if not 1 <= args.batch_size <= 10_000:
         parser.error("--batch-size must be 1..10000")
     return args
+
+
+def load_all(settings: Settings, paths: list[Path], batch_size: int) -> None:
+    """Load every file over one connection and print one JSON summary line per file, then the total."""
+    conn = db.connect(settings)
+    try:
+        db.ensure_schema(conn)
+        for path in paths:
+            print(json.dumps(load_file(conn, path, batch_size).to_dict()), flush=True)
+        print(json.dumps({"total_applicants_in_db": db.count_applicants(conn)}), flush=True)
+    finally:
+        conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,18 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         sys.exit(f"no such file: {', '.join(missing)}")
     settings = Settings.load()
-    try:
-        conn = db.connect(settings)
-    except db.DatabaseError as err:
-        sys.exit(f"cannot reach MySQL at {settings.db_host}:{settings.db_port} ({err}); is it up? "
+    try:  # upserts are idempotent: after an outage the files are simply loaded again
+        outage.until_up(lambda: load_all(settings, paths, args.batch_size), f"MySQL at {settings.db_host}:"
+                        f"{settings.db_port}", label="load", budget_s=args.wait, errors=(db.DatabaseError, OSError))
+    except (db.DatabaseError, OSError) as err:
+        sys.exit(f"cannot reach MySQL at {settings.db_host}:{settings.db_port} ({outage.describe(err)}); is it up? "
                  "stack/stack.sh up mariadb")
-    try:
-        db.ensure_schema(conn)
-        for path in paths:
-            print(json.dumps(load_file(conn, path, args.batch_size).to_dict()), flush=True)
-        print(json.dumps({"total_applicants_in_db": db.count_applicants(conn)}), flush=True)
-    finally:
-        conn.close()
     return 0
 
 

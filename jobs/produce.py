@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs import outage
 from jobs.settings import ROOT, Settings
 
 TOPIC = "loan-applications"
@@ -30,6 +31,11 @@ DEFAULT_CURSOR_FILE = ROOT / "var" / "data" / "producer" / "cursor.json"
 PAGE_LIMIT = 500
 HTTP_TIMEOUT = (3.05, 15)
 FLUSH_TIMEOUT_S = 120.0
+DLQ_TOPIC = "loan-applications-dlq"
+# Kafka refuses records above the broker's message.max.bytes / the client's max_request_size (1 MiB): a line
+# larger than this can never enter loan-applications, so the producer dead-letters it itself (TOO_LARGE).
+MAX_RECORD_BYTES = 1_000_000
+RAW_KEPT_BYTES = 1024  # how much of an oversized line its dead letter keeps (its sha256 covers all of it)
 
 
 # ---------------------------------------------------------------- pure parts
@@ -158,7 +164,7 @@ def line_key(line: bytes) -> bytes | None:
     """Return the Kafka key of a JSON line: its id when the line parses as an object with one, else None."""
     try:
         data = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting (the drills publish 10,000 levels)
         return None
     if not isinstance(data, dict):
         return None
@@ -375,15 +381,26 @@ def run_api(
 
 
 def run_file(settings: Settings, path: Path, rate: float | None = None, stopper: Stopper | None = None,
-             chunk: int = 1000, topic: str = TOPIC) -> PublishResult:
-    """Publish each line of a JSON-lines file as is (key = its id when it parses), confirming every chunk."""
+             chunk: int = 1000, topic: str = TOPIC, result: PublishResult | None = None) -> PublishResult:
+    """Publish each line of a JSON-lines file as is (key = its id when it parses), confirming every chunk.
+
+    result: the outcome of an earlier attempt on the same file; its confirmed lines are skipped (resume).
+    """
     stopper = stopper or Stopper()
     limiter, progress = RateLimiter(rate), Progress(f"file {Path(path).name}")
-    result = PublishResult()
+    result = result if result is not None else PublishResult()
     producer = make_producer(settings.kafka_bootstrap)
     try:
         batch: list[tuple[bytes | None, bytes]] = []
-        for line in iter_lines(Path(path)):
+        for number, line in enumerate(iter_lines(Path(path))):
+            if number < result.published:
+                continue
+            if len(line) > MAX_RECORD_BYTES:
+                _send_file_chunk(producer, batch, limiter, stopper, result, progress, topic)
+                batch = []
+                dead_letter_oversized(producer, path, number, line)
+                result.published += 1
+                continue
             batch.append((line_key(line), line))
             if len(batch) >= chunk:
                 _send_file_chunk(producer, batch, limiter, stopper, result, progress, topic)
@@ -399,8 +416,26 @@ def run_file(settings: Settings, path: Path, rate: float | None = None, stopper:
     return result
 
 
+def dead_letter_oversized(producer, path: Path, number: int, line: bytes) -> None:
+    """Publish the TOO_LARGE dead letter of a line Kafka cannot carry; source = the file and its line index."""
+    from loanrisk import events as ev
+
+    key = line_key(line[:RAW_KEPT_BYTES])
+    raw, _ = ev.decode_raw(line[:RAW_KEPT_BYTES])
+    received = ev.Received(ev.Source(f"file:{Path(path).name}", -1, number), None if key is None else key.decode(),
+                           raw, ev.sha256_hex(line), int(time.time() * 1000))
+    letter = ev.dead_letter(received, "TOO_LARGE", None, f"line of {len(line)} bytes is larger than Kafka's "
+                            f"{MAX_RECORD_BYTES}-byte record limit; raw keeps the first {RAW_KEPT_BYTES} bytes",
+                            received.key, received.kafka_ts_ms)
+    future = producer.send(DLQ_TOPIC, key=None, value=ev.dumps(letter.to_dict()))
+    producer.flush(timeout=FLUSH_TIMEOUT_S)
+    future.get(timeout=1)  # raises when the broker did not take it: the caller retries the file from this line
+
+
 def _send_file_chunk(producer, batch, limiter, stopper, result: PublishResult, progress: Progress, topic: str) -> None:
     """Send one chunk of file lines and record what the broker confirmed."""
+    if not batch:
+        return
     sent = send_all(producer, batch, limiter, stopper, topic)
     result.published += sent
     result.keys.extend(k.decode("utf-8") for k, _ in batch[:sent] if k is not None)
@@ -422,25 +457,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--poll", type=float, default=1.0, help="API mode: seconds between polls when caught up")
     p.add_argument("--topic", default=TOPIC, help=f"Kafka topic (default {TOPIC})")
     p.add_argument("--max-records", type=int, default=None, help="API mode: stop after this many records")
+    p.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S,
+                   help="seconds to wait through an outage of Kafka or the API before giving up (default %(default)s)")
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the producer; exit 0 when everything sent was confirmed, 1 on a publish or API error."""
-    import requests
+def publish(settings: Settings, args: argparse.Namespace, stopper: Stopper) -> PublishResult:
+    """Run the producer, waiting through outages of Kafka or the API: each retry resumes where confirmed.
 
+    API mode resumes from the durable cursor, file mode after the last confirmed chunk; at worst the records
+    of the unconfirmed page or chunk are sent again, which the topology treats as replays.
+    """
+    done = PublishResult()
+
+    def attempt() -> PublishResult:
+        if not args.api:
+            return run_file(settings, args.file, args.rate, stopper, topic=args.topic, result=done)
+        left = None if args.max_records is None else args.max_records - done.published
+        part = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper,
+                       args.topic, left)
+        done.published, done.stopped, done.cursor = done.published + part.published, part.stopped, part.cursor
+        return done
+
+    errors = (PublishError, *outage.service_errors())
+    return outage.until_up(attempt, "publishing", label="produce", budget_s=args.wait, errors=errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the producer; exit 0 when everything sent was confirmed, 1 when an outage outlasted --wait."""
     args = parse_args(argv)
     stopper = Stopper()
     stopper.install()
     settings = Settings.load()
     try:
-        if args.api:
-            result = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper,
-                             args.topic, args.max_records)
-        else:
-            result = run_file(settings, args.file, args.rate, stopper, topic=args.topic)
-    except (PublishError, requests.RequestException) as exc:
-        print(f"[produce] error: {exc} (the cursor was not advanced past unconfirmed records)", file=sys.stderr)
+        result = publish(settings, args, stopper)
+    except (PublishError, *outage.service_errors()) as exc:
+        print(f"[produce] error: {outage.describe(exc)} (the cursor was not advanced past unconfirmed records)",
+              file=sys.stderr)
         return 1
     stop_note = " (stopped by signal)" if result.stopped else ""
     print(f"[produce] published {result.published} records to {args.topic}{stop_note}; cursor={result.cursor}",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs import outage
 from jobs.settings import ROOT, Settings
 from loanrisk import events as ev
 
@@ -431,12 +432,7 @@ def run(settings: Settings, manifests: list[Path], ids: list[str] | None = None)
 
 def service_errors() -> tuple[type[BaseException], ...]:
     """Return the exception types of an unreachable Kafka, HBase (Thrift) or MySQL."""
-    import mysql.connector
-    from kafka.errors import KafkaError
-    from thriftpy2.thrift import TException
-    from thriftpy2.transport import TTransportException
-
-    return OSError, TimeoutError, KafkaError, TTransportException, TException, mysql.connector.Error
+    return outage.service_errors()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -445,6 +441,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--manifest", type=Path, action="append",
                    help=f"dirt manifest(s) to check (default: every {RUNS_DIR.relative_to(ROOT)}/*/*.dirt.jsonl)")
     p.add_argument("--ids-file", type=Path, help="only these application ids (one a line) instead of the whole table")
+    p.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S,
+                   help="seconds to wait for a service that does not answer (default %(default)s)")
     return p.parse_args(argv)
 
 
@@ -453,12 +451,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ids = None if args.ids_file is None else [t.strip() for t in args.ids_file.read_text().splitlines() if t.strip()]
     settings = Settings.load()
+
+    def read_and_reconcile() -> Report:
+        return run(settings, args.manifest if args.manifest else default_manifests(settings), ids)
+
     try:
-        manifests = args.manifest if args.manifest else default_manifests(settings)
-        report = run(settings, manifests, ids)
+        report = outage.until_up(read_and_reconcile, "reading Kafka, HBase and MySQL", label="reconcile",
+                                 budget_s=args.wait)
     except service_errors() as exc:
-        print(f"reconciliation could not read a service ({type(exc).__name__}: {exc}); is the stack up?",
-              file=sys.stderr)
+        print(f"reconciliation could not read a service ({outage.describe(exc)}); is the stack up? "
+              "(make status)", file=sys.stderr)
         return 2
     print(format_report(report))
     return 0 if report.clean else 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from apiflask import APIFlask
 
+from monitoring.flask_metrics import init_metrics
 from risk_api import evaluations, health, problems
 from risk_api.schemas import PROBLEM_SCHEMA
 from risk_api.service import build_service
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     app.spec_processor(problem_content_types)
     app.register_blueprint(evaluations.bp)
     app.register_blueprint(health.bp)
+    init_metrics(app)
     return app
 
 

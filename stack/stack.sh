@@ -11,8 +11,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Start order; `down` uses the reverse.
-ORDER=(mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor ui applicant_api risk_api)
-APT_PACKAGES=(mariadb-server mariadb-client zookeeper leiningen libnrepl-clojure libnrepl-incomplete-clojure curl)
+ORDER=(mariadb zookeeper kafka hbase hbase_thrift nimbus supervisor supervisor2 ui applicant_api risk_api risk_proxy exporter prometheus dashboard)
+APT_PACKAGES=(mariadb-server mariadb-client zookeeper leiningen libnrepl-clojure libnrepl-incomplete-clojure curl prometheus chromium chromium-driver)
 
 for f in "$ROOT"/stack/services/*.sh; do source "$f"; done
 
@@ -37,7 +37,7 @@ install_base() {
     $sudo apt-get update -q
     # Debian's postinst would start a system mariadb/zookeeper; we run our own instances instead.
     DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-    for s in mariadb zookeeper; do $sudo service "$s" stop >/dev/null 2>&1 || true; done
+    for s in mariadb zookeeper prometheus; do $sudo service "$s" stop >/dev/null 2>&1 || true; done
   fi
   make -s -C "$ROOT" venv
 }

@@ -8,7 +8,7 @@ install_applicant_api() {
 }
 
 start_applicant_api() {
-  start_bg applicant_api "$VENV/bin/gunicorn" --chdir "$ROOT" --workers 2 --bind "127.0.0.1:$PORT_applicant_api" \
+  start_bg applicant_api env PROMETHEUS_MULTIPROC_DIR="$(metrics_dir applicant_api)" "$VENV/bin/gunicorn" --chdir "$ROOT" --workers 2 --bind "127.0.0.1:$PORT_applicant_api" \
     --timeout 30 --graceful-timeout 10 --limit-request-line 4094 --access-logfile - \
     "applicant_api:create_app()"
 }

@@ -15,7 +15,7 @@ install_risk_api() {
 }
 
 start_risk_api() {
-  start_bg risk_api "$VENV/bin/gunicorn" --chdir "$ROOT" -c "$ROOT/risk_api/gunicorn.conf.py" \
+  start_bg risk_api env PROMETHEUS_MULTIPROC_DIR="$(metrics_dir risk_api)" "$VENV/bin/gunicorn" --chdir "$ROOT" -c "$ROOT/risk_api/gunicorn.conf.py" \
     --bind "127.0.0.1:$PORT_risk_api" "risk_api:create_app()"
 }
 

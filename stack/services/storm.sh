@@ -13,6 +13,13 @@ STORM_HOME="$OPT/apache-storm-$STORM_VERSION"
 STORM_DATA="$DATA/storm"
 STORM_LOGS="$LOGS/storm"
 STORM_SLOTS="${STORM_SLOTS:-6700 6701 6702 6703}"
+# A second supervisor on the same host (`make up SUPERVISORS=2`): its own storm.local.dir, log dir, Thrift
+# port and slot ports, so a topology spreads over two supervisors' workers (tuples cross Netty and Kryo) and
+# the drills can lose one supervisor. Once started it stays part of the stack until `make down`.
+SUPERVISORS="${SUPERVISORS:-1}"
+PORT_supervisor2=6629
+STORM_SLOTS2="${STORM_SLOTS2:-6710 6711 6712 6713}"
+STORM_CONF2="$CONF/storm-supervisor2"
 
 # Assemble STORM_HOME: jars from Maven Central, our launcher and log configs, storm.yaml.
 install_storm_home() {
@@ -27,9 +34,11 @@ install_storm_home() {
   install_storm_on_path
 }
 
-# Put `storm` on the venv's PATH: stack/storm/storm-path-wrapper (translates `sparse run`'s command).
+# Put `storm` on the venv's PATH: stack/storm/storm-path-wrapper (translates `sparse run`'s command), and
+# `sparse` with `sparse stats --all` fixed (stack/storm/sparse-path-wrapper).
 install_storm_on_path() {
   ln -sfn "$ROOT/stack/storm/storm-path-wrapper" "$VENV/bin/storm"
+  ln -sfn "$ROOT/stack/storm/sparse-path-wrapper" "$VENV/bin/sparse"
 }
 
 # Write conf/storm.yaml for a single host, every port on 127.0.0.1/localhost.
@@ -69,6 +78,7 @@ YAML
 install_nimbus() { install_storm_home; }
 install_supervisor() { install_storm_home; }
 install_ui() { install_storm_home; }
+install_supervisor2() { install_storm_home; }
 
 start_nimbus() {
   mkdir -p "$STORM_DATA" "$STORM_LOGS"
@@ -80,6 +90,35 @@ start_supervisor() {
   mkdir -p "$STORM_DATA" "$STORM_LOGS"
   PATH="$VENV/bin:$PATH" start_bg supervisor "$STORM_HOME/bin/storm" supervisor
 }
+
+# supervisor2's storm.yaml: the shared one with its own local dir, log dir, Thrift port and slots.
+write_supervisor2_yaml() {
+  local slots="" p
+  for p in $STORM_SLOTS2; do slots="$slots    - $p"$'\n'; done
+  mkdir -p "$STORM_CONF2"
+  awk -v slots="$slots" -v data="$STORM_DATA-supervisor2" -v logs="$STORM_LOGS-supervisor2" -v port="$PORT_supervisor2" '
+    /^supervisor.slots.ports:/ { printf "supervisor.slots.ports:\n%s", slots; skip = 1; next }
+    skip && /^    - / { next }
+    { skip = 0 }
+    /^storm.local.dir:/ { print "storm.local.dir: \"" data "\""; next }
+    /^storm.log.dir:/ { print "storm.log.dir: \"" logs "\""; next }
+    /^supervisor.thrift.port:/ { print "supervisor.thrift.port: " port; next }
+    { print }' "$STORM_HOME/conf/storm.yaml" > "$STORM_CONF2/storm.yaml"
+}
+
+supervisor2_wanted() { [ "$SUPERVISORS" -ge 2 ] || svc_pid supervisor2 >/dev/null; }
+
+start_supervisor2() {
+  supervisor2_wanted || return 0
+  write_supervisor2_yaml
+  mkdir -p "$STORM_DATA-supervisor2" "$STORM_LOGS-supervisor2"
+  STORM_CONF_DIR="$STORM_CONF2" PATH="$VENV/bin:$PATH" start_bg supervisor2 "$STORM_HOME/bin/storm" supervisor
+}
+
+# Healthy when not asked for (SUPERVISORS=1), else when Nimbus lists two supervisors.
+healthy_supervisor2() { supervisor2_wanted || return 0; svc_pid supervisor2 >/dev/null && storm_check supervisors 2; }
+
+stop_supervisor2() { stop_bg supervisor2; }
 
 start_ui() { VENV="$VENV" start_bg ui "$STORM_HOME/bin/storm" ui; }
 

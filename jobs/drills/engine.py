@@ -1,0 +1,316 @@
+"""Run one drill: a batch of the steady stream, a fault injected and healed while it flows, then the accounting.
+
+The Drill owns what lives across scenarios: the topology submitted behind the fault proxy, the long-running
+API producer, and a sampler thread (consumer lag, worker pids and memory every SAMPLE_S seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from jobs import demo, outage, reconcile
+from jobs.drills import measure, procs
+from jobs.drills.stream import Batch, Producer, mark_published, run_job, write_generated
+from jobs.settings import ROOT, Settings
+from loanrisk import events as ev
+
+SAMPLE_S = 2.0
+PROXY_URL = "http://127.0.0.1:5011"
+PROXY_CONTROL = "http://127.0.0.1:5012/fault"
+SPOUT_GROUP = "loan-risk"
+INPUT_TOPIC = "loan-applications"
+STACK = str(ROOT / "stack" / "stack.sh")
+# Across two workers, tuples go through Netty and Kryo; the multilang JSON values arrive in the JVM as json-smart
+# objects that Storm does not register: without this, every tuple crossing workers fails with "Class is not
+# registered: org.apache.storm.shade.net.minidev.json.JSONObject" (found by the supervisor drill; the topology's
+# config should carry it, see the README's Guarantees).
+KRYO_REGISTER = ('topology.kryo.register=["org.apache.storm.shade.net.minidev.json.JSONObject",'
+                 '"org.apache.storm.shade.net.minidev.json.JSONArray"]')
+
+
+@dataclass
+class Options:
+    """How hard and how long the drills push: stream rate, phases around the fault, the bounded waits."""
+
+    rate: float = 40.0  # steady applicants/s through MySQL -> API -> producer
+    lead_s: float = 15.0  # stream flowing before the fault
+    tail_s: float = 20.0  # stream still flowing after the heal
+    settle_s: float = 600.0  # at most this long to wait until every record of the batch is accounted
+    hold_scale: float = 1.0  # scales every fault's duration (CI runs shorter outages)
+    dirty_share: float = 0.02
+    seed: int = field(default_factory=lambda: int(time.time()) % 1_000_000_000)
+
+    def hold(self, seconds: float) -> float:
+        """A fault duration, scaled."""
+        return seconds * self.hold_scale
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fault: what it does, how long it is held, how it is healed, and its own extra records and checks."""
+
+    name: str
+    what: str
+    inject: Callable[[Drill, Batch], None]
+    hold_s: float = 0.0
+    heal: Callable[[Drill], None] | None = None
+    check: Callable[[Drill, Batch, measure.Row], None] | None = None
+    settle_s: float | None = None  # a tighter bound on the wait than Options.settle_s (e.g. poison's retries)
+    min_hold_s: float = 0.0  # never scaled below this (a SIGSTOP must outlast the subprocess timeout)
+
+
+def log(text: str) -> None:
+    """One progress line on stderr."""
+    print(f"[chaos {datetime.now(UTC):%H:%M:%S}] {text}", file=sys.stderr, flush=True)
+
+
+def stack(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> None:
+    """Run stack/stack.sh (e.g. `down hbase_thrift`), output to the drill's log; raise when it fails."""
+    import os
+
+    proc = subprocess.run([STACK, *args], cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"stack/stack.sh {' '.join(args)} failed: {proc.stdout[-400:]}")
+
+
+def set_fault(**fault) -> dict:
+    """Set the proxy's fault (mode, delay_s, poison_ids)."""
+    resp = requests.put(PROXY_CONTROL, data=json.dumps(fault), timeout=5)
+    resp.raise_for_status()
+    return resp.json()
+
+
+class Sampler:
+    """A thread that samples the consumer lag of the topology and its worker JVMs until stopped."""
+
+    def __init__(self, bootstrap: str) -> None:
+        """Prepare; start() begins sampling."""
+        self.bootstrap, self.samples = bootstrap, []
+        self._stop, self._lock = threading.Event(), threading.Lock()
+        self._admin = self._consumer = None
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="chaos-sampler")
+
+    def start(self) -> None:
+        """Begin sampling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def take(self) -> list[measure.Sample]:
+        """Return the samples since the last take and start a new list."""
+        with self._lock:
+            taken, self.samples = self.samples, []
+        return taken
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SAMPLE_S):
+            workers = procs.worker_pids()
+            ends, committed = self.offsets()
+            sample = measure.Sample(time.time(), ends, committed, frozenset(workers),
+                                    sum(map(procs.rss_mb, workers)))
+            with self._lock:
+                self.samples.append(sample)
+
+    def offsets(self) -> tuple[dict[int, int], dict[int, int]]:
+        """The input topic's end offsets and the spout group's committed offsets by partition; empty when unreadable."""
+        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+        try:
+            if self._admin is None:
+                self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="loanrisk-chaos-lag",
+                                               request_timeout_ms=3000)
+                self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                               client_id="loanrisk-chaos-lag", request_timeout_ms=3000)
+            committed = self._admin.list_group_offsets(SPOUT_GROUP).get(SPOUT_GROUP, {})
+            parts = self._consumer.partitions_for_topic(INPUT_TOPIC) or set()
+            ends = self._consumer.end_offsets([TopicPartition(INPUT_TOPIC, p) for p in parts])
+            return ({tp.partition: off for tp, off in ends.items()},
+                    {tp.partition: om.offset for tp, om in committed.items() if tp.topic == INPUT_TOPIC})
+        except Exception:  # noqa: BLE001 (Kafka restarting: no sample, fresh clients next time)
+            for client in (self._admin, self._consumer):
+                try:
+                    client and client.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            self._admin = self._consumer = None
+            return {}, {}
+
+
+class Drill:
+    """Everything the scenarios act on, and the run of one scenario."""
+
+    def __init__(self, settings: Settings, opts: Options, run_dir: Path) -> None:
+        """Prepare; start() submits the topology and starts the stream."""
+        self.settings, self.opts, self.run_dir = settings, opts, run_dir
+        self.producer = Producer(run_dir / "producer-api.log", "--api", "--rate", str(opts.rate), "--poll", "1",
+                                 "--wait", "900")
+        self.sampler = Sampler(settings.kafka_bootstrap)
+        self.batches = 0
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self, submit: bool = True) -> None:
+        """Check the proxy, submit the topology behind it (one worker per supervisor), start the stream."""
+        set_fault(mode="pass", poison_ids=[])
+        if submit:
+            workers = max(1, supervisors())
+            log(f"submitting loan-risk behind the fault proxy ({PROXY_URL}), {workers} worker(s)")
+            demo.submit_topology(self.settings, self.run_dir, extra=("-o", f"loanrisk.risk_api.url={PROXY_URL}",
+                                                                       "-o", KRYO_REGISTER, "-w", str(workers)))
+        self.producer.start()
+        self.sampler.start()
+
+    def stop(self) -> None:
+        """Stop the stream and the sampler; leave the proxy passing everything."""
+        self.producer.stop()
+        self.sampler.stop()
+        try:
+            set_fault(mode="pass", poison_ids=[])
+        except requests.RequestException:
+            pass
+
+    # ------------------------------------------------------------ one scenario
+
+    def new_batch(self, scenario: Scenario) -> Batch:
+        """Load this scenario's applicants into MySQL (the API producer picks them up) and start its dirty file."""
+        self.batches += 1
+        seconds = self.opts.lead_s + self.hold_s(scenario) + self.opts.tail_s
+        n = max(50, int(self.opts.rate * seconds))
+        run_dir = demo.new_run_dir(f"chaos-{scenario.name}", self.settings)
+        batch = write_generated(run_dir, n, self.opts.seed + 10 * self.batches, int(n * self.opts.dirty_share))
+        run_job("jobs.load", str(run_dir / "applicants.csv"))
+        if batch.lines:
+            batch.producers.append(self.publish_file(run_dir / "dirty.jsonl", max(1.0, self.opts.rate / 10)))
+            mark_published(batch.manifests[0], len(batch.lines))
+        return batch
+
+    def publish_file(self, path: Path, rate: float) -> Producer:
+        """Start a file producer for a JSON-lines file at a rate."""
+        producer = Producer(path.with_suffix(".log"), "--file", str(path), "--rate", str(rate), "--wait", "900")
+        producer.start()
+        return producer
+
+    def run(self, scenario: Scenario) -> measure.Row:
+        """Run one scenario end to end and return its table row."""
+        row = measure.Row(scenario.name)
+        log(f"{scenario.name}: {scenario.what}")
+        batch = self.new_batch(scenario)
+        self.sampler.take()
+        time.sleep(self.opts.lead_s)
+        row.injected_at = f"{datetime.now(UTC):%H:%M:%S}"
+        injected = time.time()
+        try:
+            scenario.inject(self, batch)
+            time.sleep(self.hold_s(scenario))
+        except Exception as exc:  # noqa: BLE001 (a fault that could not be injected is a failed check)
+            row.problems.append(f"injecting failed: {outage.describe(exc)}")
+        finally:
+            if scenario.heal:
+                self.heal(scenario, row)
+        healed = time.time()
+        log(f"{scenario.name}: injected at {row.injected_at}, healed after {healed - injected:.0f}s; waiting for "
+            f"{len(batch.ids)} applicants and {len(batch.lines)} file lines")
+        accounted = self.wait_accounted(batch, min(self.opts.settle_s, scenario.settle_s or self.opts.settle_s))
+        for producer in batch.producers:
+            if producer.wait(1) not in (0, None):
+                row.problems.append(f"a file producer exited with {producer.proc.returncode} (see {producer.log})")
+        if scenario.check:
+            scenario.check(self, batch, row)
+        samples = self.sampler.take()
+        row.recovery_s = measure.recovery_s(samples, healed)
+        row.peak_lag = measure.peak_lag(samples)
+        row.worker_restarts = measure.worker_restarts(samples)
+        row.notes.append(f"peak worker memory {max((s.worker_rss_mb for s in samples), default=0):.0f} MiB RSS")
+        self.account(batch, accounted, row)
+        log(f"{scenario.name}: {'ok' if row.passed else 'FAIL'} " + " ".join(measure.cells(row)[2:]))
+        return row
+
+    def hold_s(self, scenario: Scenario) -> float:
+        """How long the scenario's fault is held in this run."""
+        return max(scenario.min_hold_s, self.opts.hold(scenario.hold_s))
+
+    def heal(self, scenario: Scenario, row: measure.Row) -> None:
+        """Heal the fault, retrying a few times: a drill must never leave the stack broken."""
+        for attempt in range(3):
+            try:
+                scenario.heal(self)
+                return
+            except Exception as exc:  # noqa: BLE001
+                log(f"{scenario.name}: heal attempt {attempt + 1} failed: {outage.describe(exc)}")
+                time.sleep(5)
+        row.problems.append("the fault could not be healed")
+
+    def wait_accounted(self, batch: Batch, settle_s: float) -> demo.Accounting:
+        """Wait (at most settle_s) until every id and file line of the batch is in HBase or dead-lettered."""
+        acc = demo.Accounting(pending_ids=set(batch.ids), lines=list(batch.lines))
+        demo.wait_accounted(self.settings, acc, settle_s)
+        acc.settle_s = settle_s
+        return acc
+
+    def account(self, batch: Batch, acc: demo.Accounting, row: measure.Row) -> None:
+        """Fill the row's loss, duplication and repetition counts from HBase and both topics."""
+        ids, shas = batch.scope_ids, batch.scope_shas
+        entries = reconcile.load_manifests(batch.manifests)[0]
+
+        def read() -> reconcile.Report:
+            letters = [dl for dl in reconcile.read_dead_letters(self.settings.kafka_bootstrap)[0]
+                       if dl.raw_sha256 in shas or (dl.application_id is not None and str(dl.application_id) in ids)]
+            events = [e for e in reconcile.read_events(self.settings.kafka_bootstrap)[0] if e.application_id in ids]
+            rows = reconcile.fetch_rows(self.settings, sorted(ids))[0]
+            return reconcile.reconcile(batch.ids, rows, letters, events, entries), events
+
+        report, events = outage.until_up(read, "reading HBase and the topics", label="chaos")
+        conflicting = measure.conflicting_events((e.application_id, getattr(e, "event_id", "")) for e in events)
+        if conflicting:
+            row.problems.append(f"{len(conflicting)} application(s) with two different decision events (event_id), "
+                                f"e.g. {conflicting[:3]}")
+        row.applicants = len(batch.ids) + len(batch.lines)
+        row.lost = len(acc.pending_ids) + len(acc.pending_lines())
+        row.duplicated = (report.total("in HBase and dead-lettered")
+                          + report.total("dead-lettered twice (different payloads)"))
+        row.repeated_events = report.counts.get("  repeated events (at-least-once redeliveries)", 0)
+        row.repeated_dead_letters = report.counts.get("  repeated dead letters (same source record)", 0)
+        expected = {"missing (neither in HBase nor dead-lettered)", "reject dirt not dead-lettered",
+                    "in HBase and dead-lettered", "dead-lettered twice (different payloads)"}
+        for kind, items in report.discrepancies.items():
+            if items and kind not in expected:
+                row.problems.append(f"{kind}: {len(items)} (e.g. {items[0]})")
+        if row.lost:
+            pending = sorted(acc.pending_ids)[:3] + [ln.sha256[:12] for ln in acc.pending_lines()[:3]]
+            row.notes.append(f"not accounted after {acc.settle_s:.0f}s: {pending}")
+
+
+def supervisors() -> int:
+    """How many of this stack's supervisors run (supervisor, supervisor2)."""
+    return sum(procs.service_pid(name) is not None for name in ("supervisor", "supervisor2"))
+
+
+def model_versions(settings: Settings, ids: list[str]) -> dict[str, str | None]:
+    """Return id -> model_version of the MODEL-decided rows among ids."""
+    conn = reconcile.hbase_connection(settings)
+    try:
+        table = conn.table(ev.TABLE)
+        out = {}
+        for start in range(0, len(ids), 1000):
+            keys = [i.encode() for i in ids[start:start + 1000]]
+            for key, cols in table.rows(keys, columns=[ev.COL_DECIDED_BY, ev.COL_MODEL_VERSION]):
+                if cols.get(ev.COL_DECIDED_BY) == b"MODEL":
+                    version = cols.get(ev.COL_MODEL_VERSION)
+                    out[key.decode()] = version.decode() if version else None
+        return out
+    finally:
+        conn.close()

@@ -1,0 +1,297 @@
+"""Pipeline exporter: Prometheus metrics of the topology, read from what it writes, never from inside the bolts.
+
+    python -m monitoring.exporter [--port 9391]     (what `make up` runs: stack/services/exporter.sh)
+
+- Consumes ``loan-decisions`` and ``loan-applications-dlq`` from the beginning, without a consumer group (no
+  commits, so it takes nothing from another consumer): after a restart the counters again equal the topics'
+  totals, which is what `make reconcile` counts. Decisions are counted once per application id, by outcome,
+  decided_by and grade (the grade is read from the HBase row, one Thrift call per polled batch); dead letters by
+  reason; the end-to-end latency (``saved_at_ms - kafka_ts_ms``) and the probability of default as histograms.
+- Every ``--interval`` seconds: the topology group's lag per partition of ``loan-applications`` (committed
+  offsets vs end offsets) and Storm UI's REST figures per component (discovered, not listed here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import requests
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from jobs.settings import Settings
+from loanrisk import events as ev
+from monitoring.pipeline import (UNKNOWN_GRADE, FirstDecisions, component_figures, consumer_lag,
+                                 e2e_latency_seconds, grade_of, topology_id)
+
+log = logging.getLogger("loanrisk.exporter")
+
+DECISIONS_TOPIC = "loan-decisions"
+DLQ_TOPIC = "loan-applications-dlq"
+INPUT_TOPIC = "loan-applications"
+TOPOLOGY_GROUP = "loan-risk"  # config.json: loanrisk.spout.group_id
+TOPOLOGY_NAME = "loan-risk"
+HTTP_TIMEOUT_S = 3
+HBASE_IDLE_S = 50  # under the Thrift server's 60 s idle timeout
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300)
+PD_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
+
+
+@dataclass(frozen=True)
+class ExporterConfig:
+    """Where the exporter reads from and listens; defaults fit the local stack (LOANRISK_* settings)."""
+
+    kafka_bootstrap: str
+    hbase_host: str
+    hbase_port: int
+    storm_ui_url: str
+    port: int = 9391
+    interval_s: float = 10.0
+    topology_group: str = TOPOLOGY_GROUP
+    topology_name: str = TOPOLOGY_NAME
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> ExporterConfig:
+        """Build the config from the project's settings, with command-line overrides."""
+        return cls(settings.kafka_bootstrap, settings.hbase_host, settings.hbase_port, settings.storm_ui_url,
+                   **{k: v for k, v in overrides.items() if v is not None})
+
+
+class PipelineMetrics:
+    """The exporter's metric families, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.decisions = Counter("loanrisk_pipeline_decisions", "Applicants decided (one per application id)",
+                                 ["decision", "decided_by", "grade"], registry=r)
+        self.decision_events = Counter("loanrisk_pipeline_decision_events",
+                                       "Decision events read from loan-decisions, redeliveries included", registry=r)
+        self.reasons = Counter("loanrisk_pipeline_decision_reasons", "Reason codes given, by decision",
+                               ["decision", "code"], registry=r)
+        self.versions = Counter("loanrisk_pipeline_decisions_by_version", "Applicants decided per model and policy",
+                                ["model_version", "policy_version"], registry=r)
+        self.dead_letters = Counter("loanrisk_pipeline_dead_letters", "Dead letters, by reason", ["reason"],
+                                    registry=r)
+        self.unreadable = Counter("loanrisk_pipeline_unreadable_records", "Records the exporter could not parse",
+                                  ["topic"], registry=r)
+        self.latency = Histogram("loanrisk_pipeline_e2e_latency_seconds",
+                                 "Kafka timestamp of the applicant to its HBase write", buckets=LATENCY_BUCKETS,
+                                 registry=r)
+        self.pd = Histogram("loanrisk_pipeline_probability_of_default",
+                            "Predicted probability of default of model-decided applicants", buckets=PD_BUCKETS,
+                            registry=r)
+        self.lag = Gauge("loanrisk_kafka_consumer_lag", "Records of the topic not yet committed by the group",
+                         ["group", "topic", "partition"], registry=r)
+        self.storm_up = Gauge("loanrisk_storm_topology_up", "1 when Storm UI lists the topology", ["topology"],
+                              registry=r)
+        self.storm = {
+            field: Gauge(f"loanrisk_storm_component_{field}", doc, ["topology", "component", "kind"], registry=r)
+            for field, doc in (
+                ("executors", "Executors of the component"),
+                ("emitted", "Tuples emitted (Storm UI's all-time window)"),
+                ("acked", "Tuples acked (all-time)"),
+                ("failed", "Tuples failed (all-time)"),
+                ("executed", "Tuples executed by the bolt (all-time)"),
+                ("capacity", "Bolt capacity: share of the last 10 minutes its executors were busy"),
+                ("latency_ms", "Spout complete latency or bolt execute latency, ms"),
+                ("process_latency_ms", "Bolt process latency, ms"),
+            )}
+        self.poll_errors = Counter("loanrisk_exporter_source_errors", "Failed reads of a source", ["source"],
+                                   registry=r)
+
+
+class Exporter:
+    """Reads the topics, HBase, Kafka's offsets and Storm UI, and updates PipelineMetrics."""
+
+    def __init__(self, config: ExporterConfig, metrics: PipelineMetrics) -> None:
+        from kafka import KafkaConsumer
+
+        self.config, self.metrics = config, metrics
+        self.first = FirstDecisions()
+        self.consumer = KafkaConsumer(bootstrap_servers=config.kafka_bootstrap, group_id=None,
+                                      enable_auto_commit=False, client_id="loanrisk-exporter",
+                                      max_poll_records=2000)
+        self.admin = None
+        self.hbase = None
+        self.hbase_used_at = 0.0
+        self.assigned: set = set()
+
+    # ------------------------------------------------------------ topics
+
+    def assign_new_partitions(self) -> None:
+        """Follow both topics' partitions (they may be created after the exporter starts), from the beginning."""
+        from kafka import TopicPartition
+
+        existing = self.consumer.topics()  # fresh metadata (a poll would consume records here and lose them)
+        found = {TopicPartition(t, p) for t in (DECISIONS_TOPIC, DLQ_TOPIC) if t in existing
+                 for p in self.consumer.partitions_for_topic(t) or ()}
+        new = found - self.assigned
+        if new:
+            self.assigned |= new
+            self.consumer.assign(sorted(self.assigned))
+            self.consumer.seek_to_beginning(*new)
+            log.info("reading %s", ", ".join(f"{tp.topic}/{tp.partition}" for tp in sorted(new)))
+
+    def poll_once(self, timeout_ms: int = 1000) -> int:
+        """Read one batch of records and count them; return how many were read."""
+        if not self.assigned:
+            time.sleep(timeout_ms / 1000)
+            return 0
+        decisions, letters = [], []
+        for tp, records in self.consumer.poll(timeout_ms=timeout_ms).items():
+            for record in records:
+                (decisions if tp.topic == DECISIONS_TOPIC else letters).append(record.value or b"")
+        self.count_dead_letters(letters)
+        self.count_decisions(decisions)
+        return len(decisions) + len(letters)
+
+    def count_dead_letters(self, payloads: Iterable[bytes]) -> None:
+        """Count dead letters by reason."""
+        for payload in payloads:
+            letter = ev.parse_dead_letter(payload)
+            if isinstance(letter, ev.ParseError):
+                self.metrics.unreadable.labels(DLQ_TOPIC).inc()
+            else:
+                self.metrics.dead_letters.labels(letter.reason).inc()
+
+    def count_decisions(self, payloads: list[bytes]) -> None:
+        """Count the first event of each application id by outcome and grade, its reasons, latency and PD."""
+        fresh = []
+        for payload in payloads:
+            event = ev.parse_decision_event(payload)
+            if isinstance(event, ev.ParseError):
+                self.metrics.unreadable.labels(DECISIONS_TOPIC).inc()
+                continue
+            self.metrics.decision_events.inc()
+            if self.first.is_first(event.application_id):
+                fresh.append(event)
+        grades = self.grades([e.application_id for e in fresh])
+        m = self.metrics
+        for e in fresh:
+            m.decisions.labels(e.decision, e.decided_by, grades.get(e.application_id, UNKNOWN_GRADE)).inc()
+            m.versions.labels(e.model_version or "none (pre-screen)", e.policy_version).inc()
+            for reason in e.reasons:
+                m.reasons.labels(e.decision, reason.code).inc()
+            m.latency.observe(e2e_latency_seconds(e))
+            if e.probability_of_default is not None:
+                m.pd.observe(e.probability_of_default)
+
+    # ------------------------------------------------------------ HBase
+
+    def grades(self, ids: list[str]) -> dict[str, str]:
+        """Return the grade of each id's HBase row (one batched read; 'unknown' when HBase cannot answer)."""
+        if not ids:
+            return {}
+        for attempt in (1, 2):
+            try:
+                table = self.hbase_table()
+                return {key.decode(): grade_of(row.applicant) for key, columns in table.rows([i.encode() for i in ids])
+                        if not isinstance(row := ev.parse_row(key, columns), ev.ParseError)}
+            except Exception as exc:  # Thrift and socket errors: reconnect once, then count and go on
+                log.warning("HBase read failed (attempt %d): %s", attempt, exc)
+                self.hbase = None
+        self.metrics.poll_errors.labels("hbase").inc()
+        return {}
+
+    def hbase_table(self):
+        """Return the loan_applications table, connecting when needed.
+
+        HBase's Thrift server drops a connection idle for 60 s: after a quiet spell, connect afresh instead of
+        failing the first read.
+        """
+        import happybase
+
+        now = time.monotonic()
+        if self.hbase is not None and now - self.hbase_used_at > HBASE_IDLE_S:
+            self.hbase.close()
+            self.hbase = None
+        if self.hbase is None:
+            self.hbase = happybase.Connection(self.config.hbase_host, self.config.hbase_port, timeout=10_000)
+        self.hbase_used_at = now
+        return self.hbase.table(ev.TABLE)
+
+    # ------------------------------------------------------------ lag and Storm
+
+    def refresh_lag(self) -> None:
+        """Set the topology group's lag on each partition of the input topic."""
+        from kafka import KafkaAdminClient, TopicPartition
+
+        try:
+            if self.admin is None:
+                self.admin = KafkaAdminClient(bootstrap_servers=self.config.kafka_bootstrap,
+                                              client_id="loanrisk-exporter-admin")
+            partitions = self.consumer.partitions_for_topic(INPUT_TOPIC) or set()
+            tps = [TopicPartition(INPUT_TOPIC, p) for p in sorted(partitions)]
+            if not tps:
+                return
+            group = self.config.topology_group
+            committed = self.admin.list_group_offsets({group: tps}).get(group, {})
+            ends = self.consumer.end_offsets(tps)
+            lag = consumer_lag({tp.partition: ends[tp] for tp in tps},
+                               {tp.partition: committed_offset(committed.get(tp)) for tp in tps})
+            for partition, value in lag.items():
+                self.metrics.lag.labels(self.config.topology_group, INPUT_TOPIC, str(partition)).set(value)
+        except Exception as exc:  # the broker may be restarting; the next refresh tries again
+            log.warning("reading Kafka offsets failed: %s", exc)
+            self.metrics.poll_errors.labels("kafka_offsets").inc()
+            self.admin = None
+
+    def refresh_storm(self) -> None:
+        """Set each component's figures from Storm UI's REST API (components as the API lists them)."""
+        base, name = self.config.storm_ui_url.rstrip("/"), self.config.topology_name
+        try:
+            summary = requests.get(f"{base}/api/v1/topology/summary", timeout=HTTP_TIMEOUT_S).json()
+            ident = topology_id(summary, name)
+            for gauge in self.metrics.storm.values():
+                gauge.clear()
+            self.metrics.storm_up.labels(name).set(0 if ident is None else 1)
+            if ident is None:
+                return
+            page = requests.get(f"{base}/api/v1/topology/{ident}", timeout=HTTP_TIMEOUT_S).json()
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("reading Storm UI failed: %s", exc)
+            self.metrics.poll_errors.labels("storm_ui").inc()
+            return
+        for fig in component_figures(page):
+            for field, gauge in self.metrics.storm.items():
+                value = getattr(fig, field)
+                if value is not None:
+                    gauge.labels(name, fig.component, fig.kind).set(value)
+
+    def run(self) -> None:
+        """Poll forever; refresh partitions, lag and Storm figures every interval."""
+        next_refresh = 0.0
+        while True:
+            if time.monotonic() >= next_refresh:
+                self.assign_new_partitions()
+                self.refresh_lag()
+                self.refresh_storm()
+                next_refresh = time.monotonic() + self.config.interval_s
+            self.poll_once()
+
+
+def committed_offset(meta) -> int | None:
+    """Return a committed offset, or None when the group has none for the partition (Kafka says -1)."""
+    return meta.offset if meta is not None and meta.offset >= 0 else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the pipeline metrics on 127.0.0.1:PORT/metrics and keep them current."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--interval", dest="interval_s", type=float)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    config = ExporterConfig.from_settings(Settings.load(), port=args.port, interval_s=args.interval_s)
+    metrics = PipelineMetrics()
+    start_http_server(config.port, addr="127.0.0.1", registry=metrics.registry)
+    log.info("serving pipeline metrics on http://127.0.0.1:%d/metrics", config.port)
+    Exporter(config, metrics).run()
+
+
+if __name__ == "__main__":
+    main()

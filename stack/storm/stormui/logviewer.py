@@ -1,0 +1,65 @@
+"""The logviewer's job on the UI's port: list, tail, page, search and download Storm's logs (logs.py confines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+
+from . import logs
+from .problems import Problem
+
+bp = Blueprint("logviewer", __name__, url_prefix="/api/v1")
+
+
+def log_root() -> Path:
+    """Storm's log directory (storm.log.dir)."""
+    return Path(current_app.config["LOG_DIR"])
+
+
+def requested_file() -> Path:
+    """The ?file= log inside Storm's log directory, or the 4xx problem saying why not."""
+    found = logs.resolve(log_root(), request.args.get("file", ""))
+    if isinstance(found, logs.LogRefused):
+        raise Problem(found.status, "Log file refused" if found.status != 404 else "Not Found", found.reason)
+    return found
+
+
+def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    """An integer query parameter within low..high, or 422."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if not value.lstrip("-").isdigit() or not low <= int(value) <= high:
+        raise Problem(422, f"Bad {name}", f"{name} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+@bp.get("/listLogs")
+def list_logs() -> Response:
+    return jsonify(logs.worker_logs(log_root(), request.args.get("topoId") or None))
+
+
+@bp.get("/log")
+def get_log() -> Response:
+    path = requested_file()
+    start = int_arg("start", None, 0, 2**62)
+    length = int_arg("length", logs.DEFAULT_PAGE, 1, logs.MAX_PAGE)
+    return jsonify({"file": request.args["file"], **logs.read_page(path, start, length or logs.DEFAULT_PAGE)})
+
+
+@bp.get("/search")
+def search_log() -> Response:
+    path = requested_file()
+    needle = request.args.get("search-string", "")
+    if not 1 <= len(needle) <= logs.MAX_NEEDLE:
+        raise Problem(422, "Bad search-string", f"search-string must have 1 to {logs.MAX_NEEDLE} characters")
+    matches = logs.search(path, needle, int_arg("num-matches", 20, 1, logs.MAX_MATCHES) or 20)
+    return jsonify({"file": request.args["file"], "searchString": needle, "matches": matches})
+
+
+@bp.get("/download")
+def download_log() -> Response:
+    path = requested_file()
+    return send_file(path, mimetype="text/plain", as_attachment=True,
+                     download_name=request.args["file"].replace("/", "_"))

@@ -1,0 +1,49 @@
+"""Headless Chromium from Debian (`chromium` + `chromium-driver`) driven by Selenium: no downloaded browser.
+
+Screenshots of every page go to var/screenshots/ (what the README's picture is taken from).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the session, laptop-sized."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1440,900", "--no-proxy-server"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def shoot(browser: object):
+    """Save a full-page screenshot of the current page as var/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(name: str) -> Path:
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1440, min(max(900, height), 4000))
+        path = SCREENSHOTS / f"{name}.png"
+        browser.save_screenshot(str(path))
+        browser.set_window_size(1440, 900)
+        return path
+
+    return save

@@ -1,0 +1,119 @@
+"""The decisions dashboard in a real browser: Debian's headless Chromium through chromium-driver and Selenium.
+
+Needs the running stack (`make up`) with some decisions in it: when the decision topic is empty, the module
+first pushes LOANRISK_MONITORING_N (default 300) applicants through the pipeline. LOANRISK_SCREENSHOT=path
+saves a screenshot of the dashboard (the README's docs/dashboard.png was made this way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+DASHBOARD = os.environ.get("LOANRISK_DASHBOARD_URL", "http://127.0.0.1:5080")
+N = int(os.environ.get("LOANRISK_MONITORING_N", "300"))
+CHARTS = ["c-rate", "c-mix", "c-grade", "c-reasons", "c-dlq", "c-latency", "c-lag", "c-pd"]
+WAIT_S = 60
+
+
+@pytest.fixture(scope="module")
+def decisions(settings) -> list[dict]:
+    """The dashboard's recent decisions, after a small pipeline run when there are none yet."""
+    from jobs import demo
+
+    found = requests.get(f"{DASHBOARD}/api/decisions", timeout=15).json()["decisions"]
+    if not found:
+        seed = int(time.time() * 1000) % 1_000_000_000
+        run = demo.run_pipeline(settings, demo.new_run_dir("browser", settings), N, seed, 0.1, samples=False,
+                                submit=True, timeout_s=900, whole_table=False)
+        assert run.accounted
+        found = requests.get(f"{DASHBOARD}/api/decisions", timeout=15).json()["decisions"]
+    assert found
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "Debian's chromium and chromium-driver are needed (stack/stack.sh install)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1600,1400"):
+        options.add_argument(arg)
+    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    session.set_page_load_timeout(30)
+    yield session
+    session.quit()
+
+
+def wait(browser, condition, what: str):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # the page re-renders its list by itself: an element read during a refresh is stale, so read again
+    return WebDriverWait(browser, WAIT_S, poll_frequency=0.5, ignored_exceptions=[StaleElementReferenceException]
+                         ).until(condition, message=f"waiting for {what}")
+
+
+def click_first_decision(browser) -> str | None:
+    """Click the list's first row and return its id (None to retry: the list refreshes itself)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        row = browser.find_elements(By.CSS_SELECTOR, "#decisions tbody tr")[0]
+        ident = row.get_attribute("data-id")
+        row.click()
+        return ident
+    except (IndexError, StaleElementReferenceException):
+        return None
+
+
+def test_dashboard_renders_its_charts_and_opens_a_decision(browser, decisions) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(DASHBOARD + "/")
+    wait(browser, lambda b: b.execute_script("return document.body.dataset.loaded === 'true'"), "the first refresh")
+    assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None, \
+        browser.find_element(By.ID, "error").text
+    drawn = browser.execute_script(
+        "return arguments[0].map(id => { const c = Chart.getChart(id);"
+        " return c ? [id, c.data.datasets.length, c.canvas.width] : [id, 0, 0]; });", CHARTS)
+    assert [row[0] for row in drawn] == CHARTS
+    assert all(width > 0 for _, _, width in drawn), drawn
+    with_data = {cid for cid, datasets, _ in drawn if datasets > 0}
+    assert {"c-grade", "c-reasons", "c-pd", "c-mix", "c-rate", "c-latency"} <= with_data, drawn
+    assert browser.find_element(By.ID, "t-decided").text not in ("", "–")
+    assert "model" in browser.find_element(By.ID, "versions").text
+
+    ident = wait(browser, click_first_decision, "the decision list")
+    wait(browser, lambda b: b.find_element(By.ID, "detail").get_attribute("data-id") == ident, "the decision's details")
+    detail = browser.find_element(By.ID, "d-fields").text
+    for label in ("probability of default", "model version", "policy version", "Kafka record"):
+        assert label in detail
+    assert "partition" in detail and "offset" in detail
+    assert browser.find_elements(By.CSS_SELECTOR, "#d-applicant tbody tr")
+    if os.environ.get("LOANRISK_SCREENSHOT"):
+        browser.save_screenshot(os.environ["LOANRISK_SCREENSHOT"])
+
+
+def test_search_by_id_finds_the_decision(browser, decisions) -> None:
+    from selenium.webdriver.common.by import By
+
+    ident = decisions[0]["application_id"]
+    browser.get(DASHBOARD + "/")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys(ident)
+    browser.find_element(By.CSS_SELECTOR, "#search button").click()
+    wait(browser, lambda b: [r.get_attribute("data-id") for r in b.find_elements(By.CSS_SELECTOR, "#decisions tbody tr")]
+         [:1] == [ident], "the search result")

@@ -1,0 +1,38 @@
+"""The running `loan-risk` topology the Storm UI tests look at: the one `make demo` left, or a small fresh run."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import requests
+
+from jobs import demo
+
+UI_RUN_N = int(os.environ.get("LOANRISK_UI_N", "300"))
+
+
+def running_loan_risk(settings) -> str:
+    """Id of an ACTIVE `loan-risk` with figures; push UI_RUN_N applicants through a fresh one when there is none."""
+    found = demo.storm_topology_id(settings)
+    if found is not None and found[1] == "ACTIVE":
+        return found[0]
+    seed = int(time.time() * 1000) % 1_000_000_000
+    result = demo.run_pipeline(settings, demo.new_run_dir("ui", settings), UI_RUN_N, seed, 0.05, samples=False,
+                               submit=True, timeout_s=900, whole_table=False)
+    assert result.accounted, "the UI tests' applicants did not all come through"
+    found = demo.storm_topology_id(settings)
+    assert found is not None, "loan-risk is not running after the run"
+    wait_for_figures(settings.storm_ui_url, found[0])
+    return found[0]
+
+
+def wait_for_figures(ui: str, topology_id: str, timeout_s: float = 180) -> None:
+    """Wait until Nimbus reports the run's counts: executors send their statistics every few seconds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page = requests.get(f"{ui}/api/v1/topology/{topology_id}", timeout=30).json()
+        if all(s["acked"] > 0 for s in page["spouts"]) and all(b["executed"] > 0 for b in page["bolts"]):
+            return
+        time.sleep(3)
+    raise AssertionError(f"no figures for {topology_id} after {timeout_s:.0f} s")
