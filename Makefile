@@ -15,8 +15,9 @@ POLICY ?= config/risk_policy.json
 SINCE ?=
 UNTIL ?=
 WINDOW ?= 5000
+CHALLENGER ?=
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos rescore drift retrain
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos rescore drift retrain promote
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -96,3 +97,7 @@ drift: venv ## PSI of the latest WINDOW stored applicants (or FILE=<jsonl>) vs t
 
 retrain: venv ## train a candidate (shared loans + stored history since SINCE), rescore vs the champion, promote if better
 	$(PY) -m jobs.retrain $(if $(SINCE),--since $(SINCE))
+
+promote: venv ## promote CHALLENGER=<dir> to champion: replace models/, hand the running Risk API over with no downtime
+	@[ -n "$(CHALLENGER)" ] || { echo "usage: make promote CHALLENGER=<model dir>"; exit 2; }
+	$(PY) -m jobs.promote $(CHALLENGER)

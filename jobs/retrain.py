@@ -59,6 +59,8 @@ def labelled_history(conn: Any, window: rescore_job.Window, labels: dict[str, bo
 def promote(candidate_dir: Path, champion_dir: Path) -> None:
     """Copy the candidate's files over the champion's, each atomically, artifact first."""
     for name in FILES:
+        if not (candidate_dir / name).exists() and name == train_job.CARD:
+            continue  # the card documents; artifact and metadata are what the API loads
         tmp = champion_dir / f".{name}.promoting"
         shutil.copyfile(candidate_dir / name, tmp)
         tmp.replace(champion_dir / name)
