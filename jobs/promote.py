@@ -66,7 +66,9 @@ def reload_api(pid_file: Path, timeout_s: float = WAIT_S) -> str:
         return f"the new Risk API master did not start within {timeout_s:.0f} s; the old one (pid {old}) keeps serving"
     pid_file.write_text(f"{started}\n")
     os.kill(old, signal.SIGTERM)  # graceful: its workers finish their requests on the old model
-    return f"Risk API handed over: new master pid {started} serves the promoted model; old master {old} drains and exits"
+    return (
+        f"Risk API handed over: new master pid {started} serves the promoted model; old master {old} drains and exits"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

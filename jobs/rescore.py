@@ -52,6 +52,7 @@ READ_COLUMNS = [
     ev.COL_REASONS,
     ev.COL_MODEL_VERSION,
     ev.COL_KAFKA_TS,
+    ev.COL_CHALLENGER_DECISION,
 ]
 DEFAULT_BATCH = 5000
 
@@ -118,6 +119,12 @@ def stored_reasons(cols: Mapping[bytes, bytes]) -> tuple[str, ...]:
     return tuple(str(r["code"]) for r in orjson.loads(cols.get(ev.COL_REASONS, b"[]")))
 
 
+def shadow_decision(cols: Mapping[bytes, bytes]) -> str | None:
+    """Return the live challenger's stored decision of a row, if it has one."""
+    value = cols.get(ev.COL_CHALLENGER_DECISION)
+    return value.decode() if value else None
+
+
 def score_batch(
     service: RiskService,
     rows: Sequence[tuple[bytes, Mapping[bytes, bytes]]],
@@ -169,6 +176,7 @@ def score_batch(
                 stored_reasons(cols),
                 codes,
                 labels.get(applicant.id),
+                shadow_decision(cols),
             )
         )
         scored.cells[key] = {

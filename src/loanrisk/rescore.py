@@ -37,6 +37,7 @@ class Outcome:
     reasons_now: tuple[str, ...] = ()
     reasons_candidate: tuple[str, ...] = ()
     bad: bool | None = None
+    shadow: str | None = None  # the decision a live challenger gave in shadow, when the row stores one
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Tally:
     reasons_now: Counter[str] = field(default_factory=Counter)
     reasons_candidate: Counter[str] = field(default_factory=Counter)
     labelled: Counter[str] = field(default_factory=Counter)  # "<group>:n" and "<group>:bad"
+    shadow: Counter[str] = field(default_factory=Counter)  # rows with a live challenger's decision: "n", "agree"
 
     def add(self, o: Outcome) -> None:
         """Count one outcome."""
@@ -72,6 +74,9 @@ class Tally:
         self._add_grade(o)
         self.reasons_now.update(o.reasons_now)
         self.reasons_candidate.update(o.reasons_candidate)
+        if o.shadow is not None:
+            self.shadow["n"] += 1
+            self.shadow["agree"] += o.shadow == o.now
         if o.bad is not None:
             for group in groups(o):
                 self.labelled[f"{group}:n"] += 1
@@ -103,6 +108,7 @@ class Tally:
             "reasons_now": dict(self.reasons_now),
             "reasons_candidate": dict(self.reasons_candidate),
             "labelled": dict(self.labelled),
+            "shadow": dict(self.shadow),
         }
 
     @classmethod
@@ -117,6 +123,7 @@ class Tally:
             Counter(data["reasons_now"]),
             Counter(data["reasons_candidate"]),
             Counter(data["labelled"]),
+            Counter(data.get("shadow", {})),
         )
 
 
@@ -158,6 +165,10 @@ def summary(tally: Tally) -> dict[str, Any]:
         "swap_matrix": {now: {cand: tally.swaps.get(f"{now}->{cand}", 0) for cand in DECISIONS} for now in DECISIONS},
         "by_grade": {grade: grade_row(g) for grade, g in sorted(tally.grades.items())},
         "reason_changes": reason_changes(tally),
+        "shadow": {
+            "rows": tally.shadow.get("n", 0),
+            "agreement": rate(tally.shadow.get("agree", 0), tally.shadow.get("n", 0)),
+        },
         "labelled": {
             group: {
                 "n": tally.labelled.get(f"{group}:n", 0),
@@ -259,6 +270,14 @@ def markdown(report: Mapping[str, Any], title: str) -> str:
         "|---|---:|---:|",
     ]
     lines += [f"| {g} | {v['n']:,} | {percent(v['bad_rate'])} |" for g, v in report["labelled"].items()]
+    shadow = report["shadow"]
+    lines += ["", "## Live champion vs challenger (rows scored in shadow)", ""]
+    lines += [
+        f"{shadow['rows']:,} rows carry a challenger's decision; it agrees with the champion's on "
+        f"{percent(shadow['agreement'])}."
+        if shadow["rows"]
+        else "No stored row carries a challenger's decision."
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -42,7 +42,9 @@ def test_batch_results_carry_the_challenger(shadow_app: Flask) -> None:
 
 
 def test_model_endpoint_names_the_challenger(shadow_app: Flask) -> None:
-    assert shadow_app.test_client().get("/v1/model").get_json()["challenger"] == {"model_version": "lr2-challenger-test"}
+    assert shadow_app.test_client().get("/v1/model").get_json()["challenger"] == {
+        "model_version": "lr2-challenger-test"
+    }
 
 
 def test_a_challenger_that_fails_its_check_stops_the_start(tmp_path: Path, challenger_dir: Path) -> None:

@@ -97,8 +97,14 @@ def post_batches(url: str, answers: list[tuple[int, list[str]]], stop: threading
 
 
 def promote(model_dir: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "jobs.promote", str(model_dir)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=180, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.promote", str(model_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
     return done.stdout
 
 

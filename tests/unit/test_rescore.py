@@ -80,3 +80,17 @@ def test_verdict_promotes_only_a_better_candidate_with_a_stable_mix() -> None:
     moved = verdict(0.70, 0.72, report, min_gain=0.005, max_mix_shift=0.1)
     assert not moved.promote
     assert moved.why.startswith("stop: the decision mix moves too much")
+
+
+def test_live_challenger_agreement_is_reported() -> None:
+    t = Tally()
+    t.add_all(
+        [
+            Outcome("1", "A", "APPROVE", "APPROVE", 0.05, 0.05, shadow="APPROVE"),
+            Outcome("2", "B", "REVIEW", "REVIEW", 0.2, 0.2, shadow="DECLINE"),
+            Outcome("3", "B", "REVIEW", "REVIEW", 0.2, 0.2),
+        ]
+    )
+    report = summary(t)
+    assert report["shadow"] == {"rows": 2, "agreement": 0.5}
+    assert "2 rows carry a challenger's decision; it agrees with the champion's on 50.0 %" in markdown(report, "t")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from loanrisk import events as ev
 
-RESULT = {"application_id": "A1", "decision": "REVIEW", "probability_of_default": 0.2, "reasons": [],
-          "model_version": "lr2-champion", "policy_version": "p1",
-          "challenger": {"model_version": "lr2-challenger", "probability_of_default": 0.31, "decision": "DECLINE"}}
+RESULT = {
+    "application_id": "A1",
+    "decision": "REVIEW",
+    "probability_of_default": 0.2,
+    "reasons": [],
+    "model_version": "lr2-champion",
+    "policy_version": "p1",
+    "challenger": {"model_version": "lr2-challenger", "probability_of_default": 0.31, "decision": "DECLINE"},
+}
 TRACKED = ev.Tracked("A1", '{"id":"A1"}', ev.Source("loan-applications", 0, 7), 1_700_000_000_000, "ab")
 
 
