@@ -10,8 +10,14 @@ FILE ?=
 BENCH_ARGS ?=
 SCENARIOS ?=
 CHAOS_RATE ?= 25
+MODEL ?= models
+POLICY ?= config/risk_policy.json
+SINCE ?=
+UNTIL ?=
+WINDOW ?= 5000
+CHALLENGER ?=
 
-.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos
+.PHONY: help venv install up down status clean test unit integration demo load train reconcile lock lint worker-env bench chaos rescore drift retrain promote
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -82,3 +88,16 @@ chaos: ## fault drills on the live stack (two supervisors): one table row per sc
 
 ui-test: up ## the Storm UI's tests: unit, REST on the running loan-risk, headless Chromium pages (kills loan-risk at the end)
 	$(PY) -m pytest -q tests/unit/test_storm_cli.py tests/browser tests/integration/test_storm_ui.py
+
+rescore: venv ## re-score stored applicants with a candidate (MODEL=<dir> POLICY=<file> [SINCE=] [UNTIL=]); report in var/rescore
+	$(PY) -m jobs.rescore --model $(MODEL) --policy $(POLICY) $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
+
+drift: venv ## PSI of the latest WINDOW stored applicants (or FILE=<jsonl>) vs the training data; report in var/drift
+	$(PY) -m jobs.drift --model $(MODEL) --window $(WINDOW) $(if $(SINCE),--since $(SINCE)) $(if $(FILE),--file $(FILE))
+
+retrain: venv ## train a candidate (shared loans + stored history since SINCE), rescore vs the champion, promote if better
+	$(PY) -m jobs.retrain $(if $(SINCE),--since $(SINCE))
+
+promote: venv ## promote CHALLENGER=<dir> to champion: replace models/, hand the running Risk API over with no downtime
+	@[ -n "$(CHALLENGER)" ] || { echo "usage: make promote CHALLENGER=<model dir>"; exit 2; }
+	$(PY) -m jobs.promote $(CHALLENGER)

@@ -1,6 +1,7 @@
 """Generate realistic applicants as LendingClub CSV or canonical JSON lines, with optional injected dirt.
 
     python -m jobs.generate --count N --format csv|jsonl --out PATH --seed S [--dirt-rate R]
+                            [--shift income=-0.2,grade_e=+0.2,dti=+0.3]
 
 Distributions and correlations come from models/generator_params.json (fitted on the real samples by
 jobs.fit_generator): grade drives sub-grade, interest rate, term, FICO, verification, inquiries, income
@@ -14,6 +15,11 @@ Ids are "G<seed>-<n>": real LendingClub ids are all digits, so they never collid
 With --dirt-rate R a fraction R of the lines is made dirty and PATH.dirt.jsonl lists each one:
 {"line", "id", "kind", "expect": "reject"|"accept", "sha256"} (see DIRT_KINDS). The same seed gives the
 same clean applicants whatever the dirt rate.
+
+With --shift the fitted distributions are moved before sampling, so input drift can be shown and tested
+(`make drift`): ``income=-0.2`` scales every income by 0.8 (the loan amount follows income as fitted),
+``dti=+0.3`` scales debt-to-income by 1.3, ``grade_e=+0.2`` adds 20 points of probability to grade E (the
+grade shares are then renormalised; sub-grade, rate, FICO and the rest follow the grade as fitted).
 """
 
 from __future__ import annotations
@@ -103,6 +109,40 @@ class Column:
     null: np.ndarray | None = None
     vocab: Sequence[Any] = ()
     decimals: int = 2
+
+
+def parse_shift(text: str) -> dict[str, float] | str:
+    """Parse "income=-0.2,grade_e=+0.2,dti=+0.3" into {name: amount}, or return why it is invalid."""
+    shift: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, amount = part.partition("=")
+        name = name.strip().lower()
+        if name not in SHIFTABLE:
+            return f"cannot shift {name!r}: choose from {', '.join(sorted(SHIFTABLE))}"
+        try:
+            shift[name] = float(amount)
+        except ValueError:
+            return f"shift of {name} must be a number, got {amount!r}"
+        if name in ("income", "dti") and shift[name] <= -1.0:
+            return f"shift of {name} must be above -1 (a scale factor of 1 + shift)"
+    return shift
+
+
+SHIFTABLE = frozenset({"income", "dti"} | {f"grade_{g.lower()}" for g in GRADES})
+
+
+def shifted(p: dict[str, Any], shift: dict[str, float]) -> dict[str, Any]:
+    """Return generator parameters with the shift applied (the input is not changed)."""
+    out: dict[str, Any] = json.loads(json.dumps(p))
+    if "income" in shift:
+        for g in out["log_income_by_grade"].values():
+            g["mean"] += float(np.log1p(shift["income"]))
+    if "dti" in shift:
+        out["dti"] = {g: [q * (1.0 + shift["dti"]) for q in qs] for g, qs in out["dti"].items()}
+    grades = {g: max(w + shift.get(f"grade_{g.lower()}", 0.0), 0.0) for g, w in out["grade"].items()}
+    total = sum(grades.values())
+    out["grade"] = {g: w / total for g, w in grades.items()}
+    return out
 
 
 def load_params(path: Path = PARAMS_PATH) -> dict[str, Any]:
@@ -527,7 +567,9 @@ def generate_lines(
         line_no += len(lines)
 
 
-def write(count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0) -> dict[str, Any]:
+def write(
+    count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0, shift: dict[str, float] | None = None
+) -> dict[str, Any]:
     """Write count applicants to out (and the dirt manifest next to it); return a summary."""
     dirty = 0
     manifest_path = Path(f"{out}.dirt.jsonl")
@@ -535,7 +577,8 @@ def write(count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0) ->
         open(out, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle,
         open(manifest_path, "w", encoding="utf-8") if dirt_rate > 0 else io.StringIO() as manifest,
     ):
-        for lines, entries in generate_lines(count, fmt, seed, dirt_rate):
+        params = shifted(load_params(), shift) if shift else None
+        for lines, entries in generate_lines(count, fmt, seed, dirt_rate, params):
             handle.write("\n".join(lines) + "\n")
             manifest.writelines(json.dumps(e) + "\n" for e in entries)
             dirty += len(entries)
@@ -546,6 +589,7 @@ def write(count: int, fmt: str, out: Path, seed: int, dirt_rate: float = 0.0) ->
         "seed": seed,
         "dirty": dirty,
         "manifest": str(manifest_path) if dirt_rate > 0 else None,
+        "shift": shift or {},
     }
 
 
@@ -556,7 +600,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dirt-rate", type=float, default=0.0, help="fraction of dirty lines, 0..1")
+    parser.add_argument("--shift", default="", help="move distributions: income=-0.2,grade_e=+0.2,dti=+0.3")
     args = parser.parse_args(argv)
+    shift = parse_shift(args.shift)
+    if isinstance(shift, str):
+        parser.error(shift)
+    args.shift = shift
     if not 1 <= args.count <= MAX_COUNT:
         parser.error(f"--count must be 1..{MAX_COUNT}")
     if not 0.0 <= args.dirt_rate <= 1.0:
@@ -570,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     """Generate applicants as asked on the command line and print a JSON summary."""
     args = parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(write(args.count, args.format, args.out, args.seed, args.dirt_rate)))
+    print(json.dumps(write(args.count, args.format, args.out, args.seed, args.dirt_rate, args.shift)))
     return 0
 
 

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from sklearn.pipeline import Pipeline
 from jobs import evaluate as ev
 from jobs.model_card import render_card
 from jobs.settings import ROOT, default_data_dir
-from loanrisk import features, reasons
+from loanrisk import drift, features, reasons
 from loanrisk.applicant import Applicant
 from loanrisk.cleaning import Rejection, clean_record, loan_outcome
 from loanrisk.prescreen import PrescreenPolicy, decline_reasons
@@ -97,8 +98,10 @@ def read_resolved(path: Path) -> tuple[list[Applicant], list[int], Counter]:
     return applicants, labels, dropped
 
 
-def load_training_data(data_dir: Path) -> tuple[list[Applicant], np.ndarray, dict[str, Any]]:
-    """Read every shared file, de-duplicate by id; return applicants, labels and a provenance summary."""
+def load_training_data(data_dir: Path, extra: Sequence[tuple[Applicant, int]] = ()
+                       ) -> tuple[list[Applicant], np.ndarray, dict[str, Any]]:
+    """Read every shared file, then ``extra`` (stored history with outcomes, for `make retrain`), de-duplicated
+    by id (the first row wins); return applicants, labels and a provenance summary."""
     by_id: dict[str, tuple[Applicant, int]] = {}
     files = {}
     for name in SAMPLES:
@@ -109,10 +112,17 @@ def load_training_data(data_dir: Path) -> tuple[list[Applicant], np.ndarray, dic
             by_id.setdefault(applicant.id, (applicant, outcome))
         files[name] = {"sha256": sha256_file(path), "resolved_loans": len(found),
                        "duplicate_ids_dropped": duplicates, "dropped": dict(dropped)}
+    added = 0
+    for applicant, outcome in extra:
+        added += applicant.id not in by_id
+        by_id.setdefault(applicant.id, (applicant, outcome))
     applicants = [a for a, _ in by_id.values()]
     labels = np.asarray([y for _, y in by_id.values()], dtype=int)
-    combined = hashlib.sha256("".join(f["sha256"] for f in files.values()).encode()).hexdigest()
+    history = hashlib.sha256("".join(f"{a.id}:{y}" for a, y in extra).encode()).hexdigest() if extra else ""
+    combined = hashlib.sha256(("".join(f["sha256"] for f in files.values()) + history).encode()).hexdigest()
     provenance = {"files": files, "sha256": combined, "rows": len(labels), "bad": int(labels.sum())}
+    if extra:
+        provenance["stored_history"] = {"offered": len(extra), "added": added, "sha256": history}
     return applicants, labels, provenance
 
 
@@ -255,9 +265,17 @@ def reference_row(model: Pipeline, x: pd.DataFrame) -> list[float]:
     return [float(v) for v in np.asarray(model[:-1].transform(x)).mean(axis=0)]
 
 
-def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
+def reference_distribution(x: pd.DataFrame, numeric: list[str], p: np.ndarray) -> dict[str, Any]:
+    """Return the training distribution of each model input and of the predicted probability (`make drift`)."""
+    columns = {name: x[name].to_numpy(dtype=float) for name in numeric} | {drift.PROBABILITY: p}
+    return {"bins": drift.BINS, "on": "training split", "variables": drift.references(columns)}
+
+
+def train(
+    data_dir: Path, out: Path, policy_file: Path, extra: Sequence[tuple[Applicant, int]] = ()
+) -> dict[str, Any]:
     """Run the whole training job and return the metadata it wrote."""
-    applicants, y, provenance = load_training_data(data_dir)
+    applicants, y, provenance = load_training_data(data_dir, extra)
     x = frame(applicants)
     grades = np.array([a.grade for a in applicants])
     idx_train, idx_test = split(y)
@@ -299,6 +317,7 @@ def train(data_dir: Path, out: Path, policy_file: Path) -> dict[str, Any]:
         "prescreen_policy": PrescreenPolicy().policy_version,
         "pipeline_mix_holdout": ev.decision_mix(y[idx_test], p_test, policy, prescreened[idx_test]),
         "pipeline_mix_out_of_time": ev.decision_mix(y[oot_test], p_oot, policy, prescreened[oot_test]),
+        "reference_distribution": reference_distribution(x.iloc[idx_train], recipe["numeric"], p_train),
     }
     save(model, meta, out)
     return meta

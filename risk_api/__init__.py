@@ -27,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     app.config.from_mapping(
         MODEL_DIR=str(ROOT / "models"),
         POLICY_FILE=str(ROOT / "config" / "risk_policy.json"),
+        CHALLENGER_DIR="",  # a second model scored in shadow on every request (RISK_API_CHALLENGER_DIR=var/challenger)
         POLICY_VERSION=None,  # these three override the policy file when set (e.g. RISK_API_DECLINE_AT=0.35)
         APPROVE_BELOW=None,
         DECLINE_AT=None,
@@ -50,11 +51,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     auth.refuse_open_bind(app, "risk_api")  # before loading the model: fail fast
     risk = build_service(Path(app.config["MODEL_DIR"]), Path(app.config["POLICY_FILE"]), {
         "policy_version": app.config["POLICY_VERSION"], "approve_below": app.config["APPROVE_BELOW"],
-        "decline_at": app.config["DECLINE_AT"]})
+        "decline_at": app.config["DECLINE_AT"]}, Path(app.config["CHALLENGER_DIR"]) if app.config["CHALLENGER_DIR"] else None)
     if isinstance(risk, str):
         raise RuntimeError(risk)
     app.extensions["risk_service"] = risk
-    app.logger.info("risk model %s, policy %s", risk.model.version, risk.policy.version)
+    app.logger.info("risk model %s, policy %s, challenger %s", risk.model.version, risk.policy.version,
+                    risk.challenger.version if risk.challenger else "none")
     problems.init_app(app)
     app.spec_processor(problem_content_types)
     app.register_blueprint(evaluations.bp)

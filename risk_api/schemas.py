@@ -121,6 +121,14 @@ class ReasonOut(Schema):
     text = String(required=True)
 
 
+class ChallengerOut(Schema):
+    """The challenger model's shadow result: it never decides (present only when a challenger is configured)."""
+
+    model_version = String(required=True)
+    probability_of_default = Float(required=True, validate=Range(0.0, 1.0))
+    decision = String(required=True, validate=OneOf(DECISIONS))
+
+
 class EvaluationOut(Schema):
     """The Risk API's answer for one applicant."""
 
@@ -131,6 +139,7 @@ class EvaluationOut(Schema):
     reasons = List(Nested(ReasonOut), required=True, validate=Length(0, 4))
     model_version = String(required=True)
     policy_version = String(required=True)
+    challenger = Nested(ChallengerOut)
 
 
 class BatchProblem(Schema):

@@ -20,14 +20,28 @@ DIGITS = 6  # probabilities are rounded for stable, readable output
 
 @dataclass(frozen=True)
 class RiskService:
-    """A loaded model and the active decision policy."""
+    """A loaded model (the champion, which decides), the active decision policy and an optional challenger.
+
+    The challenger scores every applicant in shadow: its probability and the decision the same policy would
+    give are returned under ``challenger`` in each result, and never change the champion's decision.
+    """
 
     model: RiskModel
     policy: Policy
+    challenger: RiskModel | None = None
 
     def evaluate(self, applicants: Sequence[Applicant]) -> list[dict[str, Any]]:
-        """Return the API's result record for each applicant, in order."""
-        return [self.result(e) for e in self.model.evaluate(applicants)]
+        """Return the API's result record for each applicant, in order (with the challenger's shadow result)."""
+        results = [self.result(e) for e in self.model.evaluate(applicants)]
+        if self.challenger is not None and results:
+            for result, p in zip(results, self.challenger.probabilities(applicants).tolist(), strict=True):
+                result["challenger"] = self.shadow(self.challenger.version, p)
+        return results
+
+    def shadow(self, version: str, probability_of_default: float) -> dict[str, Any]:
+        """Return the challenger's result: its version, probability and the decision the policy would give."""
+        return {"model_version": version, "probability_of_default": round(probability_of_default, DIGITS),
+                "decision": decide(probability_of_default, self.policy)}
 
     def result(self, evaluation: Evaluation) -> dict[str, Any]:
         """Return the API's result record for one evaluation."""
@@ -52,6 +66,7 @@ class RiskService:
         return {**{k: meta[k] for k in keep if k in meta},
                 "policy": {"policy_version": self.policy.version, "approve_below": self.policy.approve_below,
                            "decline_at": self.policy.decline_at},
+                "challenger": None if self.challenger is None else {"model_version": self.challenger.version},
                 "reason_codes": dict(CATALOGUE)}
 
 
@@ -108,10 +123,15 @@ def load_policy(path: Path, overrides: Mapping[str, Any]) -> Policy | str:
     return policy_from_mapping(data | {k: v for k, v in overrides.items() if v is not None})
 
 
-def build_service(model_dir: Path, policy_file: Path, overrides: Mapping[str, Any]) -> RiskService | str:
-    """Load model and policy, or return why the service cannot start."""
+def build_service(model_dir: Path, policy_file: Path, overrides: Mapping[str, Any],
+                  challenger_dir: Path | None = None) -> RiskService | str:
+    """Load model, policy and (when a directory is given) the challenger model, or return why the service cannot
+    start."""
     model = load_model(model_dir)
     if isinstance(model, str):
         return model
+    challenger = load_model(challenger_dir) if challenger_dir else None
+    if isinstance(challenger, str):
+        return f"challenger: {challenger}"
     policy = load_policy(policy_file, overrides)
-    return policy if isinstance(policy, str) else RiskService(model, policy)
+    return policy if isinstance(policy, str) else RiskService(model, policy, challenger)

@@ -17,6 +17,9 @@ HBase table ``loan_applications``, row key = application id (UTF-8), two familie
     decision:kafka_ts_ms        Kafka record timestamp (ms since epoch)
     decision:saved_at_ms        when the SaveBolt wrote the row (ms since epoch)
     decision:schema_version     ROW_SCHEMA_VERSION
+    decision:challenger_model_version, decision:challenger_probability_of_default, decision:challenger_decision
+                                only when the Risk API scored a challenger in shadow (it never decides; see
+                                ``Shadow``); rows without them read back with ``decision.challenger`` None
     decision:event_published    written by schema 1 only (the SaveBolt no longer writes it; see plan_saves)
 
 Decision event on ``loan-decisions`` (key = application id): ``DecisionEvent.to_dict()`` as JSON. Schema 2
@@ -60,6 +63,9 @@ COL_KAFKA_TS = b"decision:kafka_ts_ms"
 COL_SAVED_AT = b"decision:saved_at_ms"
 COL_SCHEMA_VERSION = b"decision:schema_version"
 COL_EVENT_PUBLISHED = b"decision:event_published"
+COL_CHALLENGER_MODEL = b"decision:challenger_model_version"
+COL_CHALLENGER_PD = b"decision:challenger_probability_of_default"
+COL_CHALLENGER_DECISION = b"decision:challenger_decision"
 
 # Reason codes of dead letters raised by the pipeline itself (cleaning has its own catalogue).
 DUPLICATE_ID = "DUPLICATE_ID"  # an id already decided, with other content: the first one is kept
@@ -122,6 +128,27 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Shadow:
+    """A challenger model's result for an applicant, scored beside the champion's: recorded, never decisive."""
+
+    model_version: str
+    probability_of_default: float
+    decision: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the shadow result as a JSON-ready dict."""
+        return {"model_version": self.model_version, "probability_of_default": self.probability_of_default,
+                "decision": self.decision}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Shadow | None:
+        """Build the shadow result back from ``to_dict()``'s output (None stays None)."""
+        if not data:
+            return None
+        return cls(str(data["model_version"]), float(data["probability_of_default"]), str(data["decision"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome for one applicant, from the pre-screen or from the Risk API."""
 
@@ -132,12 +159,14 @@ class Decision:
     reasons: tuple[Reason, ...]
     model_version: str | None
     policy_version: str
+    challenger: Shadow | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the decision as a JSON-ready dict (it travels inside Storm tuples)."""
-        return {"application_id": self.application_id, "decision": self.decision, "decided_by": self.decided_by,
+        data = {"application_id": self.application_id, "decision": self.decision, "decided_by": self.decided_by,
                 "probability_of_default": self.probability_of_default, "reasons": _reason_dicts(self.reasons),
                 "model_version": self.model_version, "policy_version": self.policy_version}
+        return data if self.challenger is None else data | {"challenger": self.challenger.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
@@ -145,7 +174,7 @@ class Decision:
         pd = data.get("probability_of_default")
         return cls(str(data["application_id"]), str(data["decision"]), str(data["decided_by"]),
                    None if pd is None else float(pd), _reasons(data.get("reasons") or []),
-                   data.get("model_version") or None, str(data["policy_version"]))
+                   data.get("model_version") or None, str(data["policy_version"]), Shadow.from_dict(data.get("challenger")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +285,7 @@ def decision_from_evaluation(result: Mapping[str, Any]) -> Decision:
         reasons=_reasons(result.get("reasons") or []),
         model_version=str(result["model_version"]),
         policy_version=str(result["policy_version"]),
+        challenger=Shadow.from_dict(result.get("challenger")),
     )
 
 
@@ -268,7 +298,7 @@ def hbase_row(applicant: Mapping[str, Any], decision: Decision, received: Receiv
 def row_columns(body: bytes, decision: Decision, received: Received | Tracked, saved_at_ms: int) -> dict[bytes, bytes]:
     """Return the HBase columns of a decided applicant whose canonical JSON is ``body``."""
     pd = decision.probability_of_default
-    return {
+    return shadow_columns(decision.challenger) | {
         COL_APPLICANT_JSON: body,
         COL_FINGERPRINT: sha256_hex(body).encode(),
         COL_DECISION: decision.decision.encode(),
@@ -282,6 +312,23 @@ def row_columns(body: bytes, decision: Decision, received: Received | Tracked, s
         COL_SAVED_AT: str(saved_at_ms).encode(),
         COL_SCHEMA_VERSION: str(ROW_SCHEMA_VERSION).encode(),
     }
+
+
+def shadow_columns(challenger: Shadow | None) -> dict[bytes, bytes]:
+    """Return the challenger's columns of a row (none when no challenger scored it)."""
+    if challenger is None:
+        return {}
+    return {COL_CHALLENGER_MODEL: challenger.model_version.encode(),
+            COL_CHALLENGER_PD: repr(float(challenger.probability_of_default)).encode(),
+            COL_CHALLENGER_DECISION: challenger.decision.encode()}
+
+
+def parse_shadow(columns: Mapping[bytes, bytes]) -> Shadow | None:
+    """Read the challenger's columns of a row back (None when the row has none)."""
+    if COL_CHALLENGER_MODEL not in columns:
+        return None
+    return Shadow(columns[COL_CHALLENGER_MODEL].decode(), float(columns[COL_CHALLENGER_PD]),
+                  columns[COL_CHALLENGER_DECISION].decode())
 
 
 def parse_row(row_key: bytes | str, columns: Mapping[bytes, bytes]) -> StoredRow | ParseError:
@@ -298,6 +345,7 @@ def parse_row(row_key: bytes | str, columns: Mapping[bytes, bytes]) -> StoredRow
             reasons=_reasons(json.loads(columns.get(COL_REASONS, b"[]"))),
             model_version=columns.get(COL_MODEL_VERSION, b"").decode() or None,
             policy_version=columns.get(COL_POLICY_VERSION, b"").decode(),
+            challenger=parse_shadow(columns),
         )
         return StoredRow(key, applicant, columns[COL_FINGERPRINT].decode(), decision,
                          Source.from_dict(json.loads(columns[COL_SOURCE])),
