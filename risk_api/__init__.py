@@ -51,7 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     auth.refuse_open_bind(app, "risk_api")  # before loading the model: fail fast
     risk = build_service(Path(app.config["MODEL_DIR"]), Path(app.config["POLICY_FILE"]), {
         "policy_version": app.config["POLICY_VERSION"], "approve_below": app.config["APPROVE_BELOW"],
-        "decline_at": app.config["DECLINE_AT"]}, Path(app.config["CHALLENGER_DIR"]) if app.config["CHALLENGER_DIR"] else None)
+        "decline_at": app.config["DECLINE_AT"]}, challenger_dir(app.config["CHALLENGER_DIR"]))
     if isinstance(risk, str):
         raise RuntimeError(risk)
     app.extensions["risk_service"] = risk
@@ -64,6 +64,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     init_metrics(app)
     auth.init_auth(app, {"/v1/evaluations": "scorer"}, service="risk_api", rate_limit=True)
     return app
+
+
+def challenger_dir(configured: str | None) -> Path | None:
+    """Return the challenger model's directory, or None when no challenger is configured."""
+    return Path(configured) if configured else None
 
 
 def problem_content_types(spec: dict[str, Any]) -> dict[str, Any]:

@@ -178,6 +178,7 @@ class ModelOut(Schema):
     coefficients = Dict(keys=String(), values=Float())
     metrics = Dict()
     policy = Dict(required=True)
+    challenger = Dict(allow_none=True, metadata={"description": "the model scored in shadow, or null"})
     reason_codes = Dict(keys=String(), values=String())
 
 

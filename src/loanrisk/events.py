@@ -174,7 +174,8 @@ class Decision:
         pd = data.get("probability_of_default")
         return cls(str(data["application_id"]), str(data["decision"]), str(data["decided_by"]),
                    None if pd is None else float(pd), _reasons(data.get("reasons") or []),
-                   data.get("model_version") or None, str(data["policy_version"]), Shadow.from_dict(data.get("challenger")))
+                   data.get("model_version") or None, str(data["policy_version"]),
+                   Shadow.from_dict(data.get("challenger")))
 
 
 @dataclass(frozen=True, slots=True)
