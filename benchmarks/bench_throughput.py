@@ -365,13 +365,13 @@ def in_process_limit(count: int = 20_000, chunk: int = 200) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- accounting and report
 
-def accounting(settings: Settings, batches: list[Batch], out_letters: dict[str, Any]) -> dict[str, Any]:
+def accounting(settings: Settings, batches: list[Batch]) -> dict[str, Any]:
     """Every line exactly once in HBase (row for its id) or in the dead-letter topic (letter for its sha)."""
     letters, _ = reconcile.read_dead_letters(settings.kafka_bootstrap)
     dlq_shas = Counter(dl.raw_sha256 for dl in letters)
     lines = [ln for b in batches for ln in b.lines]
     ids = sorted({ln.id for ln in lines if ln.id is not None})
-    rows, unreadable = reconcile.fetch_rows(settings, ids)
+    rows, unreadable = fetch_rows_patiently(settings, ids)
     missing = both = rows_n = dead = 0
     for ln in lines:
         in_dlq = dlq_shas.get(ln.sha256, 0) > 0
@@ -387,6 +387,20 @@ def accounting(settings: Settings, batches: list[Batch], out_letters: dict[str, 
     repeated_letters = sum(n - 1 for sha, n in dlq_shas.items() if n > 1 and any(ln.sha256 == sha for ln in lines))
     return {"lines": len(lines), "in_hbase": rows_n, "dead_lettered": dead, "missing": missing,
             "in_both": both, "unreadable_rows": len(unreadable), "repeated_dead_letters": repeated_letters}
+
+
+def fetch_rows_patiently(settings: Settings, ids: list[str], attempts: int = 5) -> tuple[dict[str, Any], list[str]]:
+    """Read the rows of ids, in small chunks, retrying while a busy HBase times out."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return reconcile.fetch_rows(settings, ids, chunk=200)
+        except Exception as exc:  # Thrift IOError / timeout from an overloaded region server: wait and retry
+            if attempt == attempts:
+                raise
+            print(f"    [accounting] HBase read failed ({type(exc).__name__}), retrying in {5 * attempt}s",
+                  file=sys.stderr, flush=True)
+            time.sleep(5 * attempt)
+    raise AssertionError("unreachable")
 
 
 def fmt(value: Any, spec: str = ",.0f") -> str:
@@ -435,6 +449,8 @@ def table(report: dict[str, Any]) -> str:
     lines += ["", f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
                   f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)"]
     acc = report["accounting"]
+    if "error" in acc:
+        return "\n".join(lines + ["", f"accounting could not read HBase: {acc['error']} (run `make reconcile`)"])
     lines += ["", f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
                   f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
                   f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}"]
@@ -471,15 +487,18 @@ def main(argv: list[str] | None = None) -> int:
     if d["naive"].get("drain_per_s") and d["batched"].get("drain_per_s"):
         report["ratio"] = d["batched"]["drain_per_s"] / d["naive"]["drain_per_s"]
     batches = [r.pop("batch") for r in report["drains"] + report["latency"]]
-    report["accounting"] = accounting(settings, batches, {})
     report["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    try:
+        report["accounting"] = accounting(settings, batches)
+    except Exception as exc:  # the measurements above are kept and printed even when HBase cannot be read
+        report["accounting"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     print(table(report))
     path = args.json or ROOT / "var" / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nfigures: {path}")
     acc = report["accounting"]
-    return 0 if acc["missing"] == 0 and acc["in_both"] == 0 else 1
+    return 0 if acc.get("missing") == 0 and acc.get("in_both") == 0 else 1
 
 
 if __name__ == "__main__":

@@ -110,6 +110,11 @@ class Sampler:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def peek(self) -> list[measure.Sample]:
+        """Return a copy of the samples since the last take."""
+        with self._lock:
+            return list(self.samples)
+
     def take(self) -> list[measure.Sample]:
         """Return the samples since the last take and start a new list."""
         with self._lock:
@@ -230,6 +235,7 @@ class Drill:
                 row.problems.append(f"a file producer exited with {producer.proc.returncode} (see {producer.log})")
         if scenario.check:
             scenario.check(self, batch, row)
+        self.wait_committed(healed)
         samples = self.sampler.take()
         row.recovery_s = measure.recovery_s(samples, healed)
         row.peak_lag = measure.peak_lag(samples)
@@ -238,6 +244,16 @@ class Drill:
         self.account(batch, accounted, row)
         log(f"{scenario.name}: {'ok' if row.passed else 'FAIL'} " + " ".join(measure.cells(row)[2:]))
         return row
+
+    def wait_committed(self, healed: float, timeout_s: float = 60.0) -> None:
+        """Keep sampling (bounded) until the spout has committed what was in Kafka at the heal.
+
+        Rows are in HBase before the spout commits their offsets (every 5 s, after the acks), so the recovery
+        time needs a few more samples after the accounting is complete.
+        """
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and measure.recovery_s(self.sampler.peek(), healed) is None:
+            time.sleep(SAMPLE_S)
 
     def hold_s(self, scenario: Scenario) -> float:
         """How long the scenario's fault is held in this run."""

@@ -25,11 +25,21 @@ def decision_view(row: ev.StoredRow) -> dict[str, Any]:
             "latency_ms": row.saved_at_ms - row.kafka_ts_ms, "applicant": row.applicant}
 
 
+def list_entry(application_id: str, decision: ev.Decision | ev.DecisionEvent, saved_at_ms: int) -> dict[str, Any]:
+    """Return what the list shows of one decision."""
+    return {"application_id": application_id, "decision": decision.decision, "decided_by": decision.decided_by,
+            "probability_of_default": decision.probability_of_default, "saved_at_ms": saved_at_ms,
+            "reasons": [r.code for r in decision.reasons]}
+
+
 def event_view(event: ev.DecisionEvent) -> dict[str, Any]:
-    """Return a list entry for one decision event."""
-    return {"application_id": event.application_id, "decision": event.decision, "decided_by": event.decided_by,
-            "probability_of_default": event.probability_of_default, "saved_at_ms": event.saved_at_ms,
-            "reasons": [r.code for r in event.reasons]}
+    """Return the list entry of a decision event."""
+    return list_entry(event.application_id, event, event.saved_at_ms)
+
+
+def row_entry(row: ev.StoredRow) -> dict[str, Any]:
+    """Return the list entry of an HBase row."""
+    return list_entry(row.application_id, row.decision, row.saved_at_ms)
 
 
 @contextmanager
@@ -61,8 +71,7 @@ def search_decisions(host: str, port: int, prefix: str, limit: int) -> list[dict
             return []
         pairs = list(table.scan(row_prefix=prefix.encode(), limit=limit))
     rows = [ev.parse_row(key, columns) for key, columns in pairs]
-    return [{k: v for k, v in decision_view(r).items() if k != "applicant"} | {"reasons": [x.code for x in r.decision.reasons]}
-            for r in rows if not isinstance(r, ev.ParseError)]
+    return [row_entry(r) for r in rows if not isinstance(r, ev.ParseError)]
 
 
 def recent_decisions(bootstrap: str, limit: int) -> list[dict[str, Any]]:

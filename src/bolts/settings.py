@@ -96,6 +96,12 @@ STORM_DEFAULTS: dict[str, Any] = {
     "topology.message.timeout.secs": 60,
     "topology.subprocess.timeout.secs": 60,
     "topology.max.spout.pending": 5000,
+    # Tuples that cross workers (two supervisors, or more than one worker) are Kryo-serialised; the spout emits
+    # json-smart objects, which Storm refuses to send unless registered ("Class is not registered").
+    "topology.kryo.register": [
+        "org.apache.storm.shade.net.minidev.json.JSONObject",
+        "org.apache.storm.shade.net.minidev.json.JSONArray",
+    ],
 }
 
 

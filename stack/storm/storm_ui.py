@@ -52,17 +52,17 @@ def check(what: str, arg: str | None = None) -> bool:
     raise SystemExit(f"unknown check {what!r}")
 
 
-def topology_log_files(root: Path, topology: str, port: int | None) -> list[Path]:
+def topology_log_files(roots: list[Path], topology: str, port: int | None) -> list[Path]:
     """worker.log of each worker of a topology given by id or by name (ids are NAME-N-TIMESTAMP)."""
     found = []
-    for entry in logs.worker_logs(root):
+    for entry in logs.all_logs(roots):
         parts = str(entry["file"]).split("/")
         if len(parts) != 4 or parts[3] != "worker.log":
             continue
         topology_id, worker_port = parts[1], parts[2]
         named = topology_id == topology or topology_id.rsplit("-", 2)[0] == topology
         if named and (port is None or worker_port == str(port)):
-            resolved = logs.resolve(root, str(entry["file"]))
+            resolved = logs.find(roots, str(entry["file"]))
             if isinstance(resolved, Path):
                 found.append(resolved)
     return found
@@ -76,17 +76,17 @@ def show_logs(argv: list[str]) -> int:
     parser.add_argument("-n", "--lines", type=int, default=40, help="lines of each log's end (default 40)")
     parser.add_argument("-g", "--grep", help="print the lines containing TEXT instead of the end")
     args = parser.parse_args(argv)
-    root = Path(os.environ.get("STORM_UI_LOG_DIR", "logs"))
+    roots = logs.log_roots(Path(os.environ.get("STORM_UI_LOG_DIR", "logs")))
     if not args.topology:
-        for entry in logs.worker_logs(root):
+        for entry in logs.all_logs(roots):
             print(f"{entry['size']:>12}  {entry['file']}")
         return 0
-    files = topology_log_files(root, args.topology, args.port)
+    files = topology_log_files(roots, args.topology, args.port)
     if not files:
-        print(f"no worker log of topology {args.topology!r} under {root}", file=sys.stderr)
+        print(f"no worker log of topology {args.topology!r} under {roots[0]}", file=sys.stderr)
         return 1
     for path in files:
-        print(f"==> {path.relative_to(root)} <==")
+        print(f"==> {path} <==")
         if args.grep:
             for match in logs.search(path, args.grep, logs.MAX_MATCHES):
                 print(f"{match['lineNumber']}: {match['beforeString']}{match['matchString']}{match['afterString']}")

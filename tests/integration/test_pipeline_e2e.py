@@ -77,7 +77,7 @@ def test_dead_letters_carry_reason_raw_and_kafka_coordinates(settings, run) -> N
             assert ev.sha256_hex(dl.raw.encode("utf-8")) == dl.raw_sha256 or "\ufffd" in dl.raw
 
 
-def test_a_model_decided_row_has_reasons_and_model_version(settings, generated_ids) -> None:
+def test_model_decided_rows_have_a_model_version_and_reasons_only_when_adverse(settings, generated_ids) -> None:
     conn = reconcile.hbase_connection(settings)
     try:
         table = conn.table(ev.TABLE)
@@ -86,12 +86,17 @@ def test_a_model_decided_row_has_reasons_and_model_version(settings, generated_i
         conn.close()
     model_rows = [r for r in rows if isinstance(r, ev.StoredRow) and r.decision.decided_by == "MODEL"]
     assert model_rows, "no applicant among the first 200 was scored by the Risk API"
-    row = model_rows[0]
-    assert row.decision.decision in ev.DECISIONS
-    assert row.decision.reasons and all(r.code for r in row.decision.reasons)
-    assert row.decision.model_version and 0.0 <= row.decision.probability_of_default <= 1.0
-    assert json.loads(json.dumps(row.applicant))["id"] == row.application_id
-    assert row.saved_at_ms >= row.kafka_ts_ms
+    for row in model_rows:
+        assert row.decision.decision in ev.DECISIONS
+        assert row.decision.model_version and 0.0 <= row.decision.probability_of_default <= 1.0
+        assert json.loads(json.dumps(row.applicant))["id"] == row.application_id
+        assert row.saved_at_ms >= row.kafka_ts_ms
+        # adverse-action reasons: every REVIEW or DECLINE states them, an APPROVE carries none
+        if row.decision.decision == "APPROVE":
+            assert row.decision.reasons == ()
+        else:
+            assert row.decision.reasons and all(r.code and r.text for r in row.decision.reasons)
+    assert any(r.decision.decision != "APPROVE" for r in model_rows), "no REVIEW/DECLINE among the first 200"
 
 
 def test_storm_ui_shows_the_topology_with_all_components(settings, run) -> None:

@@ -143,8 +143,8 @@ def test_sparse_submit_runs_smoke_on_the_cluster(settings: Any) -> None:
 
 @pytest.mark.usefixtures("no_smoke_on_nimbus")
 def test_sparse_run_runs_smoke_in_local_mode(settings: Any, tmp_path: Path) -> None:
-    """`sparse run -t 10` runs smoke in an in-process cluster for 10 s; Nimbus never lists it meanwhile."""
-    cmd = ["sparse", "run", "-e", "local", "-n", SMOKE, "-t", "10"]
+    """`sparse run -t 30` runs smoke in an in-process cluster for 30 s; Nimbus never lists it meanwhile."""
+    cmd = ["sparse", "run", "-e", "local", "-n", SMOKE, "-t", "30"]  # 30 s: a loaded box starts slowly
     out_path = tmp_path / "sparse-run.log"   # a file, not a pipe: local mode logs more than a pipe buffers
     seen_on_nimbus = []
     with out_path.open("w") as out, subprocess.Popen(cmd, cwd=ROOT, env=run_env(), stdout=out,
@@ -160,6 +160,6 @@ def test_sparse_run_runs_smoke_in_local_mode(settings: Any, tmp_path: Path) -> N
     output = out_path.read_text(errors="replace")
     assert proc.returncode == 0, output[-3000:]
     assert not any(seen_on_nimbus), "sparse run submitted smoke to Nimbus instead of running it locally"
-    assert "storm local --local-ttl 10" in output
-    assert "RUNNING LOCAL CLUSTER for 10 seconds" in output
+    assert "storm local --local-ttl 30" in output
+    assert "RUNNING LOCAL CLUSTER for 30 seconds" in output
     assert len(re.findall(rf"{SMOKE_MARK} smoke-\d+ n=\d+ squared=\d+", output)) >= 5

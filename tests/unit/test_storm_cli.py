@@ -323,3 +323,28 @@ def test_operator_verbs_run_storms_command_classes(recorder: Path, args: list[st
     at = java_args.index(main_class)
     assert java_args[at + 1:] == args[1:]
     assert java_args[java_args.index("-cp") + 1].startswith(f"{home}/lib/*")
+
+
+def test_other_host_names_are_refused(client: object) -> None:
+    """A DNS-rebound name pointing at 127.0.0.1 gets 400, so it can neither read a token nor post an action."""
+    assert client.get("/", headers={"Host": "attacker.example:8080"}).status_code == 400
+    assert client.get("/api/v1/topology/t-1-1", headers={"Host": "attacker.example"}).status_code == 400
+    assert client.get("/", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+
+
+def test_a_second_supervisors_logs_are_served_too(log_dir: Path) -> None:
+    """Workers of a second supervisor log under <storm.log.dir>-<name>; a symlinked sibling is not a root."""
+    from stormui import logs
+
+    other = log_dir.parent / "logs-supervisor2" / "workers-artifacts" / "loan-risk-1-1" / "6704"
+    other.mkdir(parents=True)
+    (other / "worker.log").write_text("second supervisor\n")
+    (log_dir.parent / "logs-evil").symlink_to(log_dir.parent)
+    roots = logs.log_roots(log_dir)
+    assert roots == [log_dir, log_dir.parent / "logs-supervisor2"]
+    found = logs.find(roots, "workers-artifacts/loan-risk-1-1/6704/worker.log")
+    assert isinstance(found, Path) and found.read_text() == "second supervisor\n"
+    assert logs.find(roots, "escape.log") == logs.LogRefused(403, "symbolic links are not followed in Storm's log "
+                                                                  "directory")
+    assert {f["file"] for f in logs.all_logs(roots)} >= {"workers-artifacts/loan-risk-1-1/6700/worker.log",
+                                                         "workers-artifacts/loan-risk-1-1/6704/worker.log"}

@@ -120,7 +120,8 @@ def get_topology(topology_id: str) -> Response:
 @bp.get("/topology/<topology_id>/component/<component>")
 def get_component(topology_id: str, component: str) -> Response:
     window = window_arg()
-    checked_id(topology_id, "topology"), checked_id(component, "component")
+    checked_id(topology_id, "topology")
+    checked_id(component, "component")
     with client() as c:
         topology = c.getTopology(topology_id)
         if component not in set(topology.spouts or {}) | set(topology.bolts or {}):

@@ -51,6 +51,23 @@ def resolve(root: Path, name: str) -> Path | LogRefused:
     return path
 
 
+def log_roots(primary: Path) -> list[Path]:
+    """storm.log.dir, then the log folders of further supervisors on this host (`<storm.log.dir>-<name>`)."""
+    siblings = [p for p in sorted(primary.parent.glob(primary.name + "-*")) if p.is_dir() and not p.is_symlink()]
+    return [primary, *siblings]
+
+
+def find(roots: list[Path], name: str) -> Path | LogRefused:
+    """`name` in the first root that has it; a refusal other than 'not found' stops the search."""
+    refused = LogRefused(404, f"no log file {name!r}")
+    for root in roots:
+        found = resolve(root, name)
+        if isinstance(found, Path) or found.status != 404:
+            return found
+        refused = found
+    return refused
+
+
 def read_page(path: Path, start: int | None, length: int) -> dict[str, object]:
     """`length` bytes from byte `start`, or the last `length` bytes when start is None (a tail)."""
     length = max(1, min(length, MAX_PAGE))
@@ -83,6 +100,15 @@ def search(path: Path, needle: str, max_matches: int = 20, context: int = 128) -
                 break
             offset += len(line)
     return matches
+
+
+def all_logs(roots: list[Path], topology_id: str | None = None) -> list[dict[str, object]]:
+    """worker_logs of every root, each name once (the first root that has it serves it)."""
+    seen: dict[str, dict[str, object]] = {}
+    for root in roots:
+        for entry in worker_logs(root, topology_id):
+            seen.setdefault(str(entry["file"]), entry)
+    return list(seen.values())
 
 
 def worker_logs(root: Path, topology_id: str | None = None) -> list[dict[str, object]]:

@@ -12,14 +12,14 @@ from .problems import Problem
 bp = Blueprint("logviewer", __name__, url_prefix="/api/v1")
 
 
-def log_root() -> Path:
-    """Storm's log directory (storm.log.dir)."""
-    return Path(current_app.config["LOG_DIR"])
+def log_roots() -> list[Path]:
+    """Storm's log directory (storm.log.dir) and those of further supervisors on this host."""
+    return logs.log_roots(Path(current_app.config["LOG_DIR"]))
 
 
 def requested_file() -> Path:
-    """The ?file= log inside Storm's log directory, or the 4xx problem saying why not."""
-    found = logs.resolve(log_root(), request.args.get("file", ""))
+    """The ?file= log inside Storm's log directories, or the 4xx problem saying why not."""
+    found = logs.find(log_roots(), request.args.get("file", ""))
     if isinstance(found, logs.LogRefused):
         raise Problem(found.status, "Log file refused" if found.status != 404 else "Not Found", found.reason)
     return found
@@ -37,7 +37,7 @@ def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
 
 @bp.get("/listLogs")
 def list_logs() -> Response:
-    return jsonify(logs.worker_logs(log_root(), request.args.get("topoId") or None))
+    return jsonify(logs.all_logs(log_roots(), request.args.get("topoId") or None))
 
 
 @bp.get("/log")
