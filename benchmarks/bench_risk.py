@@ -95,6 +95,9 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+SCORER = SETTINGS.auth_headers("scorer")  # var/tokens/scorer.token or LOANRISK_SCORER_TOKEN (README, Security)
+
+
 class Client:
     """A minimal HTTP/1.1 client on one connection (reopened when the server closes it)."""
 
@@ -106,7 +109,7 @@ class Client:
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """POST a JSON body; return the status and the response body."""
-        self.conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        self.conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **SCORER})
         response = self.conn.getresponse()
         return response.status, response.read()
 
