@@ -11,6 +11,10 @@ from flask.testing import FlaskClient
 from risk_api import create_app
 from risk_api.schemas import EXAMPLE_APPLICANT
 from tests.lab_challenger import make_challenger
+from tests.tokens import shared_tokens
+
+TOKENS = shared_tokens()
+AUTH = TOKENS.config()  # auth on, with the test token store
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +24,12 @@ def challenger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def shadow_app(challenger_dir: Path) -> Flask:
-    return create_app({"TESTING": True, "CHALLENGER_DIR": str(challenger_dir)})
+    return create_app({**AUTH, "TESTING": True, "CHALLENGER_DIR": str(challenger_dir)})
 
 
 def test_every_evaluation_carries_the_challenger_and_the_champion_decides(shadow_app: Flask) -> None:
-    plain = create_app({"TESTING": True}).test_client().post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
-    shadow = shadow_app.test_client().post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
+    plain = TOKENS.client(create_app({**AUTH, "TESTING": True})).post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
+    shadow = TOKENS.client(shadow_app).post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
     challenger = shadow.pop("challenger")
     assert shadow == plain  # the champion's answer is unchanged by the shadow
     assert challenger["model_version"] == "lr2-challenger-test"
@@ -35,14 +39,14 @@ def test_every_evaluation_carries_the_challenger_and_the_champion_decides(shadow
 
 
 def test_batch_results_carry_the_challenger(shadow_app: Flask) -> None:
-    client: FlaskClient = shadow_app.test_client()
+    client: FlaskClient = TOKENS.client(shadow_app, "scorer")
     body = client.post("/v1/evaluations/batch", json={"applicants": [EXAMPLE_APPLICANT, {"id": "x"}]}).get_json()
     assert body["results"][0]["challenger"]["model_version"] == "lr2-challenger-test"
     assert body["results"][1] is None
 
 
 def test_model_endpoint_names_the_challenger(shadow_app: Flask) -> None:
-    assert shadow_app.test_client().get("/v1/model").get_json()["challenger"] == {
+    assert TOKENS.client(shadow_app, "reader").get("/v1/model").get_json()["challenger"] == {
         "model_version": "lr2-challenger-test"
     }
 
