@@ -85,11 +85,13 @@ def test_rescoring_stored_rows_with_the_champion_reproduces_them_and_resumes(
     assert not any(c.startswith(b"c:") for c in production)  # the source table is only read
 
 
-def post_batches(url: str, answers: list[tuple[int, list[str]]], stop: threading.Event) -> None:
+def post_batches(
+    url: str, answers: list[tuple[int, list[str]]], stop: threading.Event, headers: dict[str, str]
+) -> None:
     body = {"applicants": [{**EXAMPLE_APPLICANT, "id": f"P{i}"} for i in range(20)]}
     while not stop.is_set():
         try:
-            response = requests.post(f"{url}/v1/evaluations/batch", json=body, timeout=(3.05, 30))
+            response = requests.post(f"{url}/v1/evaluations/batch", json=body, headers=headers, timeout=(3.05, 30))
             versions = [r["model_version"] for r in response.json()["results"]] if response.ok else []
             answers.append((response.status_code, versions))
         except requests.RequestException as exc:
@@ -118,16 +120,18 @@ def test_promotion_mid_stream_leaves_no_answer_without_a_model_version(
     challenger = make_challenger(tmp_path / "challenger", 0.5, "lr2-promoted-test")
     answers: list[tuple[int, list[str]]] = []
     stop = threading.Event()
-    client = threading.Thread(target=post_batches, args=(settings.risk_api_url, answers, stop), daemon=True)
+    headers = settings.auth_headers("scorer")
+    client = threading.Thread(target=post_batches, args=(settings.risk_api_url, answers, stop, headers), daemon=True)
     client.start()
+    deadline = time.monotonic() + 240  # every wait below is bounded: a stuck hand-over fails the test
     try:
-        while len(answers) < 5:
+        while len(answers) < 5 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert "handed over" in promote(challenger)
-        while not any("lr2-promoted-test" in v for _, v in answers[-3:]):
+        while not any("lr2-promoted-test" in v for _, v in answers[-3:]) and time.monotonic() < deadline:
             time.sleep(0.2)
         served = len(answers)
-        while len(answers) < served + 5:
+        while len(answers) < served + 5 and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         stop.set()
