@@ -94,7 +94,8 @@ def scratch(settings) -> Iterator[dict[str, Any]]:
     conf = {"loanrisk.kafka.bootstrap": settings.kafka_bootstrap, "loanrisk.kafka.dlq_topic": dlq,
             "loanrisk.kafka.decisions_topic": decisions, "loanrisk.hbase.host": settings.hbase_host,
             "loanrisk.hbase.port": settings.hbase_port, "loanrisk.hbase.table": table,
-            "loanrisk.risk_api.url": settings.risk_api_url}
+            "loanrisk.risk_api.url": settings.risk_api_url,
+            "loanrisk.risk_api.token_file": str(settings.token_file("scorer"))}  # as the topology file sets it
     yield conf
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
