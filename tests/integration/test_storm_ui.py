@@ -115,7 +115,11 @@ def test_visualization_has_every_component_and_stream_with_rates(ui: str, topolo
     assert set(vis["components"]) == set(components)
     targets = {e["target"] for e in vis["edges"]}
     assert targets == set(components) - {n for n, c in vis["components"].items() if c[":type"] == "spout"}
-    assert all(e["rate"] > 0 for e in vis["edges"] if e["stream"] == "default")
+    # Storm samples 5 % of tuples for its stats: a hop that carries a few batch tuples may show 0, the spout's
+    # one-tuple-per-record edge never does after a run
+    assert all(isinstance(e["rate"], (int, float)) and e["rate"] >= 0 for e in vis["edges"])
+    spouts = {n for n, c in vis["components"].items() if c[":type"] == "spout"}
+    assert any(e["rate"] > 0 for e in vis["edges"] if e["source"] in spouts and e["stream"] == "default")
     declared = {s for c in vis["components"].values() for s in c[":streams"]}
     assert declared <= {e["stream"] for e in vis["edges"]} | {"default"}, "every declared stream is drawn"
 
