@@ -30,12 +30,6 @@ PROXY_CONTROL = "http://127.0.0.1:5012/fault"
 SPOUT_GROUP = "loan-risk"
 INPUT_TOPIC = "loan-applications"
 STACK = str(ROOT / "stack" / "stack.sh")
-# Across two workers, tuples go through Netty and Kryo; the multilang JSON values arrive in the JVM as json-smart
-# objects that Storm does not register: without this, every tuple crossing workers fails with "Class is not
-# registered: org.apache.storm.shade.net.minidev.json.JSONObject" (found by the supervisor drill; the topology's
-# config should carry it, see the README's Guarantees).
-KRYO_REGISTER = ('topology.kryo.register=["org.apache.storm.shade.net.minidev.json.JSONObject",'
-                 '"org.apache.storm.shade.net.minidev.json.JSONArray"]')
 
 
 @dataclass
@@ -174,8 +168,9 @@ class Drill:
         if submit:
             workers = max(1, supervisors())
             log(f"submitting loan-risk behind the fault proxy ({PROXY_URL}), {workers} worker(s)")
+            # tuples that cross workers need Kryo registrations: a topology default (src/bolts/settings.py)
             demo.submit_topology(self.settings, self.run_dir, extra=("-o", f"loanrisk.risk_api.url={PROXY_URL}",
-                                                                       "-o", KRYO_REGISTER, "-w", str(workers)))
+                                                                       "-w", str(workers)))
         self.producer.start()
         self.sampler.start()
 
