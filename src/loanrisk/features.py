@@ -14,7 +14,7 @@ baseline recipe of model v1 still uses them) but are not candidates: ``log_revol
 ``open_acc`` (more can mean either a thick file or over-extension), the housing status, the income
 verification status, the application type and the loan purpose as a nominal category. The one
 purpose with a stated direction is kept as its own flag: a small-business loan carries business risk
-(27.6 % charged off in the 2007-2011 loans against 15.3 % overall).
+(27.6 % charged off among the 44,545 shared resolved loans against 15.3 % overall).
 ``employment_years`` folds an unstated employment length into 0 years ("too short or not stated"):
 the applicants who leave it out default like those with under a year (21.6 % against 15.1 %).
 The installment is not a feature of its own: it is a function of loan amount, rate and term, and
