@@ -36,15 +36,37 @@ def as_float(value: Any) -> float | None:
 
 def component_rows(info: dict[str, Any]) -> list[dict[str, Any]]:
     """Extract the per-component figures of a Storm UI topology page, spouts first."""
-    rows = [{"component": s.get("spoutId"), "kind": "spout", "executors": s.get("executors"),
-             "emitted": s.get("emitted"), "acked": s.get("acked"), "failed": s.get("failed"),
-             "capacity": None, "execute_ms": None, "process_ms": None,
-             "complete_ms": as_float(s.get("completeLatency"))} for s in info.get("spouts", [])]
-    rows += [{"component": b.get("boltId"), "kind": "bolt", "executors": b.get("executors"),
-              "emitted": b.get("emitted"), "executed": b.get("executed"), "acked": b.get("acked"),
-              "failed": b.get("failed"), "capacity": as_float(b.get("capacity")),
-              "execute_ms": as_float(b.get("executeLatency")), "process_ms": as_float(b.get("processLatency")),
-              "complete_ms": None} for b in info.get("bolts", [])]
+    rows = [
+        {
+            "component": s.get("spoutId"),
+            "kind": "spout",
+            "executors": s.get("executors"),
+            "emitted": s.get("emitted"),
+            "acked": s.get("acked"),
+            "failed": s.get("failed"),
+            "capacity": None,
+            "execute_ms": None,
+            "process_ms": None,
+            "complete_ms": as_float(s.get("completeLatency")),
+        }
+        for s in info.get("spouts", [])
+    ]
+    rows += [
+        {
+            "component": b.get("boltId"),
+            "kind": "bolt",
+            "executors": b.get("executors"),
+            "emitted": b.get("emitted"),
+            "executed": b.get("executed"),
+            "acked": b.get("acked"),
+            "failed": b.get("failed"),
+            "capacity": as_float(b.get("capacity")),
+            "execute_ms": as_float(b.get("executeLatency")),
+            "process_ms": as_float(b.get("processLatency")),
+            "complete_ms": None,
+        }
+        for b in info.get("bolts", [])
+    ]
     return rows
 
 
@@ -56,17 +78,22 @@ def bottleneck(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def format_components(rows: list[dict[str, Any]]) -> str:
     """Return the per-component table."""
+
     def num(v: Any, fmt: str = "{:,.0f}") -> str:
         return "-" if v is None else fmt.format(float(v))
 
-    head = f"{'component':<14} {'exec':>4} {'executed':>10} {'acked':>10} {'failed':>7} {'capacity':>8} " \
-           f"{'execute ms':>10} {'process ms':>10} {'complete ms':>11}"
+    head = (
+        f"{'component':<14} {'exec':>4} {'executed':>10} {'acked':>10} {'failed':>7} {'capacity':>8} "
+        f"{'execute ms':>10} {'process ms':>10} {'complete ms':>11}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['component']:<14} {num(r['executors']):>4} {num(r.get('executed') or r.get('emitted')):>10} "
-                     f"{num(r['acked']):>10} {num(r['failed']):>7} {num(r['capacity'], '{:.3f}'):>8} "
-                     f"{num(r['execute_ms'], '{:.2f}'):>10} {num(r['process_ms'], '{:.2f}'):>10} "
-                     f"{num(r['complete_ms'], '{:.1f}'):>11}")
+        lines.append(
+            f"{r['component']:<14} {num(r['executors']):>4} {num(r.get('executed') or r.get('emitted')):>10} "
+            f"{num(r['acked']):>10} {num(r['failed']):>7} {num(r['capacity'], '{:.3f}'):>8} "
+            f"{num(r['execute_ms'], '{:.2f}'):>10} {num(r['process_ms'], '{:.2f}'):>10} "
+            f"{num(r['complete_ms'], '{:.1f}'):>11}"
+        )
     return "\n".join(lines)
 
 
@@ -77,8 +104,12 @@ def storm_figures(settings: Settings, window: str = "600") -> list[dict[str, Any
     found = demo.storm_topology_id(settings)
     if found is None:
         return []
-    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", params={"window": window},
-                        headers=settings.auth_headers("reader"), timeout=10)
+    resp = requests.get(
+        f"{settings.storm_ui_url}/api/v1/topology/{found[0]}",
+        params={"window": window},
+        headers=settings.auth_headers("reader"),
+        timeout=10,
+    )
     resp.raise_for_status()
     return component_rows(resp.json())
 
@@ -99,8 +130,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings.load()
     seed = int(time.time() * 1000) % 1_000_000_000
-    run = demo.run_pipeline(settings, demo.new_run_dir("bench", settings), args.generated, seed, 0.0, samples=False,
-                            submit=not args.no_submit, rate=args.rate, timeout_s=args.timeout, whole_table=False)
+    run = demo.run_pipeline(
+        settings,
+        demo.new_run_dir("bench", settings),
+        args.generated,
+        seed,
+        0.0,
+        samples=False,
+        submit=not args.no_submit,
+        rate=args.rate,
+        timeout_s=args.timeout,
+        whole_table=False,
+    )
     ids = demo.csv_ids(run.run_dir / "applicants.csv")
     rows, _ = reconcile.fetch_rows(settings, ids)
     fig = demo.figures(rows.values())
@@ -108,14 +149,26 @@ def main(argv: list[str] | None = None) -> int:
     components = storm_figures(settings)
     top = bottleneck(components)
     print(f"\nbenchmark: {len(ids):,} generated applicants, {fig.decided:,} decided, accounted={run.accounted}")
-    print(f"end-to-end throughput {fig.throughput or 0:,.0f} applicants/s; latency Kafka ts -> HBase write "
-          f"p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {max(fig.latency_ms, default=None)} ms")
+    print(
+        f"end-to-end throughput {fig.throughput or 0:,.0f} applicants/s; latency Kafka ts -> HBase write "
+        f"p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {max(fig.latency_ms, default=None)} ms"
+    )
     print("\nStorm UI, last 10 minutes:\n" + format_components(components))
     if top:
         print(f"\nbottleneck: {top['component']} (capacity {top['capacity']:.3f}, execute {top['execute_ms']} ms)")
     if args.json:
-        args.json.write_text(json.dumps({"n": len(ids), "decided": fig.decided, "throughput": fig.throughput,
-                                         "latency_ms": lat, "components": components}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "n": len(ids),
+                    "decided": fig.decided,
+                    "throughput": fig.throughput,
+                    "latency_ms": lat,
+                    "components": components,
+                },
+                indent=2,
+            )
+        )
     return 0 if run.accounted else 1
 
 

@@ -52,13 +52,25 @@ DIRT_RATE = 0.002
 
 # ---------------------------------------------------------------- CPU from /proc
 
+
 def component_of(cmdline: str) -> str | None:
     """Name the pipeline component a process of this project is, from its command line."""
-    rules = (("streamparse_run", None), ("org.apache.storm.daemon.worker", "storm worker JVM"),
-             ("kafka.Kafka", "kafka"), ("HMaster", "hbase"), ("ThriftServer", "hbase thrift"),
-             ("risk_api", "risk api"), ("applicant_api", "applicant api"), ("daemon.nimbus", "storm nimbus"),
-             ("daemon.supervisor", "storm supervisor"), ("storm_ui", "storm ui"), ("zookeeper", "zookeeper"),
-             ("mariadb", "mariadb"), ("mysqld", "mariadb"), ("jobs.produce", "producer"))
+    rules = (
+        ("streamparse_run", None),
+        ("org.apache.storm.daemon.worker", "storm worker JVM"),
+        ("kafka.Kafka", "kafka"),
+        ("HMaster", "hbase"),
+        ("ThriftServer", "hbase thrift"),
+        ("risk_api", "risk api"),
+        ("applicant_api", "applicant api"),
+        ("daemon.nimbus", "storm nimbus"),
+        ("daemon.supervisor", "storm supervisor"),
+        ("storm_ui", "storm ui"),
+        ("zookeeper", "zookeeper"),
+        ("mariadb", "mariadb"),
+        ("mysqld", "mariadb"),
+        ("jobs.produce", "producer"),
+    )
     for marker, name in rules:
         if marker in cmdline:
             if name is None:  # a Python bolt: name it after its class
@@ -131,16 +143,24 @@ class CpuMeter:
 
 # ---------------------------------------------------------------- Kafka: what the pipeline wrote
 
+
 class Outputs:
     """Reads the decision and dead-letter topics from the offsets they had when it was created."""
 
     def __init__(self, bootstrap: str) -> None:
         from kafka import KafkaConsumer, TopicPartition
 
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                      max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
-        parts = [TopicPartition(topic, p) for topic in (ev_topic("decisions"), ev_topic("dlq"))
-                 for p in sorted(self.consumer.partitions_for_topic(topic) or [])]
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 << 20,
+            fetch_max_bytes=64 << 20,
+        )
+        parts = [
+            TopicPartition(topic, p)
+            for topic in (ev_topic("decisions"), ev_topic("dlq"))
+            for p in sorted(self.consumer.partitions_for_topic(topic) or [])
+        ]
         self.consumer.assign(parts)
         self.consumer.seek_to_end(*parts)
         for p in parts:
@@ -170,8 +190,9 @@ class Outputs:
         else:
             self.letter_count += 1
             self.letter_reasons[data["reason"]] += 1
-            self.letters.setdefault(str(data["raw_sha256"]), (int(data["dead_lettered_at_ms"]),
-                                                               data.get("application_id")))
+            self.letters.setdefault(
+                str(data["raw_sha256"]), (int(data["dead_lettered_at_ms"]), data.get("application_id"))
+            )
 
 
 def ev_topic(which: str) -> str:
@@ -179,6 +200,7 @@ def ev_topic(which: str) -> str:
 
 
 # ---------------------------------------------------------------- data, producer, topology
+
 
 @dataclass
 class Batch:
@@ -241,8 +263,9 @@ def kill_topology(settings: Settings, log: Path) -> None:
 def submit(settings: Settings, design: str, log: Path) -> None:
     """Submit the topology with the given design and wait until every executor runs."""
     kill_topology(settings, log)
-    sparse("submit", "-e", "local", "-n", TOPOLOGY, "--force", "--wait", "5", "-o", f"loanrisk.design={design}",
-           log=log)
+    sparse(
+        "submit", "-e", "local", "-n", TOPOLOGY, "--force", "--wait", "5", "-o", f"loanrisk.design={design}", log=log
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         found = demo.storm_topology_id(settings)
@@ -259,8 +282,11 @@ def wait_for(batch: Batch, out: Outputs, timeout_s: float, label: str) -> bool:
         done = batch.accounted(out)
         now = time.monotonic()
         if now - last_report > 10:
-            print(f"    [{label}] {done:,}/{len(batch.lines):,} accounted after {now - start:.0f}s", file=sys.stderr,
-                  flush=True)
+            print(
+                f"    [{label}] {done:,}/{len(batch.lines):,} accounted after {now - start:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
             last_report = now
         if done >= len(batch.lines):
             return True
@@ -270,6 +296,7 @@ def wait_for(batch: Batch, out: Outputs, timeout_s: float, label: str) -> bool:
 
 
 # ---------------------------------------------------------------- the phases
+
 
 def percentile(values: list[float], q: float) -> float | None:
     return demo.percentile(values, q)
@@ -282,8 +309,10 @@ def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log
     batch = make_batch(run_dir, f"drain-{design}", n, seed, DIRT_RATE)
     out = Outputs(settings.kafka_bootstrap)
     published, seconds = publish(batch.path, None)
-    print(f"    backlog published: {published:,} records in {seconds:.1f}s ({published / seconds:,.0f}/s)",
-          file=sys.stderr)
+    print(
+        f"    backlog published: {published:,} records in {seconds:.1f}s ({published / seconds:,.0f}/s)",
+        file=sys.stderr,
+    )
     meter = CpuMeter()
     submit(settings, design, log)
     meter.start()  # after start-up: the topology's own start is not the drain's work
@@ -293,12 +322,19 @@ def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log
     times = [t for _, t in batch.write_times(out)]
     span_s = (max(times) - min(times)) / 1000 if len(times) > 1 else None
     pipeline_cpu = sum(v for k, v in cpu.items() if k not in ("producer", "other"))
-    return {"design": design, "applicants": len(batch.lines), "complete": done,
-            "drain_per_s": len(times) / span_s if span_s else None, "span_s": span_s,
-            "producer_per_s": published / seconds,
-            "cpu_ms_per_applicant": {k: 1000 * v / len(batch.lines) for k, v in sorted(cpu.items())},
-            "project_cpu_ms_per_applicant": 1000 * pipeline_cpu / len(batch.lines),
-            "box_cpu_ms_per_applicant": 1000 * box / len(batch.lines), "storm_ui": storm, "batch": batch}
+    return {
+        "design": design,
+        "applicants": len(batch.lines),
+        "complete": done,
+        "drain_per_s": len(times) / span_s if span_s else None,
+        "span_s": span_s,
+        "producer_per_s": published / seconds,
+        "cpu_ms_per_applicant": {k: 1000 * v / len(batch.lines) for k, v in sorted(cpu.items())},
+        "project_cpu_ms_per_applicant": 1000 * pipeline_cpu / len(batch.lines),
+        "box_cpu_ms_per_applicant": 1000 * box / len(batch.lines),
+        "storm_ui": storm,
+        "batch": batch,
+    }
 
 
 def storm_components(settings: Settings) -> list[dict[str, Any]]:
@@ -326,9 +362,19 @@ def latency(settings: Settings, run_dir: Path, rate: int, seconds: int, seed: in
     span_s = (max(kafka_times) - min(kafka_times)) / 1000 if len(kafka_times) > 1 else 0
     offered = len(kafka_times) / span_s if span_s else None  # from Kafka timestamps: the producer's real pace
     sustained = done and offered is not None and offered >= 0.95 * rate and behind_s <= BEHIND_S
-    return {"rate": rate, "seconds": seconds, "published": published, "offered_per_s": offered,
-            "p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
-            "max_ms": max(lat, default=None), "behind_s": behind_s, "sustained": sustained, "batch": batch}
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "published": published,
+        "offered_per_s": offered,
+        "p50_ms": percentile(lat, 50),
+        "p90_ms": percentile(lat, 90),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": max(lat, default=None),
+        "behind_s": behind_s,
+        "sustained": sustained,
+        "batch": batch,
+    }
 
 
 def in_process_limit(count: int = 20_000, chunk: int = 200) -> dict[str, Any]:
@@ -347,7 +393,7 @@ def in_process_limit(count: int = 20_000, chunk: int = 200) -> dict[str, Any]:
     start_cpu, start = time.process_time(), time.perf_counter()
     for i in range(0, len(lines), chunk):
         to_score = []
-        for line in lines[i:i + chunk]:
+        for line in lines[i : i + chunk]:
             parsed = parse_json_line(line)
             if isinstance(parsed, Rejection):
                 continue
@@ -359,11 +405,16 @@ def in_process_limit(count: int = 20_000, chunk: int = 200) -> dict[str, Any]:
             ev.row_columns(b"{}", decision, tracked, 0)
             ev.dumps(ev.decision_event(decision, tracked, 0).to_dict())
     cpu = time.process_time() - start_cpu
-    return {"applicants": count, "per_s_one_core": count / cpu, "us_per_applicant": 1e6 * cpu / count,
-            "wall_s": time.perf_counter() - start}
+    return {
+        "applicants": count,
+        "per_s_one_core": count / cpu,
+        "us_per_applicant": 1e6 * cpu / count,
+        "wall_s": time.perf_counter() - start,
+    }
 
 
 # ---------------------------------------------------------------- accounting and report
+
 
 def accounting(settings: Settings, batches: list[Batch]) -> dict[str, Any]:
     """Every line exactly once in HBase (row for its id) or in the dead-letter topic (letter for its sha)."""
@@ -385,8 +436,15 @@ def accounting(settings: Settings, batches: list[Batch]) -> dict[str, Any]:
         else:
             missing += 1
     repeated_letters = sum(n - 1 for sha, n in dlq_shas.items() if n > 1 and any(ln.sha256 == sha for ln in lines))
-    return {"lines": len(lines), "in_hbase": rows_n, "dead_lettered": dead, "missing": missing,
-            "in_both": both, "unreadable_rows": len(unreadable), "repeated_dead_letters": repeated_letters}
+    return {
+        "lines": len(lines),
+        "in_hbase": rows_n,
+        "dead_lettered": dead,
+        "missing": missing,
+        "in_both": both,
+        "unreadable_rows": len(unreadable),
+        "repeated_dead_letters": repeated_letters,
+    }
 
 
 def fetch_rows_patiently(settings: Settings, ids: list[str], attempts: int = 5) -> tuple[dict[str, Any], list[str]]:
@@ -397,8 +455,11 @@ def fetch_rows_patiently(settings: Settings, ids: list[str], attempts: int = 5) 
         except Exception as exc:  # Thrift IOError / timeout from an overloaded region server: wait and retry
             if attempt == attempts:
                 raise
-            print(f"    [accounting] HBase read failed ({type(exc).__name__}), retrying in {5 * attempt}s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"    [accounting] HBase read failed ({type(exc).__name__}), retrying in {5 * attempt}s",
+                file=sys.stderr,
+                flush=True,
+            )
             time.sleep(5 * attempt)
     raise AssertionError("unreachable")
 
@@ -418,42 +479,66 @@ def sustained_note(r: dict[str, Any]) -> str:
 
 def table(report: dict[str, Any]) -> str:
     d = {r["design"]: r for r in report["drains"]}
-    lines = [f"make bench  {report['at']}  host load average {report['load_before']} -> {report['load_after']} "
-             f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)", ""]
+    lines = [
+        f"make bench  {report['at']}  host load average {report['load_before']} -> {report['load_after']} "
+        f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)",
+        "",
+    ]
     lines.append(f"{'drain of a pre-loaded backlog':<34}{'naive':>14}{'batched':>14}")
-    for key, label, spec in (("applicants", "applicants", ",d"), ("drain_per_s", "drain rate (applicants/s)", ",.0f"),
-                             ("project_cpu_ms_per_applicant", "project CPU ms / applicant", ".3f"),
-                             ("box_cpu_ms_per_applicant", "box CPU ms / applicant (all)", ".3f"),
-                             ("producer_per_s", "producer rate (records/s)", ",.0f")):
-        lines.append(f"{label:<34}{fmt(d.get('naive', {}).get(key), spec):>14}{fmt(d.get('batched', {}).get(key), spec):>14}")
+    for key, label, spec in (
+        ("applicants", "applicants", ",d"),
+        ("drain_per_s", "drain rate (applicants/s)", ",.0f"),
+        ("project_cpu_ms_per_applicant", "project CPU ms / applicant", ".3f"),
+        ("box_cpu_ms_per_applicant", "box CPU ms / applicant (all)", ".3f"),
+        ("producer_per_s", "producer rate (records/s)", ",.0f"),
+    ):
+        lines.append(
+            f"{label:<34}{fmt(d.get('naive', {}).get(key), spec):>14}{fmt(d.get('batched', {}).get(key), spec):>14}"
+        )
     ratio = report.get("ratio")
     lines.append(f"{'batched / naive':<34}{'':>14}{fmt(ratio, '.1f') + 'x':>14}")
     lines += ["", f"{'CPU ms per applicant, by component':<34}{'naive':>14}{'batched':>14}"]
     comps = sorted({c for r in report["drains"] for c in r["cpu_ms_per_applicant"]})
     for c in comps:
-        lines.append(f"  {c:<32}{fmt(d.get('naive', {}).get('cpu_ms_per_applicant', {}).get(c), '.3f'):>14}"
-                     f"{fmt(d.get('batched', {}).get('cpu_ms_per_applicant', {}).get(c), '.3f'):>14}")
-    lines += ["", f"{'latency, Kafka ts -> HBase write':<34}{'offered/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-                  f"{'max ms':>9}  sustained"]
+        lines.append(
+            f"  {c:<32}{fmt(d.get('naive', {}).get('cpu_ms_per_applicant', {}).get(c), '.3f'):>14}"
+            f"{fmt(d.get('batched', {}).get('cpu_ms_per_applicant', {}).get(c), '.3f'):>14}"
+        )
+    lines += [
+        "",
+        f"{'latency, Kafka ts -> HBase write':<34}{'offered/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+        f"{'max ms':>9}  sustained",
+    ]
     for r in report["latency"]:
-        lines.append(f"  {fmt(r['rate'], ',d') + ' /s for ' + str(r['seconds']) + ' s':<32}{fmt(r['offered_per_s']):>10}"
-                     f"{fmt(r['p50_ms']):>9}{fmt(r['p90_ms']):>9}{fmt(r['p99_ms']):>9}{fmt(r['max_ms']):>9}  "
-                     f"{sustained_note(r)}")
+        lines.append(
+            f"  {fmt(r['rate'], ',d') + ' /s for ' + str(r['seconds']) + ' s':<32}{fmt(r['offered_per_s']):>10}"
+            f"{fmt(r['p50_ms']):>9}{fmt(r['p90_ms']):>9}{fmt(r['p99_ms']):>9}{fmt(r['max_ms']):>9}  "
+            f"{sustained_note(r)}"
+        )
     for r in report["drains"]:
-        parts = [f"{c['component']} {c['capacity']:.2f}" for c in r.get("storm_ui", [])
-                 if c.get("capacity") is not None]
+        parts = [
+            f"{c['component']} {c['capacity']:.2f}" for c in r.get("storm_ui", []) if c.get("capacity") is not None
+        ]
         spout = next((c for c in r.get("storm_ui", []) if c.get("kind") == "spout"), {})
-        lines.append(f"Storm UI after the {r['design']} drain: spout complete latency "
-                     f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}")
+        lines.append(
+            f"Storm UI after the {r['design']} drain: spout complete latency "
+            f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}"
+        )
     lim = report["in_process"]
-    lines += ["", f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
-                  f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)"]
+    lines += [
+        "",
+        f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
+        f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)",
+    ]
     acc = report["accounting"]
     if "error" in acc:
         return "\n".join(lines + ["", f"accounting could not read HBase: {acc['error']} (run `make reconcile`)"])
-    lines += ["", f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
-                  f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
-                  f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}"]
+    lines += [
+        "",
+        f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
+        f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
+        f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}",
+    ]
     return "\n".join(lines)
 
 
@@ -473,14 +558,18 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = demo.new_run_dir("bench", settings)
     log = run_dir / "sparse.log"
     seed = int(time.time()) % 1_000_000
-    report: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="seconds"),
-                              "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    report: dict[str, Any] = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     demo.ensure_model(settings)
     print("==> in-process limit on one core", file=sys.stderr, flush=True)
     report["in_process"] = in_process_limit()
     naive_n = args.naive_backlog or max(1000, args.backlog // 5)
-    report["drains"] = [drain(settings, run_dir, "naive", naive_n, seed + 1, log),
-                        drain(settings, run_dir, "batched", args.backlog, seed + 2, log)]
+    report["drains"] = [
+        drain(settings, run_dir, "naive", naive_n, seed + 1, log),
+        drain(settings, run_dir, "batched", args.backlog, seed + 2, log),
+    ]
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     report["latency"] = [latency(settings, run_dir, rate, args.seconds, seed + 10 + i) for i, rate in enumerate(rates)]
     d = {r["design"]: r for r in report["drains"]}

@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     todo = chosen(args.scenarios)
     settings = Settings.load()
-    opts = Options(rate=args.rate, lead_s=args.lead, tail_s=args.tail, settle_s=args.settle,
-                   hold_scale=args.hold_scale)
+    opts = Options(rate=args.rate, lead_s=args.lead, tail_s=args.tail, settle_s=args.settle, hold_scale=args.hold_scale)
     drill = Drill(settings, opts, demo.new_run_dir("chaos", settings))
     log(f"{len(todo)} scenario(s) at {opts.rate:g} applicants/s; files and logs in {drill.run_dir}")
     rows: list[measure.Row] = []
@@ -72,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     (drill.run_dir / "table.md").write_text(table + "\n")
     failed = [r.scenario for r in rows if not r.passed]
-    print(f"\n{len(rows) - len(failed)}/{len(rows)} scenarios passed" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    print(
+        f"\n{len(rows) - len(failed)}/{len(rows)} scenarios passed"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed or len(rows) < len(todo) else 0
 
 

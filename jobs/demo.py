@@ -95,22 +95,29 @@ def _ms(value: float | None) -> str:
 
 def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter, urls: Mapping[str, str]) -> str:
     """Return the demo's summary as text."""
-    lines = ["", "=" * 72, "loan-risk demo: summary of this run", "=" * 72,
-             f"applicants in (published to Kafka)   {published:>8,}",
-             f"decided and saved in HBase           {fig.decided:>8,}   "
-             f"(pre-screen {fig.decided_by.get('PRESCREEN', 0):,}, model {fig.decided_by.get('MODEL', 0):,})"]
+    lines = [
+        "",
+        "=" * 72,
+        "loan-risk demo: summary of this run",
+        "=" * 72,
+        f"applicants in (published to Kafka)   {published:>8,}",
+        f"decided and saved in HBase           {fig.decided:>8,}   "
+        f"(pre-screen {fig.decided_by.get('PRESCREEN', 0):,}, model {fig.decided_by.get('MODEL', 0):,})",
+    ]
     for decision in ev.DECISIONS:
         top = ", ".join(f"{code} {n:,}" for code, n in fig.reasons[decision].most_common(3)) or "-"
         lines.append(f"  {decision:<8} {fig.by_decision.get(decision, 0):>8,}   top reasons: {top}")
     lines.append(f"dead-lettered                        {sum(dlq_reasons.values()):>8,}")
     lines.extend(f"  {reason:<30} {n:>8,}" for reason, n in dlq_reasons.most_common())
     tput = fig.throughput
-    lines += [f"end-to-end throughput                {'n/a' if tput is None else f'{tput:,.0f} applicants/s':>8}"
-              "   (first Kafka timestamp -> last HBase write)",
-              f"latency Kafka timestamp -> HBase     p50 {_ms(percentile(fig.latency_ms, 50))}, "
-              f"p99 {_ms(percentile(fig.latency_ms, 99))}, max {_ms(max(fig.latency_ms, default=None))}",
-              "  (the producer publishes in a burst, faster than the topology decides: latency includes the time"
-              " queued in Kafka;\n   `benchmarks/bench_pipeline.py --rate R` measures it below capacity)"]
+    lines += [
+        f"end-to-end throughput                {'n/a' if tput is None else f'{tput:,.0f} applicants/s':>8}"
+        "   (first Kafka timestamp -> last HBase write)",
+        f"latency Kafka timestamp -> HBase     p50 {_ms(percentile(fig.latency_ms, 50))}, "
+        f"p99 {_ms(percentile(fig.latency_ms, 99))}, max {_ms(max(fig.latency_ms, default=None))}",
+        "  (the producer publishes in a burst, faster than the topology decides: latency includes the time"
+        " queued in Kafka;\n   `benchmarks/bench_pipeline.py --rate R` measures it below capacity)",
+    ]
     lines += [f"{name:<36} {url}" for name, url in urls.items()]
     return "\n".join(lines)
 
@@ -175,8 +182,9 @@ def ensure_model(settings: Settings) -> None:
     run_cmd("stack/stack.sh", "up", "risk_api")
 
 
-def prepare_data(run_dir: Path, n: int, seed: int, dirty_share: float,
-                 samples: bool = True) -> tuple[Path | None, Path | None]:
+def prepare_data(
+    run_dir: Path, n: int, seed: int, dirty_share: float, samples: bool = True
+) -> tuple[Path | None, Path | None]:
     """Load the samples (if asked and present) and N generated applicants; write the dirty file and its manifest."""
     if samples and default_data_dir() is not None:
         python("-m", "jobs.load", "--samples")
@@ -190,8 +198,20 @@ def prepare_data(run_dir: Path, n: int, seed: int, dirty_share: float,
     if dirty_n <= 0:
         return None, None
     dirty = run_dir / "dirty.jsonl"
-    python("-m", "jobs.generate", "--count", str(dirty_n), "--format", "jsonl", "--out", str(dirty),
-           "--seed", str(seed + 1), "--dirt-rate", str(DIRT_RATE))
+    python(
+        "-m",
+        "jobs.generate",
+        "--count",
+        str(dirty_n),
+        "--format",
+        "jsonl",
+        "--out",
+        str(dirty),
+        "--seed",
+        str(seed + 1),
+        "--dirt-rate",
+        str(DIRT_RATE),
+    )
     manifest = Path(f"{dirty}.dirt.jsonl")
     return dirty, manifest if manifest.exists() else None
 
@@ -200,8 +220,9 @@ def storm_topology_id(settings: Settings, name: str = TOPOLOGY) -> tuple[str, st
     """Return (id, status) of the named topology from Storm UI's REST API, or None."""
     import requests
 
-    resp = requests.get(f"{settings.storm_ui_url}/api/v1/topology/summary", headers=settings.auth_headers("reader"),
-                        timeout=5)
+    resp = requests.get(
+        f"{settings.storm_ui_url}/api/v1/topology/summary", headers=settings.auth_headers("reader"), timeout=5
+    )
     resp.raise_for_status()
     for topo in resp.json().get("topologies", []):
         if topo.get("name") == name:
@@ -228,26 +249,36 @@ def component_errors(settings: Settings, topology_id: str) -> dict[str, str]:
     """Return component -> last error reported to Storm UI (empty when every component is fine)."""
     import requests
 
-    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{topology_id}",
-                        headers=settings.auth_headers("reader"), timeout=10).json()
+    info = requests.get(
+        f"{settings.storm_ui_url}/api/v1/topology/{topology_id}", headers=settings.auth_headers("reader"), timeout=10
+    ).json()
     parts = [(c.get("spoutId"), c) for c in info.get("spouts", [])]
     parts += [(c.get("boltId"), c) for c in info.get("bolts", [])]
     return {name: str(c.get("lastError"))[:200] for name, c in parts if c.get("lastError")}
 
 
-def submit_once(settings: Settings, log_dir: Path, timeout_s: float = 600.0, settle_s: int = 8,
-                extra: tuple[str, ...] = ()) -> str | None:
+def submit_once(
+    settings: Settings, log_dir: Path, timeout_s: float = 600.0, settle_s: int = 8, extra: tuple[str, ...] = ()
+) -> str | None:
     """Run `sparse submit --force`; return the topology id once every executor has run settle_s seconds, else None.
 
     extra: more sparse arguments, e.g. ("-o", "loanrisk.risk_api.url=...", "-w", "2") for the drills.
     """
     log = log_dir / "sparse-submit.log"
-    print(f"    $ sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force --wait 5 {' '.join(extra)}  (output: {log})",
-          file=sys.stderr)
+    print(
+        f"    $ sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force --wait 5 {' '.join(extra)}  (output: {log})",
+        file=sys.stderr,
+    )
     env = {**os.environ, "LEIN_ROOT": "1", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
     with open(log, "a") as out:
-        proc = subprocess.run(["sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5", *extra],
-                              cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
+        proc = subprocess.run(
+            ["sparse", "submit", "-e", STORM_ENV, "-n", TOPOLOGY, "--force", "--wait", "5", *extra],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=timeout_s,
+        )
     if proc.returncode != 0:
         print(log.read_text()[-3000:], file=sys.stderr)
         raise SystemExit(f"sparse submit failed (exit {proc.returncode}); full output in {log}")
@@ -264,8 +295,9 @@ def submit_once(settings: Settings, log_dir: Path, timeout_s: float = 600.0, set
     return None
 
 
-def executors_running(topology_id: str, min_uptime_s: int = 1, nimbus_host: str = "localhost",
-                      nimbus_port: int = 6627) -> bool:
+def executors_running(
+    topology_id: str, min_uptime_s: int = 1, nimbus_host: str = "localhost", nimbus_port: int = 6627
+) -> bool:
     """True when Nimbus has heartbeats of every executor of the topology (its worker is up, not just scheduled).
 
     Publishing before that would measure the worker's start-up as pipeline latency.
@@ -275,8 +307,14 @@ def executors_running(topology_id: str, min_uptime_s: int = 1, nimbus_host: str 
     from thriftpy2.rpc import make_client
     from thriftpy2.transport import TFramedTransportFactory
 
-    client = make_client(Nimbus, host=nimbus_host, port=nimbus_port, proto_factory=TBinaryProtocolFactory(),
-                         trans_factory=TFramedTransportFactory(), timeout=10_000)
+    client = make_client(
+        Nimbus,
+        host=nimbus_host,
+        port=nimbus_port,
+        proto_factory=TBinaryProtocolFactory(),
+        trans_factory=TFramedTransportFactory(),
+        timeout=10_000,
+    )
     try:
         info = client.getTopologyInfo(topology_id)
     finally:
@@ -304,8 +342,9 @@ def refresh(settings: Settings, acc: Accounting) -> None:
     """Read the dead-letter topic and look up the pending ids (and file ids) in HBase."""
     letters, _ = reconcile.read_dead_letters(settings.kafka_bootstrap)
     acc.dlq_shas = {dl.raw_sha256 for dl in letters}
-    acc.dlq_ids = {str(dl.application_id) for dl in letters
-                   if dl.application_id is not None and dl.reason != ev.DUPLICATE_ID}
+    acc.dlq_ids = {
+        str(dl.application_id) for dl in letters if dl.application_id is not None and dl.reason != ev.DUPLICATE_ID
+    }
     wanted = (acc.pending_ids | {ln.id for ln in acc.pending_lines() if ln.id is not None}) - acc.saved
     if len(wanted) > KEY_SCAN_ABOVE:
         acc.saved |= wanted & reconcile.scan_keys(settings)
@@ -325,8 +364,11 @@ def wait_accounted(settings: Settings, acc: Accounting, timeout_s: float) -> boo
             print(f"    [wait] cannot read a service yet: {type(exc).__name__}: {str(exc)[:160]}", file=sys.stderr)
         left = len(acc.pending_ids) + len(acc.pending_lines())
         elapsed = time.monotonic() - start
-        print(f"    [wait] {total - left:,}/{total:,} accounted ({left:,} pending) after {elapsed:.0f}s",
-              file=sys.stderr, flush=True)
+        print(
+            f"    [wait] {total - left:,}/{total:,} accounted ({left:,} pending) after {elapsed:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
         if left == 0:
             return True
         if elapsed > timeout_s:
@@ -338,11 +380,18 @@ def run_summary(settings: Settings, published: int, run_ids: set[str], run_shas:
     """Read this run's rows and dead letters back and format the summary."""
     rows, _ = reconcile.fetch_rows(settings, sorted(run_ids))
     letters, _ = reconcile.read_dead_letters(settings.kafka_bootstrap)
-    mine = {(dl.source.topic, dl.source.partition, dl.source.offset): dl for dl in letters
-            if dl.raw_sha256 in run_shas or (dl.application_id in run_ids and dl.application_id not in rows)}
-    urls = {"Storm UI": settings.storm_ui_url, "Applicant Data API": f"{settings.applicant_api_url}/applicants",
-            "Risk API": f"{settings.risk_api_url}/v1/model",
-            "Decisions dashboard": "http://127.0.0.1:5080/", "Prometheus": "http://127.0.0.1:9390/targets"}
+    mine = {
+        (dl.source.topic, dl.source.partition, dl.source.offset): dl
+        for dl in letters
+        if dl.raw_sha256 in run_shas or (dl.application_id in run_ids and dl.application_id not in rows)
+    }
+    urls = {
+        "Storm UI": settings.storm_ui_url,
+        "Applicant Data API": f"{settings.applicant_api_url}/applicants",
+        "Risk API": f"{settings.risk_api_url}/v1/model",
+        "Decisions dashboard": "http://127.0.0.1:5080/",
+        "Prometheus": "http://127.0.0.1:9390/targets",
+    }
     return format_summary(published, figures(rows.values()), Counter(dl.reason for dl in mine.values()), urls)
 
 
@@ -382,10 +431,10 @@ def new_run_dir(label: str, settings: Settings | None = None) -> Path:
     settings = settings or Settings.load()
     run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{label}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    cluster_id = outage.until_up(lambda: produce.kafka_cluster_id(settings.kafka_bootstrap), "asking Kafka its "
-                                 "cluster id", label="demo")
-    info = {"label": label, "kafka_cluster_id": cluster_id,
-            "created_at": datetime.now(UTC).isoformat()}
+    cluster_id = outage.until_up(
+        lambda: produce.kafka_cluster_id(settings.kafka_bootstrap), "asking Kafka its cluster id", label="demo"
+    )
+    info = {"label": label, "kafka_cluster_id": cluster_id, "created_at": datetime.now(UTC).isoformat()}
     (run_dir / reconcile.RUN_INFO).write_text(json.dumps(info))
     return run_dir
 
@@ -396,30 +445,50 @@ def csv_ids(path: Path) -> list[str]:
         return [row["id"].strip() for row in csv.DictReader(fh) if (row.get("id") or "").strip()]
 
 
-def run_pipeline(settings: Settings, run_dir: Path, n: int, seed: int, dirty_share: float, *, samples: bool = True,
-                 submit: bool = True, rate: float | None = None, timeout_s: float = 1800,
-                 whole_table: bool = True) -> PipelineRun:
+def run_pipeline(
+    settings: Settings,
+    run_dir: Path,
+    n: int,
+    seed: int,
+    dirty_share: float,
+    *,
+    samples: bool = True,
+    submit: bool = True,
+    rate: float | None = None,
+    timeout_s: float = 1800,
+    whole_table: bool = True,
+) -> PipelineRun:
     """Prepare data, submit the topology, publish everything new and wait until it is all accounted for.
 
     whole_table: wait for every id in MySQL; otherwise only for the ids this run generated.
     """
     t0 = time.monotonic()
-    step(f"data: {'LendingClub samples + ' if samples and default_data_dir() else ''}{n:,} generated applicants (seed {seed}) in {run_dir}")
+    step(
+        f"data: {'LendingClub samples + ' if samples and default_data_dir() else ''}{n:,} generated applicants (seed {seed}) in {run_dir}"
+    )
     dirty, manifest_path = prepare_data(run_dir, n, seed, dirty_share, samples)
     if submit:
         step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
         submit_topology(settings, run_dir)
     step("producer: Applicant Data API until caught up")
-    api = outage.until_up(lambda: produce.run_api(settings, until_caught_up=True, rate=rate), "publishing from "
-                          "the Applicant Data API", label="demo", errors=(produce.PublishError, *outage.service_errors()))
+    api = outage.until_up(
+        lambda: produce.run_api(settings, until_caught_up=True, rate=rate),
+        "publishing from the Applicant Data API",
+        label="demo",
+        errors=(produce.PublishError, *outage.service_errors()),
+    )
     entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
     lines = file_lines(dirty, entries) if dirty else []
     published = api.published
     if dirty:
         step(f"producer: dirty file {dirty} ({len(lines)} lines, {len(entries)} dirty)")
         done = produce.PublishResult()  # a retry after an outage resumes after the last confirmed chunk
-        sent = outage.until_up(lambda: produce.run_file(settings, dirty, rate=rate, result=done), "publishing the "
-                               "dirty file", label="demo", errors=(produce.PublishError, *outage.service_errors())).published
+        sent = outage.until_up(
+            lambda: produce.run_file(settings, dirty, rate=rate, result=done),
+            "publishing the dirty file",
+            label="demo",
+            errors=(produce.PublishError, *outage.service_errors()),
+        ).published
         published += sent
         marker = {"lines": len(lines), "published": sent, "at": datetime.now(UTC).isoformat()}
         reconcile.published_marker(Path(f"{dirty}.dirt.jsonl")).write_text(json.dumps(marker))
@@ -439,8 +508,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_demo(args)
     except (produce.PublishError, *outage.service_errors()) as exc:  # an outage that outlasted the waits
-        print(f"\ndemo stopped: a service stayed unreachable ({outage.describe(exc)}); `make status` shows which, "
-              "and `make demo` again resumes (the producer's cursor is durable)", file=sys.stderr)
+        print(
+            f"\ndemo stopped: a service stayed unreachable ({outage.describe(exc)}); `make status` shows which, "
+            "and `make demo` again resumes (the producer's cursor is durable)",
+            file=sys.stderr,
+        )
         return 2
 
 
@@ -450,16 +522,33 @@ def run_demo(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000_000
     step("model")
     ensure_model(settings)
-    run = run_pipeline(settings, new_run_dir("demo", settings), args.generated, seed, args.dirty_share,
-                       submit=not args.no_submit, rate=args.rate, timeout_s=args.timeout)
-    print(outage.until_up(lambda: run_summary(settings, run.published, run.run_ids, {ln.sha256 for ln in run.lines}),
-                          "reading this run's rows and dead letters", label="demo"))
+    run = run_pipeline(
+        settings,
+        new_run_dir("demo", settings),
+        args.generated,
+        seed,
+        args.dirty_share,
+        submit=not args.no_submit,
+        rate=args.rate,
+        timeout_s=args.timeout,
+    )
+    print(
+        outage.until_up(
+            lambda: run_summary(settings, run.published, run.run_ids, {ln.sha256 for ln in run.lines}),
+            "reading this run's rows and dead letters",
+            label="demo",
+        )
+    )
     if not run.accounted:
-        print(f"\nNOT everything accounted after {args.timeout:.0f}s; pending ids (first 10): "
-              f"{sorted(run.pending_ids)[:10]}", file=sys.stderr)
+        print(
+            f"\nNOT everything accounted after {args.timeout:.0f}s; pending ids (first 10): "
+            f"{sorted(run.pending_ids)[:10]}",
+            file=sys.stderr,
+        )
     step("reconciliation (whole MySQL table, whole topics, every manifest under var/data/runs)")
-    report = outage.until_up(lambda: reconcile.run(settings, reconcile.default_manifests(settings)),
-                             "reconciling", label="demo")
+    report = outage.until_up(
+        lambda: reconcile.run(settings, reconcile.default_manifests(settings)), "reconciling", label="demo"
+    )
     print(reconcile.format_report(report))
     (run.run_dir / "reconcile.json").write_text(json.dumps({"counts": report.counts, "clean": report.clean}, indent=2))
     print("\nThe stack is still running: `make status`, `make reconcile`; Storm UI at " + settings.storm_ui_url)

@@ -41,8 +41,14 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
     """Return, per decile of predicted probability, the count, mean prediction and observed bad rate."""
     order = np.argsort(p, kind="stable")
     return [
-        {"bin": i + 1, "n": int(len(idx)), "mean_predicted": float(p[idx].mean()),
-         "observed_bad_rate": float(y[idx].mean()), "min_p": float(p[idx].min()), "max_p": float(p[idx].max())}
+        {
+            "bin": i + 1,
+            "n": len(idx),
+            "mean_predicted": float(p[idx].mean()),
+            "observed_bad_rate": float(y[idx].mean()),
+            "min_p": float(p[idx].min()),
+            "max_p": float(p[idx].max()),
+        }
         for i, idx in enumerate(np.array_split(order, bins))
     ]
 
@@ -53,29 +59,52 @@ def per_grade(grades: np.ndarray, y: np.ndarray, p: np.ndarray) -> dict[str, dic
     for grade in sorted(set(grades)):
         mask = grades == grade
         both = len(set(y[mask])) == 2
-        table[grade] = {"n": int(mask.sum()), "observed_bad_rate": float(y[mask].mean()),
-                        "mean_predicted": float(p[mask].mean()),
-                        "roc_auc": float(roc_auc_score(y[mask], p[mask])) if both else None}
+        table[grade] = {
+            "n": int(mask.sum()),
+            "observed_bad_rate": float(y[mask].mean()),
+            "mean_predicted": float(p[mask].mean()),
+            "roc_auc": float(roc_auc_score(y[mask], p[mask])) if both else None,
+        }
     return table
 
 
 def split_report(y_train: np.ndarray, y: np.ndarray, p: np.ndarray, grades: np.ndarray) -> dict[str, Any]:
     """Return the full report of predictions p on one test set: scores, calibration by decile and grade."""
-    return {"n": int(len(y)), "bad": int(y.sum()), **scores(y, p),
-            "mean_predicted": float(p.mean()), "observed_bad_rate": float(y.mean()),
-            # Brier of always forecasting the training base rate: the bar a useful model must beat
-            "brier_base_rate": float(brier_score_loss(y, np.full(len(p), y_train.mean()))),
-            "calibration": calibration_table(y, p), "per_grade": per_grade(grades, y, p)}
+    return {
+        "n": len(y),
+        "bad": int(y.sum()),
+        **scores(y, p),
+        "mean_predicted": float(p.mean()),
+        "observed_bad_rate": float(y.mean()),
+        # Brier of always forecasting the training base rate: the bar a useful model must beat
+        "brier_base_rate": float(brier_score_loss(y, np.full(len(p), y_train.mean()))),
+        "calibration": calibration_table(y, p),
+        "per_grade": per_grade(grades, y, p),
+    }
 
 
-def plain_pipeline(numeric: list[str], categorical: list[str], c: float, indicators: bool = False,
-                   strategy: str = "mean", class_weight: str | None = None) -> Pipeline:
+def plain_pipeline(
+    numeric: list[str],
+    categorical: list[str],
+    c: float,
+    indicators: bool = False,
+    strategy: str = "mean",
+    class_weight: str | None = None,
+) -> Pipeline:
     """Return an unfitted imputer + scaler (+ one-hot) + logistic regression Pipeline."""
-    blocks = [("num", Pipeline([("impute", SimpleImputer(strategy=strategy, add_indicator=indicators)),
-                                ("scale", StandardScaler())]), numeric)]
+    blocks = [
+        (
+            "num",
+            Pipeline(
+                [("impute", SimpleImputer(strategy=strategy, add_indicator=indicators)), ("scale", StandardScaler())]
+            ),
+            numeric,
+        )
+    ]
     if categorical:
-        blocks.append(("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=MIN_CATEGORY_COUNT),
-                       categorical))
+        blocks.append(
+            ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=MIN_CATEGORY_COUNT), categorical)
+        )
     model = LogisticRegression(C=c, max_iter=2000, random_state=SEED, class_weight=class_weight)
     return Pipeline([("prepare", ColumnTransformer(blocks, verbose_feature_names_out=False)), ("model", model)])
 
@@ -92,8 +121,9 @@ def cross_validated(make: Callable[[], Pipeline], x: pd.DataFrame, y: np.ndarray
 PRESCREEN_DECLINE = "DECLINE (pre-screen)"
 
 
-def decision_mix(y: np.ndarray, p: np.ndarray, policy_config: dict[str, Any],
-                 prescreened: np.ndarray | None = None) -> dict[str, Any]:
+def decision_mix(
+    y: np.ndarray, p: np.ndarray, policy_config: dict[str, Any], prescreened: np.ndarray | None = None
+) -> dict[str, Any]:
     """Return share and observed bad rate of each decision under the configured policy; with a pre-screen
     mask, as the pipeline decides: pre-screen declines first, the model's bands for the rest."""
     policy = policy_from_mapping(policy_config)
@@ -104,9 +134,14 @@ def decision_mix(y: np.ndarray, p: np.ndarray, policy_config: dict[str, Any],
     if prescreened is not None:
         decisions[prescreened] = PRESCREEN_DECLINE
         bands = (PRESCREEN_DECLINE, *bands)
-    return {d: {"n": int((decisions == d).sum()), "share": float((decisions == d).mean()),
-                "observed_bad_rate": float(y[decisions == d].mean()) if (decisions == d).any() else None}
-            for d in bands}
+    return {
+        d: {
+            "n": int((decisions == d).sum()),
+            "share": float((decisions == d).mean()),
+            "observed_bad_rate": float(y[decisions == d].mean()) if (decisions == d).any() else None,
+        }
+        for d in bands
+    }
 
 
 def tune_cutoffs(y: np.ndarray, p: np.ndarray, approve_bad_rate: float, decline_bad_rate: float) -> dict[str, float]:

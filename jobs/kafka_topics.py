@@ -143,16 +143,25 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="only verify that the topics exist as specified")
     mode.add_argument("--check-broker", action="store_true", help="only verify that the broker answers")
-    parser.add_argument("--wait", type=float, default=120.0,
-                        help="seconds to wait for a broker that does not answer (default %(default)s; --check: 0)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait for a broker that does not answer (default %(default)s; --check: 0)",
+    )
     args = parser.parse_args(argv)
     bootstrap = args.bootstrap or Settings.load().kafka_bootstrap
     if args.check_broker:
         return 0 if broker_answers(bootstrap) else 1
     action = (lambda: check_topics(bootstrap)) if args.check else (lambda: ensure_topics(bootstrap))
     try:
-        statuses = outage.until_up(action, f"kafka at {bootstrap}", label="kafka_topics",
-                                   budget_s=0.0 if args.check else args.wait, errors=(KafkaError, OSError))
+        statuses = outage.until_up(
+            action,
+            f"kafka at {bootstrap}",
+            label="kafka_topics",
+            budget_s=0.0 if args.check else args.wait,
+            errors=(KafkaError, OSError),
+        )
     except (KafkaError, OSError) as exc:
         print(f"kafka at {bootstrap} did not answer: {outage.describe(exc)}", file=sys.stderr)
         return 1

@@ -49,9 +49,15 @@ class LoadSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as a JSON-ready dict."""
-        return {"file": self.file, "read": self.read, "inserted": self.inserted, "updated": self.updated,
-                "unchanged": self.unchanged, "rejected": dict(sorted(self.rejected.items())),
-                "applicants": self.inserted + self.updated + self.unchanged}
+        return {
+            "file": self.file,
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": dict(sorted(self.rejected.items())),
+            "applicants": self.inserted + self.updated + self.unchanged,
+        }
 
 
 def counted_lines(handle: TextIO, bar: tqdm) -> Iterator[str]:
@@ -83,9 +89,10 @@ def load_file(conn: Any, path: Path, batch_size: int = BATCH_SIZE) -> LoadSummar
     summary = LoadSummary(file=str(path))
     batch: list[db.Labelled] = []
     batch_ids: set[str] = set()
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle, tqdm(
-        total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr, leave=True
-    ) as bar:
+    with (
+        open(path, newline="", encoding="utf-8", errors="replace") as handle,
+        tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr, leave=True) as bar,
+    ):
         lines = counted_lines(handle, bar)
         columns = find_header(lines)
         if columns is None:
@@ -123,8 +130,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("files", nargs="*", type=Path, help="LendingClub CSV files to load")
     parser.add_argument("--samples", action="store_true", help="load both shared samples")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S,
-                        help="seconds to wait for MySQL when it does not answer (default %(default)s)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=outage.DEFAULT_BUDGET_S,
+        help="seconds to wait for MySQL when it does not answer (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not args.files and not args.samples:
         parser.error("give FILE.csv ... or --samples")
@@ -154,11 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"no such file: {', '.join(missing)}")
     settings = Settings.load()
     try:  # upserts are idempotent: after an outage the files are simply loaded again
-        outage.until_up(lambda: load_all(settings, paths, args.batch_size), f"MySQL at {settings.db_host}:"
-                        f"{settings.db_port}", label="load", budget_s=args.wait, errors=(db.DatabaseError, OSError))
+        outage.until_up(
+            lambda: load_all(settings, paths, args.batch_size),
+            f"MySQL at {settings.db_host}:{settings.db_port}",
+            label="load",
+            budget_s=args.wait,
+            errors=(db.DatabaseError, OSError),
+        )
     except (db.DatabaseError, OSError) as err:
-        sys.exit(f"cannot reach MySQL at {settings.db_host}:{settings.db_port} ({outage.describe(err)}); is it up? "
-                 "stack/stack.sh up mariadb")
+        sys.exit(
+            f"cannot reach MySQL at {settings.db_host}:{settings.db_port} ({outage.describe(err)}); is it up? "
+            "stack/stack.sh up mariadb"
+        )
     return 0
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> list[str]:
     """Return the lines of a Markdown table."""
+
     def fmt(v: object) -> str:
         return f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v))
+
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return lines + ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
 
@@ -16,13 +18,34 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> list[str]:
 def validation_table(m: dict[str, Any]) -> list[str]:
     """Return the table of the model against both baselines on the random and out-of-time splits."""
     rows = []
-    for split, label in (("random", "random 20 % held out"), ("out_of_time", f"out of time (from {m['out_of_time']['cutoff']})")):
+    for split, label in (
+        ("random", "random 20 % held out"),
+        ("out_of_time", f"out of time (from {m['out_of_time']['cutoff']})"),
+    ):
         r = m[split]
-        rows.append([label, "model v2 (this card)", r["model"]["n"], r["model"]["roc_auc"], r["model"]["ks"],
-                     r["model"]["brier"], r["model"]["brier_base_rate"]])
+        rows.append(
+            [
+                label,
+                "model v2 (this card)",
+                r["model"]["n"],
+                r["model"]["roc_auc"],
+                r["model"]["ks"],
+                r["model"]["brier"],
+                r["model"]["brier_base_rate"],
+            ]
+        )
         for name, b in r["baselines"].items():
-            rows.append([label, name.replace("_", " "), r["model"]["n"], b["roc_auc"], b["ks"], b["brier"],
-                         r["model"]["brier_base_rate"]])
+            rows.append(
+                [
+                    label,
+                    name.replace("_", " "),
+                    r["model"]["n"],
+                    b["roc_auc"],
+                    b["ks"],
+                    b["brier"],
+                    r["model"]["brier_base_rate"],
+                ]
+            )
     return markdown_table(["test set", "model", "n", "ROC AUC", "KS", "Brier", "Brier of base rate"], rows)
 
 
@@ -32,36 +55,52 @@ def calibration_tables(m: dict[str, Any]) -> list[str]:
     for split, label in (("random", "random held-out split"), ("out_of_time", "out-of-time test set")):
         r = m[split]["model"]
         lines += ["", f"### Calibration on the {label}: deciles of predicted probability", ""]
-        lines += markdown_table(["decile", "n", "mean predicted", "observed bad rate"], [
-            [c["bin"], c["n"], c["mean_predicted"], c["observed_bad_rate"]] for c in r["calibration"]])
+        lines += markdown_table(
+            ["decile", "n", "mean predicted", "observed bad rate"],
+            [[c["bin"], c["n"], c["mean_predicted"], c["observed_bad_rate"]] for c in r["calibration"]],
+        )
         lines += ["", f"### Calibration on the {label}: by grade", ""]
-        lines += markdown_table(["grade", "n", "observed bad rate", "mean predicted", "ROC AUC within grade"], [
-            [g, v["n"], v["observed_bad_rate"], v["mean_predicted"], v["roc_auc"]] for g, v in r["per_grade"].items()])
+        lines += markdown_table(
+            ["grade", "n", "observed bad rate", "mean predicted", "ROC AUC within grade"],
+            [[g, v["n"], v["observed_bad_rate"], v["mean_predicted"], v["roc_auc"]] for g, v in r["per_grade"].items()],
+        )
     return lines
 
 
 def policy_section(meta: dict[str, Any]) -> list[str]:
     """Return the decision policy, its tuning and the expected approval and bad rate per band."""
     policy, tuning = meta["policy"], meta["policy_tuning"]
-    lines = ["", "## Decision policy", "",
-             f"`{policy['policy_version']}` (config/risk_policy.json): APPROVE below {policy['approve_below']},",
-             f"DECLINE at or above {policy['decline_at']}, REVIEW in between. The cut-offs are tuned by the training",
-             f"job on the {tuning['on']}: the widest APPROVE band whose bad rate is at most",
-             f"{tuning['approve_bad_rate_target']:.0%} and the widest DECLINE band whose bad rate is at least",
-             f"{tuning['decline_bad_rate_target']:.0%}; this run recommends approve below {tuning['approve_below']},",
-             f"decline at {tuning['decline_at']}. Expected share and bad rate per band of the model alone (every test",
-             "loan scored):", ""]
+    lines = [
+        "",
+        "## Decision policy",
+        "",
+        f"`{policy['policy_version']}` (config/risk_policy.json): APPROVE below {policy['approve_below']},",
+        f"DECLINE at or above {policy['decline_at']}, REVIEW in between. The cut-offs are tuned by the training",
+        f"job on the {tuning['on']}: the widest APPROVE band whose bad rate is at most",
+        f"{tuning['approve_bad_rate_target']:.0%} and the widest DECLINE band whose bad rate is at least",
+        f"{tuning['decline_bad_rate_target']:.0%}; this run recommends approve below {tuning['approve_below']},",
+        f"decline at {tuning['decline_at']}. Expected share and bad rate per band of the model alone (every test",
+        "loan scored):",
+        "",
+    ]
     lines += mix_table(meta, ("decision_mix_holdout", "decision_mix_out_of_time"))
-    lines += ["", f"And as the pipeline decides: the pre-screen (`{meta['prescreen_policy']}`, default thresholds of",
-              "src/loanrisk/prescreen.py) declines first, the model's bands decide the rest. These are the expected",
-              "approval rate and bad rate per band of the whole pipeline:", ""]
+    lines += [
+        "",
+        f"And as the pipeline decides: the pre-screen (`{meta['prescreen_policy']}`, default thresholds of",
+        "src/loanrisk/prescreen.py) declines first, the model's bands decide the rest. These are the expected",
+        "approval rate and bad rate per band of the whole pipeline:",
+        "",
+    ]
     return lines + mix_table(meta, ("pipeline_mix_holdout", "pipeline_mix_out_of_time"))
 
 
 def mix_table(meta: dict[str, Any], keys: tuple[str, str]) -> list[str]:
     """Return the table of share and observed bad rate per decision on the two test sets."""
-    rows = [[label, d, r["n"], r["share"], r["observed_bad_rate"]]
-            for key, label in zip(keys, ("random held-out", "out of time"), strict=True) for d, r in meta[key].items()]
+    rows = [
+        [label, d, r["n"], r["share"], r["observed_bad_rate"]]
+        for key, label in zip(keys, ("random held-out", "out of time"), strict=True)
+        for d, r in meta[key].items()
+    ]
     return markdown_table(["test set", "decision", "n", "share", "observed bad rate"], rows)
 
 
@@ -89,11 +128,22 @@ def render_card(meta: dict[str, Any]) -> str:
         "In Grace loans excluded. Per file (resolved loans read, duplicate ids dropped):",
         "",
     ]
-    lines += markdown_table(["file", "resolved loans", "duplicate ids dropped", "other rows dropped", "sha256"], [
-        [name, f["resolved_loans"], f["duplicate_ids_dropped"], ", ".join(f"{k} {v}" for k, v in f["dropped"].items()) or "-",
-         f"`{f['sha256'][:16]}…`"] for name, f in data["files"].items()])
+    lines += markdown_table(
+        ["file", "resolved loans", "duplicate ids dropped", "other rows dropped", "sha256"],
+        [
+            [
+                name,
+                f["resolved_loans"],
+                f["duplicate_ids_dropped"],
+                ", ".join(f"{k} {v}" for k, v in f["dropped"].items()) or "-",
+                f"`{f['sha256'][:16]}…`",
+            ]
+            for name, f in data["files"].items()
+        ],
+    )
     lines += [
-        "", f"Training data sha256 (of the files' sha256s): `{data['sha256']}`.",
+        "",
+        f"Training data sha256 (of the files' sha256s): `{data['sha256']}`.",
         "",
         "## Features",
         "Used: " + ", ".join(f"`{f}`" for f in feats["numeric"]) + ".",
@@ -110,8 +160,10 @@ def render_card(meta: dict[str, Any]) -> str:
         "## Regularisation (3-fold stratified CV on the training part)",
         "",
     ]
-    lines += markdown_table(["C", "CV ROC AUC", "CV Brier", "CV log-loss"], [
-        [c, r["roc_auc"], r["brier"], r["log_loss"]] for c, r in m["random"]["recipe"]["cv_by_C"].items()])
+    lines += markdown_table(
+        ["C", "CV ROC AUC", "CV Brier", "CV log-loss"],
+        [[c, r["roc_auc"], r["brier"], r["log_loss"]] for c, r in m["random"]["recipe"]["cv_by_C"].items()],
+    )
     lines += [
         "",
         "## Validation",
@@ -125,29 +177,48 @@ def render_card(meta: dict[str, Any]) -> str:
         "",
     ]
     lines += validation_table(m)
-    lines += ["", f"Aim: out-of-time AUC at least 0.70 (here {oot['roc_auc']:.3f}) and Brier at most the base-rate Brier",
-              f"minus 5 % (here {oot['brier']:.4f} against {0.95 * oot['brier_base_rate']:.4f}). Mean predicted default on",
-              f"the held-out split {ho['mean_predicted']:.3f} vs observed {ho['observed_bad_rate']:.3f}; out of time",
-              f"{oot['mean_predicted']:.3f} vs {oot['observed_bad_rate']:.3f}."]
+    lines += [
+        "",
+        f"Aim: out-of-time AUC at least 0.70 (here {oot['roc_auc']:.3f}) and Brier at most the base-rate Brier",
+        f"minus 5 % (here {oot['brier']:.4f} against {0.95 * oot['brier_base_rate']:.4f}). Mean predicted default on",
+        f"the held-out split {ho['mean_predicted']:.3f} vs observed {ho['observed_bad_rate']:.3f}; out of time",
+        f"{oot['mean_predicted']:.3f} vs {oot['observed_bad_rate']:.3f}.",
+    ]
     lines += calibration_tables(m)
-    lines += ["", "## What was tried (3-fold CV on the random training part, same C)", "",
-              "Within logistic regression. Adopted only when it gains clearly and keeps every reason directional.", ""]
-    lines += markdown_table(["variant", "CV ROC AUC", "CV Brier", "CV log-loss"], [
-        [name, r["roc_auc"], r["brier"], r["log_loss"]] for name, r in m["experiments"].items()])
-    lines += ["", "Class weights trade calibrated probabilities (which the cut-offs need) for nothing in AUC. The",
-              "interaction and the spline knots gain about a thousandth of AUC or less: not worth a factor that no",
-              "longer has one direction. Binning inquiries is no better than the linear count. The nominal",
-              "categories gain a little AUC but are not reasons an applicant can be told, so they are not used."]
+    lines += [
+        "",
+        "## What was tried (3-fold CV on the random training part, same C)",
+        "",
+        "Within logistic regression. Adopted only when it gains clearly and keeps every reason directional.",
+        "",
+    ]
+    lines += markdown_table(
+        ["variant", "CV ROC AUC", "CV Brier", "CV log-loss"],
+        [[name, r["roc_auc"], r["brier"], r["log_loss"]] for name, r in m["experiments"].items()],
+    )
+    lines += [
+        "",
+        "Class weights trade calibrated probabilities (which the cut-offs need) for nothing in AUC. The",
+        "interaction and the spline knots gain about a thousandth of AUC or less: not worth a factor that no",
+        "longer has one direction. Binning inquiries is no better than the linear count. The nominal",
+        "categories gain a little AUC but are not reasons an applicant can be told, so they are not used.",
+    ]
     lines += ["", "## Coefficients (per standard deviation, log-odds of default)", ""]
     coefficients, signs = meta["coefficients"], feats["directional_signs"]
-    lines += markdown_table(["feature", "coefficient", "required sign"], [
-        [f, coefficients[f], "+" if signs[f] > 0 else "-"] for f in feats["numeric"]])
+    lines += markdown_table(
+        ["feature", "coefficient", "required sign"],
+        [[f, coefficients[f], "+" if signs[f] > 0 else "-"] for f in feats["numeric"]],
+    )
     lines += policy_section(meta)
-    lines += ["", "## Limits", "",
-              "- LendingClub's own grade and interest rate are inputs: the model refines the lender's grade, it does not replace it.",
-              "- Accepted loans only (no reject inference); approvals may not generalise to applicants LendingClub declined.",
-              "- 95 % of the loans were issued 2007-2011; later vintages are few (the 2,095 loans of the two samples).",
-              "- Reasons compare with the average training applicant and explain this linear model exactly; an",
-              "  unknown value is imputed with that average and so is never a reason.",
-              ""]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- LendingClub's own grade and interest rate are inputs: the model refines the lender's grade, it does not replace it.",
+        "- Accepted loans only (no reject inference); approvals may not generalise to applicants LendingClub declined.",
+        "- 95 % of the loans were issued 2007-2011; later vintages are few (the 2,095 loans of the two samples).",
+        "- Reasons compare with the average training applicant and explain this linear model exactly; an",
+        "  unknown value is imputed with that average and so is never a reason.",
+        "",
+    ]
     return "\n".join(lines)

@@ -27,8 +27,15 @@ def service_errors() -> tuple[type[BaseException], ...]:
     from thriftpy2.thrift import TException
     from thriftpy2.transport import TTransportException
 
-    return (OSError, TimeoutError, KafkaError, TTransportException, TException, mysql.connector.Error,
-            requests.RequestException)
+    return (
+        OSError,
+        TimeoutError,
+        KafkaError,
+        TTransportException,
+        TException,
+        mysql.connector.Error,
+        requests.RequestException,
+    )
 
 
 def describe(exc: BaseException) -> str:
@@ -37,10 +44,19 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-def until_up(action: Callable[[], T], what: str, *, label: str = "job", budget_s: float = DEFAULT_BUDGET_S,
-             errors: tuple[type[BaseException], ...] | None = None, pause_s: float = 2.0,
-             max_pause_s: float = 15.0, clock: Callable[[], float] = time.monotonic,
-             sleep: Callable[[float], None] = time.sleep, out=None) -> T:
+def until_up(
+    action: Callable[[], T],
+    what: str,
+    *,
+    label: str = "job",
+    budget_s: float = DEFAULT_BUDGET_S,
+    errors: tuple[type[BaseException], ...] | None = None,
+    pause_s: float = 2.0,
+    max_pause_s: float = 15.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    out=None,
+) -> T:
     """Run action; while it fails with a service error, print one line, wait and retry until budget_s passes.
 
     The budget counts from the start of the current outage: an attempt that ran PROGRESS_RESETS_AFTER_S
@@ -60,10 +76,17 @@ def until_up(action: Callable[[], T], what: str, *, label: str = "job", budget_s
                 outage_start, pause = now, pause_s  # a new outage begins at this failure
             waited = now - outage_start
             if waited + pause > budget_s:
-                print(f"[{label}] {what}: still failing after {waited:.0f}s ({describe(exc)}); giving up",
-                      file=out, flush=True)
+                print(
+                    f"[{label}] {what}: still failing after {waited:.0f}s ({describe(exc)}); giving up",
+                    file=out,
+                    flush=True,
+                )
                 raise
-            print(f"[{label}] {what}: {describe(exc)}; waiting {pause:.0f}s and retrying "
-                  f"({waited:.0f}s of {budget_s:.0f}s)", file=out, flush=True)
+            print(
+                f"[{label}] {what}: {describe(exc)}; waiting {pause:.0f}s and retrying "
+                f"({waited:.0f}s of {budget_s:.0f}s)",
+                file=out,
+                flush=True,
+            )
             sleep(pause)
             pause = min(pause * 2, max_pause_s)

@@ -95,8 +95,10 @@ def resume_from(state: CursorState, cluster_id: str | None) -> tuple[CursorState
     """
     if state.cursor is None or (cluster_id is not None and state.kafka_cluster_id == cluster_id):
         return state, None
-    warning = (f"saved cursor {state.cursor} belongs to Kafka cluster {state.kafka_cluster_id}, not {cluster_id}: "
-               "publishing from the beginning")
+    warning = (
+        f"saved cursor {state.cursor} belongs to Kafka cluster {state.kafka_cluster_id}, not {cluster_id}: "
+        "publishing from the beginning"
+    )
     return CursorState(None, 0, 0, cluster_id), warning
 
 
@@ -124,8 +126,14 @@ class CursorStore:
     def save(self, state: CursorState) -> None:
         """Write the state atomically: a crash leaves either the old or the new file, never half of one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({"cursor": state.cursor, "published": state.published, "saved_at_ms": state.saved_at_ms,
-                              "kafka_cluster_id": state.kafka_cluster_id})
+        payload = json.dumps(
+            {
+                "cursor": state.cursor,
+                "published": state.published,
+                "saved_at_ms": state.saved_at_ms,
+                "kafka_cluster_id": state.kafka_cluster_id,
+            }
+        )
         fd, tmp = tempfile.mkstemp(prefix=".cursor-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -275,8 +283,9 @@ def kafka_cluster_id(bootstrap: str) -> str | None:
         admin.close()
 
 
-def send_all(producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper,
-             topic: str = TOPIC) -> int:
+def send_all(
+    producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper, topic: str = TOPIC
+) -> int:
     """Send records, flush, and raise PublishError unless the broker confirmed every one; return the count."""
     futures = []
     for key, value in records:
@@ -385,8 +394,15 @@ def run_api(
     return result
 
 
-def run_file(settings: Settings, path: Path, rate: float | None = None, stopper: Stopper | None = None,
-             chunk: int = 1000, topic: str = TOPIC, result: PublishResult | None = None) -> PublishResult:
+def run_file(
+    settings: Settings,
+    path: Path,
+    rate: float | None = None,
+    stopper: Stopper | None = None,
+    chunk: int = 1000,
+    topic: str = TOPIC,
+    result: PublishResult | None = None,
+) -> PublishResult:
     """Publish each line of a JSON-lines file as is (key = its id when it parses), confirming every chunk.
 
     result: the outcome of an earlier attempt on the same file; its confirmed lines are skipped (resume).
@@ -427,11 +443,22 @@ def dead_letter_oversized(producer, path: Path, number: int, line: bytes) -> Non
 
     key = line_key(line[:RAW_KEPT_BYTES])
     raw, _ = ev.decode_raw(line[:RAW_KEPT_BYTES])
-    received = ev.Received(ev.Source(f"file:{Path(path).name}", -1, number), None if key is None else key.decode(),
-                           raw, ev.sha256_hex(line), int(time.time() * 1000))
-    letter = ev.dead_letter(received, "TOO_LARGE", None, f"line of {len(line)} bytes is larger than Kafka's "
-                            f"{MAX_RECORD_BYTES}-byte record limit; raw keeps the first {RAW_KEPT_BYTES} bytes",
-                            received.key, received.kafka_ts_ms)
+    received = ev.Received(
+        ev.Source(f"file:{Path(path).name}", -1, number),
+        None if key is None else key.decode(),
+        raw,
+        ev.sha256_hex(line),
+        int(time.time() * 1000),
+    )
+    letter = ev.dead_letter(
+        received,
+        "TOO_LARGE",
+        None,
+        f"line of {len(line)} bytes is larger than Kafka's "
+        f"{MAX_RECORD_BYTES}-byte record limit; raw keeps the first {RAW_KEPT_BYTES} bytes",
+        received.key,
+        received.kafka_ts_ms,
+    )
     future = producer.send(DLQ_TOPIC, key=None, value=ev.dumps(letter.to_dict()))
     producer.flush(timeout=FLUSH_TIMEOUT_S)
     future.get(timeout=1)  # raises when the broker did not take it: the caller retries the file from this line
@@ -462,8 +489,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--poll", type=float, default=1.0, help="API mode: seconds between polls when caught up")
     p.add_argument("--topic", default=TOPIC, help=f"Kafka topic (default {TOPIC})")
     p.add_argument("--max-records", type=int, default=None, help="API mode: stop after this many records")
-    p.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S,
-                   help="seconds to wait through an outage of Kafka or the API before giving up (default %(default)s)")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=outage.DEFAULT_BUDGET_S,
+        help="seconds to wait through an outage of Kafka or the API before giving up (default %(default)s)",
+    )
     return p.parse_args(argv)
 
 
@@ -479,8 +510,9 @@ def publish(settings: Settings, args: argparse.Namespace, stopper: Stopper) -> P
         if not args.api:
             return run_file(settings, args.file, args.rate, stopper, topic=args.topic, result=done)
         left = None if args.max_records is None else args.max_records - done.published
-        part = run_api(settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper,
-                       args.topic, left)
+        part = run_api(
+            settings, args.cursor_file, args.until_caught_up, args.rate, args.poll, stopper, args.topic, left
+        )
         done.published, done.stopped, done.cursor = done.published + part.published, part.stopped, part.cursor
         return done
 
@@ -497,12 +529,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = publish(settings, args, stopper)
     except (PublishError, *outage.service_errors()) as exc:
-        print(f"[produce] error: {outage.describe(exc)} (the cursor was not advanced past unconfirmed records)",
-              file=sys.stderr)
+        print(
+            f"[produce] error: {outage.describe(exc)} (the cursor was not advanced past unconfirmed records)",
+            file=sys.stderr,
+        )
         return 1
     stop_note = " (stopped by signal)" if result.stopped else ""
-    print(f"[produce] published {result.published} records to {args.topic}{stop_note}; cursor={result.cursor}",
-          file=sys.stderr)
+    print(
+        f"[produce] published {result.published} records to {args.topic}{stop_note}; cursor={result.cursor}",
+        file=sys.stderr,
+    )
     return 0
 
 

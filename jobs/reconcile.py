@@ -97,8 +97,14 @@ def parse_manifest_line(manifest: str, text: str) -> ManifestEntry | ev.ParseErr
         expect = str(data["expect"])
         if expect not in ("reject", "accept"):
             return ev.ParseError(f"{manifest}: expect must be reject or accept, got {expect!r}")
-        return ManifestEntry(manifest, int(data["line"]), None if ident is None else str(ident),
-                             str(data.get("kind", "")), expect, str(data["sha256"]))
+        return ManifestEntry(
+            manifest,
+            int(data["line"]),
+            None if ident is None else str(ident),
+            str(data.get("kind", "")),
+            expect,
+            str(data["sha256"]),
+        )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         return ev.ParseError(f"{manifest}: {type(exc).__name__}: {exc}")
 
@@ -108,8 +114,14 @@ def row_summary(key: bytes, columns: Mapping[bytes, bytes]) -> RowSummary | ev.P
     ident = key.decode("utf-8", errors="replace")
     try:
         reasons = tuple(str(r["code"]) for r in json.loads(columns.get(ev.COL_REASONS, b"[]")))
-        return RowSummary(ident, columns[ev.COL_DECISION].decode(), columns.get(ev.COL_DECIDED_BY, b"").decode(),
-                          reasons, int(columns[ev.COL_KAFKA_TS]), int(columns[ev.COL_SAVED_AT]))
+        return RowSummary(
+            ident,
+            columns[ev.COL_DECISION].decode(),
+            columns.get(ev.COL_DECIDED_BY, b"").decode(),
+            reasons,
+            int(columns[ev.COL_KAFKA_TS]),
+            int(columns[ev.COL_SAVED_AT]),
+        )
     except (KeyError, ValueError, TypeError) as exc:
         return ev.ParseError(f"row {ident!r}: {type(exc).__name__}: {exc}")
 
@@ -124,8 +136,9 @@ def applicant_dead_letters(dead_letters: Iterable[ev.DeadLetter], manifest_shas:
     return by_id
 
 
-def check_applicants(report: Report, ids: Iterable[str], rows: Mapping[str, RowSummary],
-                     own_dlq: Mapping[str, set[str]]) -> None:
+def check_applicants(
+    report: Report, ids: Iterable[str], rows: Mapping[str, RowSummary], own_dlq: Mapping[str, set[str]]
+) -> None:
     """Each id: exactly once in HBase or the dead-letter topic."""
     seen = in_hbase = in_dlq = 0
     for ident in ids:
@@ -144,8 +157,12 @@ def check_applicants(report: Report, ids: Iterable[str], rows: Mapping[str, RowS
     report.counts.update({"applicants in MySQL": seen, "  in HBase": in_hbase, "  dead-lettered": in_dlq})
 
 
-def check_manifest(report: Report, entries: Iterable[ManifestEntry], dlq_by_sha: Mapping[str, list[ev.DeadLetter]],
-                   rows: Mapping[str, RowSummary]) -> None:
+def check_manifest(
+    report: Report,
+    entries: Iterable[ManifestEntry],
+    dlq_by_sha: Mapping[str, list[ev.DeadLetter]],
+    rows: Mapping[str, RowSummary],
+) -> None:
     """Reject dirt must be dead-lettered with a reason; accept dirt must not, and must be in HBase."""
     rejects = accepts = 0
     for e in entries:
@@ -166,8 +183,9 @@ def check_manifest(report: Report, entries: Iterable[ManifestEntry], dlq_by_sha:
     report.counts.update({"manifest reject records": rejects, "manifest accept records": accepts})
 
 
-def check_events(report: Report, rows: Mapping[str, RowSummary], events: Iterable[ev.DecisionEvent],
-                 check_orphans: bool) -> None:
+def check_events(
+    report: Report, rows: Mapping[str, RowSummary], events: Iterable[ev.DecisionEvent], check_orphans: bool
+) -> None:
     """One decision event per decided applicant, the latest agreeing with the row; no event without a row."""
     latest: dict[str, ev.DecisionEvent] = {}
     per_id: Counter = Counter()
@@ -199,9 +217,15 @@ def count_dead_letters(report: Report, dead_letters: list[ev.DeadLetter]) -> Non
             report.flag("dead letter without a reason", f"{dl.source.to_dict()}")
 
 
-def reconcile(ids: Iterable[str], rows: Mapping[str, RowSummary], dead_letters: list[ev.DeadLetter],
-              events: Iterable[ev.DecisionEvent], manifest: list[ManifestEntry],
-              unreadable: Iterable[str] = (), check_orphans: bool = True) -> Report:
+def reconcile(
+    ids: Iterable[str],
+    rows: Mapping[str, RowSummary],
+    dead_letters: list[ev.DeadLetter],
+    events: Iterable[ev.DecisionEvent],
+    manifest: list[ManifestEntry],
+    unreadable: Iterable[str] = (),
+    check_orphans: bool = True,
+) -> Report:
     """Run every check on what was read from MySQL, HBase, the dead-letter topic and the decision topic."""
     report = Report()
     for problem in unreadable:
@@ -270,8 +294,11 @@ def default_manifests(settings: Settings | None = None) -> list[Path]:
     settings = settings or Settings.load()
     mine, others = manifests_for_cluster(RUNS_DIR, kafka_cluster_id(settings.kafka_bootstrap))
     if others:
-        print(f"note: {len(others)} manifest(s) under {RUNS_DIR} skipped: their file was never published, or was "
-              "published to another (since wiped) Kafka cluster", file=sys.stderr)
+        print(
+            f"note: {len(others)} manifest(s) under {RUNS_DIR} skipped: their file was never published, or was "
+            "published to another (since wiped) Kafka cluster",
+            file=sys.stderr,
+        )
     return mine
 
 
@@ -296,8 +323,13 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 120.0) -> Iterator
 
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             client_id=f"loanrisk-reconcile-{topic}", max_poll_records=5000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        client_id=f"loanrisk-reconcile-{topic}",
+        max_poll_records=5000,
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -394,8 +426,11 @@ def fetch_rows(settings: Settings, ids: Iterable[str], chunk: int = 1000) -> tup
         if ev.TABLE.encode() not in conn.tables():
             return {}, []
         table, keys = conn.table(ev.TABLE), [i.encode("utf-8") for i in ids]
-        pairs = (p for start in range(0, len(keys), chunk)
-                 for p in table.rows(keys[start:start + chunk], columns=SUMMARY_COLUMNS))
+        pairs = (
+            p
+            for start in range(0, len(keys), chunk)
+            for p in table.rows(keys[start : start + chunk], columns=SUMMARY_COLUMNS)
+        )
         return _collect(pairs)
     finally:
         conn.close()
@@ -438,11 +473,19 @@ def service_errors() -> tuple[type[BaseException], ...]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m jobs.reconcile", description=__doc__.splitlines()[0])
-    p.add_argument("--manifest", type=Path, action="append",
-                   help=f"dirt manifest(s) to check (default: every {RUNS_DIR.relative_to(ROOT)}/*/*.dirt.jsonl)")
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        help=f"dirt manifest(s) to check (default: every {RUNS_DIR.relative_to(ROOT)}/*/*.dirt.jsonl)",
+    )
     p.add_argument("--ids-file", type=Path, help="only these application ids (one a line) instead of the whole table")
-    p.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S,
-                   help="seconds to wait for a service that does not answer (default %(default)s)")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=outage.DEFAULT_BUDGET_S,
+        help="seconds to wait for a service that does not answer (default %(default)s)",
+    )
     return p.parse_args(argv)
 
 
@@ -456,11 +499,14 @@ def main(argv: list[str] | None = None) -> int:
         return run(settings, args.manifest if args.manifest else default_manifests(settings), ids)
 
     try:
-        report = outage.until_up(read_and_reconcile, "reading Kafka, HBase and MySQL", label="reconcile",
-                                 budget_s=args.wait)
+        report = outage.until_up(
+            read_and_reconcile, "reading Kafka, HBase and MySQL", label="reconcile", budget_s=args.wait
+        )
     except service_errors() as exc:
-        print(f"reconciliation could not read a service ({outage.describe(exc)}); is the stack up? "
-              "(make status)", file=sys.stderr)
+        print(
+            f"reconciliation could not read a service ({outage.describe(exc)}); is the stack up? (make status)",
+            file=sys.stderr,
+        )
         return 2
     print(format_report(report))
     return 0 if report.clean else 1

@@ -62,9 +62,26 @@ OOT_CUTOFF = "2011-01"  # train on loans issued before January 2011 (20,795), te
 C_GRID = (0.001, 0.01, 0.1, 1.0)
 SELECTION_C = 1.0  # the sign check runs at weak regularisation, where a wrong sign is the data's, not the penalty's
 # Model v1's recipe, the second baseline: its features, categories, directional signs and fixed C.
-V1_NUMERIC = ("sub_grade_rank", "int_rate", "term_60", "loan_amnt", "log_annual_inc", "installment_to_income",
-              "dti", "fico_mid", "revol_util", "log_revol_bal", "inq_last_6mths", "delinq_2yrs",
-              "ever_delinquent", "pub_rec", "open_acc", "total_acc", "credit_history_years", "emp_length")
+V1_NUMERIC = (
+    "sub_grade_rank",
+    "int_rate",
+    "term_60",
+    "loan_amnt",
+    "log_annual_inc",
+    "installment_to_income",
+    "dti",
+    "fico_mid",
+    "revol_util",
+    "log_revol_bal",
+    "inq_last_6mths",
+    "delinq_2yrs",
+    "ever_delinquent",
+    "pub_rec",
+    "open_acc",
+    "total_acc",
+    "credit_history_years",
+    "emp_length",
+)
 V1_CATEGORICAL = ("home_ownership", "verification_status", "purpose", "application_type")
 V1_SIGNS = {"dti": 1, "revol_util": 1, "fico_mid": -1, "log_annual_inc": -1, "installment_to_income": 1}
 V1_C = 0.5
@@ -98,8 +115,9 @@ def read_resolved(path: Path) -> tuple[list[Applicant], list[int], Counter]:
     return applicants, labels, dropped
 
 
-def load_training_data(data_dir: Path, extra: Sequence[tuple[Applicant, int]] = ()
-                       ) -> tuple[list[Applicant], np.ndarray, dict[str, Any]]:
+def load_training_data(
+    data_dir: Path, extra: Sequence[tuple[Applicant, int]] = ()
+) -> tuple[list[Applicant], np.ndarray, dict[str, Any]]:
     """Read every shared file, then ``extra`` (stored history with outcomes, for `make retrain`), de-duplicated
     by id (the first row wins); return applicants, labels and a provenance summary."""
     by_id: dict[str, tuple[Applicant, int]] = {}
@@ -110,8 +128,12 @@ def load_training_data(data_dir: Path, extra: Sequence[tuple[Applicant, int]] = 
         duplicates = sum(1 for a in found if a.id in by_id)
         for applicant, outcome in zip(found, outcomes, strict=True):
             by_id.setdefault(applicant.id, (applicant, outcome))
-        files[name] = {"sha256": sha256_file(path), "resolved_loans": len(found),
-                       "duplicate_ids_dropped": duplicates, "dropped": dict(dropped)}
+        files[name] = {
+            "sha256": sha256_file(path),
+            "resolved_loans": len(found),
+            "duplicate_ids_dropped": duplicates,
+            "dropped": dict(dropped),
+        }
     added = 0
     for applicant, outcome in extra:
         added += applicant.id not in by_id
@@ -135,17 +157,27 @@ def wrong_signs(pipeline: Pipeline, numeric: list[str], signs: dict[str, int]) -
     """Return the directional features whose fitted coefficient has the wrong sign, most wrong first."""
     names = list(pipeline[:-1].get_feature_names_out())
     coef = pipeline[-1].coef_[0]
-    wrong = [(coef[names.index(f)] * signs[f], f) for f in numeric if f in signs and coef[names.index(f)] * signs[f] < 0]
+    wrong = [
+        (coef[names.index(f)] * signs[f], f) for f in numeric if f in signs and coef[names.index(f)] * signs[f] < 0
+    ]
     return [f for _, f in sorted(wrong)]
 
 
-def fit_signed(x: pd.DataFrame, y: np.ndarray, numeric: list[str], c: float, categorical: tuple[str, ...] = (),
-               signs: dict[str, int] = features.DIRECTIONAL_SIGNS, v1: bool = False) -> tuple[Pipeline, list[str]]:
+def fit_signed(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    numeric: list[str],
+    c: float,
+    categorical: tuple[str, ...] = (),
+    signs: dict[str, int] = features.DIRECTIONAL_SIGNS,
+    v1: bool = False,
+) -> tuple[Pipeline, list[str]]:
     """Fit, dropping the most wrongly signed feature until every sign is right; return model and drops."""
     numeric, dropped = list(numeric), []
     while True:
-        pipeline = ev.plain_pipeline(numeric, list(categorical), c, indicators=v1,
-                                     strategy="median" if v1 else "mean").fit(x, y)
+        pipeline = ev.plain_pipeline(
+            numeric, list(categorical), c, indicators=v1, strategy="median" if v1 else "mean"
+        ).fit(x, y)
         wrong = wrong_signs(pipeline, numeric, signs)
         if not wrong:
             return pipeline, dropped
@@ -180,13 +212,19 @@ def fit_sub_grade(x: pd.DataFrame, y: np.ndarray) -> Pipeline:
     return ev.plain_pipeline(["sub_grade_rank"], [], 1.0).fit(x, y)
 
 
-def validate(x: pd.DataFrame, y: np.ndarray, grades: np.ndarray, train: np.ndarray, test: np.ndarray
-             ) -> tuple[Pipeline, dict[str, Any], np.ndarray]:
+def validate(
+    x: pd.DataFrame, y: np.ndarray, grades: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> tuple[Pipeline, dict[str, Any], np.ndarray]:
     """Run the recipe and both baselines on one split; return the model, the report and its test predictions."""
     model, recipe = fit_recipe(x.iloc[train], y[train])
     p = model.predict_proba(x.iloc[test])[:, 1]
-    report = {"train_n": int(len(train)), "train_bad": int(y[train].sum()), "recipe": recipe,
-              "model": ev.split_report(y[train], y[test], p, grades[test]), "baselines": {}}
+    report = {
+        "train_n": len(train),
+        "train_bad": int(y[train].sum()),
+        "recipe": recipe,
+        "model": ev.split_report(y[train], y[test], p, grades[test]),
+        "baselines": {},
+    }
     for name, fit in (("sub_grade_alone", fit_sub_grade), ("model_v1_recipe", fit_v1)):
         q = fit(x.iloc[train], y[train]).predict_proba(x.iloc[test])[:, 1]
         report["baselines"][name] = {**ev.scores(y[test], q), "mean_predicted": float(q.mean())}
@@ -206,12 +244,26 @@ def experiments(x: pd.DataFrame, y: np.ndarray, numeric: list[str], c: float) ->
         "shipped recipe": (numeric, [], None),
         "class_weight=balanced": (numeric, [], "balanced"),
         "+ interaction term_60 x sub_grade_rank": (numeric + ["term_x_grade"], [], None),
-        "+ hinges (spline knots): income over 150k, FICO under 700": (numeric + ["income_over_150k", "fico_under_700"], [], None),
-        "inquiries binned 0/1/2/3/4+ instead of linear": ([f for f in numeric if f != "inq_last_6mths"] + bins, [], None),
-        "+ purpose and home_ownership categories (no defensible direction)": (numeric, ["purpose", "home_ownership"], None),
+        "+ hinges (spline knots): income over 150k, FICO under 700": (
+            numeric + ["income_over_150k", "fico_under_700"],
+            [],
+            None,
+        ),
+        "inquiries binned 0/1/2/3/4+ instead of linear": (
+            [f for f in numeric if f != "inq_last_6mths"] + bins,
+            [],
+            None,
+        ),
+        "+ purpose and home_ownership categories (no defensible direction)": (
+            numeric,
+            ["purpose", "home_ownership"],
+            None,
+        ),
     }
-    return {name: ev.cross_validated(lambda n=n, k=k, w=w: ev.plain_pipeline(n, k, c, class_weight=w), extra, y)
-            for name, (n, k, w) in variants.items()}
+    return {
+        name: ev.cross_validated(lambda n=n, k=k, w=w: ev.plain_pipeline(n, k, c, class_weight=w), extra, y)
+        for name, (n, k, w) in variants.items()
+    }
 
 
 def git(*args: str) -> str:
@@ -222,8 +274,16 @@ def git(*args: str) -> str:
 def code_version() -> str:
     """Return the git commit of the code (+dirty when the training code has uncommitted changes), or 'unknown'."""
     try:
-        dirty = git("status", "--porcelain", "--", "jobs/train.py", "jobs/evaluate.py", "jobs/model_card.py",
-                    "src/loanrisk/features.py", "src/loanrisk/reasons.py")
+        dirty = git(
+            "status",
+            "--porcelain",
+            "--",
+            "jobs/train.py",
+            "jobs/evaluate.py",
+            "jobs/model_card.py",
+            "src/loanrisk/features.py",
+            "src/loanrisk/reasons.py",
+        )
         return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -231,8 +291,10 @@ def code_version() -> str:
 
 def model_version(data_sha: str, numeric: list[str], c: float) -> str:
     """Return a version derived from the data, the features and the settings: same inputs, same version."""
-    recipe = json.dumps({"data": data_sha, "features": numeric, "C": c, "seed": SEED, "recipe": 2,
-                         "sklearn": sklearn.__version__}, sort_keys=True)
+    recipe = json.dumps(
+        {"data": data_sha, "features": numeric, "C": c, "seed": SEED, "recipe": 2, "sklearn": sklearn.__version__},
+        sort_keys=True,
+    )
     return "lr2-" + hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
@@ -256,8 +318,10 @@ def prescreen_declines(applicants: list[Applicant]) -> np.ndarray:
 
 def column_map(pipeline: Pipeline) -> list[dict[str, str]]:
     """Return, for every model column, its name, the reason factor it belongs to and its kind."""
-    return [{"name": n, "factor": reasons.FACTOR_OF_FEATURE[n], "kind": "value"}
-            for n in pipeline[:-1].get_feature_names_out()]
+    return [
+        {"name": n, "factor": reasons.FACTOR_OF_FEATURE[n], "kind": "value"}
+        for n in pipeline[:-1].get_feature_names_out()
+    ]
 
 
 def reference_row(model: Pipeline, x: pd.DataFrame) -> list[float]:
@@ -271,9 +335,7 @@ def reference_distribution(x: pd.DataFrame, numeric: list[str], p: np.ndarray) -
     return {"bins": drift.BINS, "on": "training split", "variables": drift.references(columns)}
 
 
-def train(
-    data_dir: Path, out: Path, policy_file: Path, extra: Sequence[tuple[Applicant, int]] = ()
-) -> dict[str, Any]:
+def train(data_dir: Path, out: Path, policy_file: Path, extra: Sequence[tuple[Applicant, int]] = ()) -> dict[str, Any]:
     """Run the whole training job and return the metadata it wrote."""
     applicants, y, provenance = load_training_data(data_dir, extra)
     x = frame(applicants)
@@ -294,24 +356,40 @@ def train(
         "sklearn_version": sklearn.__version__,
         "python_version": sys.version.split()[0],
         "seed": SEED,
-        "estimator": {"type": "LogisticRegression", "C": recipe["C"], "penalty": "l2",
-                      "intercept": float(model[-1].intercept_[0]), "imputation": "mean", "scaling": "standard"},
+        "estimator": {
+            "type": "LogisticRegression",
+            "C": recipe["C"],
+            "penalty": "l2",
+            "intercept": float(model[-1].intercept_[0]),
+            "imputation": "mean",
+            "scaling": "standard",
+        },
         "training_data": provenance,
         "target": "1 = Charged Off (default), 0 = Fully Paid",
-        "features": {"numeric": recipe["numeric"], "categorical": [], "candidates": list(features.MODEL_CANDIDATES),
-                     "dropped_for_wrong_sign": recipe["dropped_for_wrong_sign"],
-                     "directional_signs": features.DIRECTIONAL_SIGNS},
+        "features": {
+            "numeric": recipe["numeric"],
+            "categorical": [],
+            "candidates": list(features.MODEL_CANDIDATES),
+            "dropped_for_wrong_sign": recipe["dropped_for_wrong_sign"],
+            "directional_signs": features.DIRECTIONAL_SIGNS,
+        },
         "columns": column_map(model),
         "coefficients": dict(zip(names, map(float, model[-1].coef_[0]), strict=True)),
         "reference": reference_row(model, x.iloc[idx_train]),
-        "metrics": {"random": random_report, "out_of_time": {"cutoff": OOT_CUTOFF, **oot_report},
-                    "experiments": experiments(x.iloc[idx_train], y[idx_train], recipe["numeric"], recipe["C"]),
-                    # kept flat for the API's /v1/model readers and the behaviour tests
-                    "holdout": {k: v for k, v in random_report["model"].items() if k not in ("calibration", "per_grade")}},
+        "metrics": {
+            "random": random_report,
+            "out_of_time": {"cutoff": OOT_CUTOFF, **oot_report},
+            "experiments": experiments(x.iloc[idx_train], y[idx_train], recipe["numeric"], recipe["C"]),
+            # kept flat for the API's /v1/model readers and the behaviour tests
+            "holdout": {k: v for k, v in random_report["model"].items() if k not in ("calibration", "per_grade")},
+        },
         "policy": policy,
-        "policy_tuning": {"approve_bad_rate_target": APPROVE_BAD_RATE, "decline_bad_rate_target": DECLINE_BAD_RATE,
-                          "on": "training split, predictions of the shipped model",
-                          **ev.tune_cutoffs(y[idx_train], p_train, APPROVE_BAD_RATE, DECLINE_BAD_RATE)},
+        "policy_tuning": {
+            "approve_bad_rate_target": APPROVE_BAD_RATE,
+            "decline_bad_rate_target": DECLINE_BAD_RATE,
+            "on": "training split, predictions of the shipped model",
+            **ev.tune_cutoffs(y[idx_train], p_train, APPROVE_BAD_RATE, DECLINE_BAD_RATE),
+        },
         "decision_mix_holdout": ev.decision_mix(y[idx_test], p_test, policy),
         "decision_mix_out_of_time": ev.decision_mix(y[oot_test], p_oot, policy),
         "prescreen_policy": PrescreenPolicy().policy_version,
@@ -328,8 +406,12 @@ def save(model: Pipeline, meta: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / ARTIFACT
     sio.dump(model, artifact)
-    meta["artifact"] = {"file": ARTIFACT, "sha256": sha256_file(artifact), "format": "skops",
-                        "trusted_types": sorted(sio.get_untrusted_types(file=artifact))}
+    meta["artifact"] = {
+        "file": ARTIFACT,
+        "sha256": sha256_file(artifact),
+        "format": "skops",
+        "trusted_types": sorted(sio.get_untrusted_types(file=artifact)),
+    }
     (out / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
     (out / CARD).write_text(render_card(meta))
 
@@ -347,15 +429,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     meta = train(args.data_dir, args.out, args.policy)
     m, data = meta["metrics"], meta["training_data"]
-    print(f"model {meta['model_version']}: {data['rows']} resolved loans ({data['bad']} bad), C={meta['estimator']['C']}, "
-          f"dropped for sign: {meta['features']['dropped_for_wrong_sign']}")
+    print(
+        f"model {meta['model_version']}: {data['rows']} resolved loans ({data['bad']} bad), C={meta['estimator']['C']}, "
+        f"dropped for sign: {meta['features']['dropped_for_wrong_sign']}"
+    )
     for name in ("random", "out_of_time"):
         r = m[name]["model"]
         base = "  ".join(f"{b} AUC {v['roc_auc']:.4f}" for b, v in m[name]["baselines"].items())
-        print(f"{name}: n={r['n']} AUC {r['roc_auc']:.4f} Brier {r['brier']:.4f} (base rate {r['brier_base_rate']:.4f}); {base}")
+        print(
+            f"{name}: n={r['n']} AUC {r['roc_auc']:.4f} Brier {r['brier']:.4f} (base rate {r['brier_base_rate']:.4f}); {base}"
+        )
     tuning = meta["policy_tuning"]
     print(f"tuned cut-offs: approve below {tuning['approve_below']}, decline at {tuning['decline_at']}")
-    print(f"wrote {args.out / ARTIFACT}, {args.out / METADATA}, {args.out / CARD} in {time.monotonic() - started:.0f} s")
+    print(
+        f"wrote {args.out / ARTIFACT}, {args.out / METADATA}, {args.out / CARD} in {time.monotonic() - started:.0f} s"
+    )
     return 0
 
 

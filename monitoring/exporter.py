@@ -25,8 +25,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from jobs.settings import Settings
 from loanrisk import events as ev
-from monitoring.pipeline import (UNKNOWN_GRADE, FirstDecisions, component_figures, consumer_lag,
-                                 e2e_latency_seconds, grade_of, topology_id)
+from monitoring.pipeline import (
+    UNKNOWN_GRADE,
+    FirstDecisions,
+    component_figures,
+    consumer_lag,
+    e2e_latency_seconds,
+    grade_of,
+    topology_id,
+)
 
 log = logging.getLogger("loanrisk.exporter")
 
@@ -58,8 +65,14 @@ class ExporterConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> ExporterConfig:
         """Build the config from the project's settings, with command-line overrides."""
-        return cls(settings.kafka_bootstrap, settings.hbase_host, settings.hbase_port, settings.storm_ui_url,
-                   settings.auth_headers("reader"), **{k: v for k, v in overrides.items() if v is not None})
+        return cls(
+            settings.kafka_bootstrap,
+            settings.hbase_host,
+            settings.hbase_port,
+            settings.storm_ui_url,
+            settings.auth_headers("reader"),
+            **{k: v for k, v in overrides.items() if v is not None},
+        )
 
 
 class PipelineMetrics:
@@ -67,28 +80,51 @@ class PipelineMetrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
-        self.decisions = Counter("loanrisk_pipeline_decisions", "Applicants decided (one per application id)",
-                                 ["decision", "decided_by", "grade"], registry=r)
-        self.decision_events = Counter("loanrisk_pipeline_decision_events",
-                                       "Decision events read from loan-decisions, redeliveries included", registry=r)
-        self.reasons = Counter("loanrisk_pipeline_decision_reasons", "Reason codes given, by decision",
-                               ["decision", "code"], registry=r)
-        self.versions = Counter("loanrisk_pipeline_decisions_by_version", "Applicants decided per model and policy",
-                                ["model_version", "policy_version"], registry=r)
-        self.dead_letters = Counter("loanrisk_pipeline_dead_letters", "Dead letters, by reason", ["reason"],
-                                    registry=r)
-        self.unreadable = Counter("loanrisk_pipeline_unreadable_records", "Records the exporter could not parse",
-                                  ["topic"], registry=r)
-        self.latency = Histogram("loanrisk_pipeline_e2e_latency_seconds",
-                                 "Kafka timestamp of the applicant to its HBase write", buckets=LATENCY_BUCKETS,
-                                 registry=r)
-        self.pd = Histogram("loanrisk_pipeline_probability_of_default",
-                            "Predicted probability of default of model-decided applicants", buckets=PD_BUCKETS,
-                            registry=r)
-        self.lag = Gauge("loanrisk_kafka_consumer_lag", "Records of the topic not yet committed by the group",
-                         ["group", "topic", "partition"], registry=r)
-        self.storm_up = Gauge("loanrisk_storm_topology_up", "1 when Storm UI lists the topology", ["topology"],
-                              registry=r)
+        self.decisions = Counter(
+            "loanrisk_pipeline_decisions",
+            "Applicants decided (one per application id)",
+            ["decision", "decided_by", "grade"],
+            registry=r,
+        )
+        self.decision_events = Counter(
+            "loanrisk_pipeline_decision_events",
+            "Decision events read from loan-decisions, redeliveries included",
+            registry=r,
+        )
+        self.reasons = Counter(
+            "loanrisk_pipeline_decision_reasons", "Reason codes given, by decision", ["decision", "code"], registry=r
+        )
+        self.versions = Counter(
+            "loanrisk_pipeline_decisions_by_version",
+            "Applicants decided per model and policy",
+            ["model_version", "policy_version"],
+            registry=r,
+        )
+        self.dead_letters = Counter("loanrisk_pipeline_dead_letters", "Dead letters, by reason", ["reason"], registry=r)
+        self.unreadable = Counter(
+            "loanrisk_pipeline_unreadable_records", "Records the exporter could not parse", ["topic"], registry=r
+        )
+        self.latency = Histogram(
+            "loanrisk_pipeline_e2e_latency_seconds",
+            "Kafka timestamp of the applicant to its HBase write",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.pd = Histogram(
+            "loanrisk_pipeline_probability_of_default",
+            "Predicted probability of default of model-decided applicants",
+            buckets=PD_BUCKETS,
+            registry=r,
+        )
+        self.lag = Gauge(
+            "loanrisk_kafka_consumer_lag",
+            "Records of the topic not yet committed by the group",
+            ["group", "topic", "partition"],
+            registry=r,
+        )
+        self.storm_up = Gauge(
+            "loanrisk_storm_topology_up", "1 when Storm UI lists the topology", ["topology"], registry=r
+        )
         self.storm = {
             field: Gauge(f"loanrisk_storm_component_{field}", doc, ["topology", "component", "kind"], registry=r)
             for field, doc in (
@@ -100,9 +136,11 @@ class PipelineMetrics:
                 ("capacity", "Bolt capacity: share of the last 10 minutes its executors were busy"),
                 ("latency_ms", "Spout complete latency or bolt execute latency, ms"),
                 ("process_latency_ms", "Bolt process latency, ms"),
-            )}
-        self.poll_errors = Counter("loanrisk_exporter_source_errors", "Failed reads of a source", ["source"],
-                                   registry=r)
+            )
+        }
+        self.poll_errors = Counter(
+            "loanrisk_exporter_source_errors", "Failed reads of a source", ["source"], registry=r
+        )
 
 
 class Exporter:
@@ -113,9 +151,13 @@ class Exporter:
 
         self.config, self.metrics = config, metrics
         self.first = FirstDecisions()
-        self.consumer = KafkaConsumer(bootstrap_servers=config.kafka_bootstrap, group_id=None,
-                                      enable_auto_commit=False, client_id="loanrisk-exporter",
-                                      max_poll_records=2000)
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=config.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            client_id="loanrisk-exporter",
+            max_poll_records=2000,
+        )
         self.admin = None
         self.hbase = None
         self.hbase_used_at = 0.0
@@ -128,8 +170,12 @@ class Exporter:
         from kafka import TopicPartition
 
         existing = self.consumer.topics()  # fresh metadata (a poll would consume records here and lose them)
-        found = {TopicPartition(t, p) for t in (DECISIONS_TOPIC, DLQ_TOPIC) if t in existing
-                 for p in self.consumer.partitions_for_topic(t) or ()}
+        found = {
+            TopicPartition(t, p)
+            for t in (DECISIONS_TOPIC, DLQ_TOPIC)
+            if t in existing
+            for p in self.consumer.partitions_for_topic(t) or ()
+        }
         new = found - self.assigned
         if new:
             self.assigned |= new
@@ -190,8 +236,11 @@ class Exporter:
         for attempt in (1, 2):
             try:
                 table = self.hbase_table()
-                return {key.decode(): grade_of(row.applicant) for key, columns in table.rows([i.encode() for i in ids])
-                        if not isinstance(row := ev.parse_row(key, columns), ev.ParseError)}
+                return {
+                    key.decode(): grade_of(row.applicant)
+                    for key, columns in table.rows([i.encode() for i in ids])
+                    if not isinstance(row := ev.parse_row(key, columns), ev.ParseError)
+                }
             except Exception as exc:  # Thrift and socket errors: reconnect once, then count and go on
                 log.warning("HBase read failed (attempt %d): %s", attempt, exc)
                 self.hbase = None
@@ -223,8 +272,9 @@ class Exporter:
 
         try:
             if self.admin is None:
-                self.admin = KafkaAdminClient(bootstrap_servers=self.config.kafka_bootstrap,
-                                              client_id="loanrisk-exporter-admin")
+                self.admin = KafkaAdminClient(
+                    bootstrap_servers=self.config.kafka_bootstrap, client_id="loanrisk-exporter-admin"
+                )
             partitions = self.consumer.partitions_for_topic(INPUT_TOPIC) or set()
             tps = [TopicPartition(INPUT_TOPIC, p) for p in sorted(partitions)]
             if not tps:
@@ -232,8 +282,10 @@ class Exporter:
             group = self.config.topology_group
             committed = self.admin.list_group_offsets({group: tps}).get(group, {})
             ends = self.consumer.end_offsets(tps)
-            lag = consumer_lag({tp.partition: ends[tp] for tp in tps},
-                               {tp.partition: committed_offset(committed.get(tp)) for tp in tps})
+            lag = consumer_lag(
+                {tp.partition: ends[tp] for tp in tps},
+                {tp.partition: committed_offset(committed.get(tp)) for tp in tps},
+            )
             for partition, value in lag.items():
                 self.metrics.lag.labels(self.config.topology_group, INPUT_TOPIC, str(partition)).set(value)
         except Exception as exc:  # the broker may be restarting; the next refresh tries again

@@ -19,22 +19,29 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import InfoMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
 from monitoring.outcomes import UNKNOWN, decisions_in, problem_reasons_in, validation_reasons_in
 
-REQUESTS = Counter("loanrisk_http_requests", "HTTP requests answered, by app, endpoint, method and status",
-                   ["app", "endpoint", "method", "status"])
-LATENCY = Histogram("loanrisk_http_request_duration_seconds", "Time to answer an HTTP request",
-                    ["app", "endpoint", "method", "status"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+REQUESTS = Counter(
+    "loanrisk_http_requests",
+    "HTTP requests answered, by app, endpoint, method and status",
+    ["app", "endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "loanrisk_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["app", "endpoint", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 DECISIONS = Counter("loanrisk_risk_decisions", "Applicants the Risk API decided, by outcome", ["decision"])
-VALIDATION_FAILURES = Counter("loanrisk_risk_validation_failures",
-                              "Applicants the Risk API refused as invalid (a 422, or a batch's problems), by reason",
-                              ["reason"])
+VALIDATION_FAILURES = Counter(
+    "loanrisk_risk_validation_failures",
+    "Applicants the Risk API refused as invalid (a 422, or a batch's problems), by reason",
+    ["reason"],
+)
 
 JSON_TYPES = ("application/json", "application/problem+json")
 UNMATCHED = "unmatched"  # 404s and the like: one label value, so odd paths cannot blow up the series count
@@ -44,12 +51,15 @@ class ModelInfoCollector(Collector):
     """Expose ``loanrisk_risk_model_info{model_version, policy_version} 1`` for the served model."""
 
     def __init__(self, describe: Mapping[str, Any]) -> None:
-        self.labels = {"model_version": str(describe.get("model_version", "")),
-                       "policy_version": str((describe.get("policy") or {}).get("policy_version", ""))}
+        self.labels = {
+            "model_version": str(describe.get("model_version", "")),
+            "policy_version": str((describe.get("policy") or {}).get("policy_version", "")),
+        }
 
     def collect(self) -> Iterator[InfoMetricFamily]:
-        yield InfoMetricFamily("loanrisk_risk_model", "Model and decision policy the Risk API serves",
-                               value=self.labels)
+        yield InfoMetricFamily(
+            "loanrisk_risk_model", "Model and decision policy the Risk API serves", value=self.labels
+        )
 
 
 def init_metrics(app: Flask) -> None:

@@ -79,15 +79,36 @@ def count(value: Any) -> int:
 
 def component_figures(topology: Mapping[str, Any]) -> list[ComponentFigures]:
     """Return every spout's and bolt's figures from a /api/v1/topology/<id> answer, in its order."""
-    figures = [ComponentFigures(str(s.get("spoutId")), "spout", count(s.get("executors")), count(s.get("emitted")),
-                                count(s.get("acked")), count(s.get("failed")), None, None,
-                                number(s.get("completeLatency")), None)
-               for s in topology.get("spouts") or []]
-    figures += [ComponentFigures(str(b.get("boltId")), "bolt", count(b.get("executors")), count(b.get("emitted")),
-                                 count(b.get("acked")), count(b.get("failed")), count(b.get("executed")),
-                                 number(b.get("capacity")), number(b.get("executeLatency")),
-                                 number(b.get("processLatency")))
-                for b in topology.get("bolts") or []]
+    figures = [
+        ComponentFigures(
+            str(s.get("spoutId")),
+            "spout",
+            count(s.get("executors")),
+            count(s.get("emitted")),
+            count(s.get("acked")),
+            count(s.get("failed")),
+            None,
+            None,
+            number(s.get("completeLatency")),
+            None,
+        )
+        for s in topology.get("spouts") or []
+    ]
+    figures += [
+        ComponentFigures(
+            str(b.get("boltId")),
+            "bolt",
+            count(b.get("executors")),
+            count(b.get("emitted")),
+            count(b.get("acked")),
+            count(b.get("failed")),
+            count(b.get("executed")),
+            number(b.get("capacity")),
+            number(b.get("executeLatency")),
+            number(b.get("processLatency")),
+        )
+        for b in topology.get("bolts") or []
+    ]
     return figures
 
 

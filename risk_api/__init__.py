@@ -49,14 +49,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
         app.config.from_mapping(test_config)
     app.logger.setLevel(logging.INFO)
     auth.refuse_open_bind(app, "risk_api")  # before loading the model: fail fast
-    risk = build_service(Path(app.config["MODEL_DIR"]), Path(app.config["POLICY_FILE"]), {
-        "policy_version": app.config["POLICY_VERSION"], "approve_below": app.config["APPROVE_BELOW"],
-        "decline_at": app.config["DECLINE_AT"]}, challenger_dir(app.config["CHALLENGER_DIR"]))
+    risk = build_service(
+        Path(app.config["MODEL_DIR"]),
+        Path(app.config["POLICY_FILE"]),
+        {
+            "policy_version": app.config["POLICY_VERSION"],
+            "approve_below": app.config["APPROVE_BELOW"],
+            "decline_at": app.config["DECLINE_AT"],
+        },
+        challenger_dir(app.config["CHALLENGER_DIR"]),
+    )
     if isinstance(risk, str):
         raise RuntimeError(risk)
     app.extensions["risk_service"] = risk
-    app.logger.info("risk model %s, policy %s, challenger %s", risk.model.version, risk.policy.version,
-                    risk.challenger.version if risk.challenger else "none")
+    app.logger.info(
+        "risk model %s, policy %s, challenger %s",
+        risk.model.version,
+        risk.policy.version,
+        risk.challenger.version if risk.challenger else "none",
+    )
     problems.init_app(app)
     app.spec_processor(problem_content_types)
     app.register_blueprint(evaluations.bp)

@@ -15,17 +15,26 @@ from risk_api.schemas import EXAMPLE_APPLICANT, ApplicantIn, BatchIn, BatchOut, 
 from risk_api.service import RiskService, batch_response, validate_batch
 
 bp = APIBlueprint("evaluations", __name__, url_prefix="/v1", tag="Evaluations")
-ERRORS = {400: "Body missing or not valid JSON", 413: "Body over the size limit",
-          415: "Body is not application/json", 422: "Invalid applicant (names the field)"}
-BATCH_ERRORS = {**ERRORS, 422: "The request as a whole is wrong: not an object, no or empty `applicants`, an unknown "
-                               "key, over the batch limit (invalid applicants inside a valid batch are a 200 with problems)"}
+ERRORS = {
+    400: "Body missing or not valid JSON",
+    413: "Body over the size limit",
+    415: "Body is not application/json",
+    422: "Invalid applicant (names the field)",
+}
+BATCH_ERRORS = {
+    **ERRORS,
+    422: "The request as a whole is wrong: not an object, no or empty `applicants`, an unknown "
+    "key, over the batch limit (invalid applicants inside a valid batch are a 200 with problems)",
+}
 
 
 def documented_body(schema: Any, example: Any = None) -> Any:
     """Document a JSON request body without parsing it: the domain validates (APIFlask 2.4 internals)."""
+
     def decorator(f: Any) -> Any:
         _annotate(f, body=schema, body_example=example, content_type="application/json")
         return f
+
     return decorator
 
 
@@ -67,10 +76,14 @@ def evaluate_one() -> Response:
 
 
 @bp.post("/evaluations/batch")
-@bp.output(BatchOut, description="One slot per applicant in request order: its evaluation, or null when it is invalid "
-                                  "and then named in `problems` by its index")
-@bp.doc(summary="Evaluate 1 to 1,000 applicants; an invalid applicant costs only its own evaluation",
-        responses=BATCH_ERRORS)
+@bp.output(
+    BatchOut,
+    description="One slot per applicant in request order: its evaluation, or null when it is invalid "
+    "and then named in `problems` by its index",
+)
+@bp.doc(
+    summary="Evaluate 1 to 1,000 applicants; an invalid applicant costs only its own evaluation", responses=BATCH_ERRORS
+)
 @documented_body(BatchIn, {"applicants": [EXAMPLE_APPLICANT]})
 def evaluate_batch() -> Response:
     """Score a batch: an evaluation per valid applicant, a problem per invalid one (null in its result slot)."""

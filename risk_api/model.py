@@ -45,8 +45,9 @@ class RiskModel:
         self.metadata = metadata
         self.version: str = metadata["model_version"]
         self._prepare = pipeline[:-1]
-        self._compiled = CompiledPreparation(pipeline[0], metadata["features"]["numeric"],
-                                             metadata["features"].get("categorical", []))
+        self._compiled = CompiledPreparation(
+            pipeline[0], metadata["features"]["numeric"], metadata["features"].get("categorical", [])
+        )
         self._coef = pipeline[-1].coef_[0].astype(float)
         self._intercept = float(pipeline[-1].intercept_[0])
         self._reference = np.asarray(metadata["reference"], dtype=float)
@@ -73,8 +74,9 @@ class RiskModel:
         p = expit(x @ self._coef + self._intercept)
         points = self._points(x)
         top = np.argsort(-points, axis=1, kind="stable")[:, : reasons.MAX_REASONS]  # one sort for the batch
-        return [Evaluation(a.id, float(p[i]), tuple(self._reasons(points[i], top[i])))
-                for i, a in enumerate(applicants)]
+        return [
+            Evaluation(a.id, float(p[i]), tuple(self._reasons(points[i], top[i]))) for i, a in enumerate(applicants)
+        ]
 
     def factor_points(self, applicants: Sequence[Applicant]) -> tuple[list[str], np.ndarray]:
         """Return the factor names and each applicant's log-odds contribution per factor vs the reference."""
@@ -90,8 +92,9 @@ class RiskModel:
 
     def _reasons(self, points: np.ndarray, top: np.ndarray) -> list[reasons.Reason]:
         """Return the principal reasons from one applicant's factor points and largest factors."""
-        contributions = [reasons.Contribution(self._factors[j], float(points[j])) for j in top.tolist()
-                         if points[j] > 0.0]
+        contributions = [
+            reasons.Contribution(self._factors[j], float(points[j])) for j in top.tolist() if points[j] > 0.0
+        ]
         return reasons.principal_reasons(contributions)
 
 
@@ -127,8 +130,9 @@ class CompiledPreparation:
         out[:, : self.width] = (np.hstack([filled, missing[:, self.indicators]]) - self.mean) / self.scale
         for i, a in enumerate(applicants if self.onehot else ()):
             values = features.categorical_values(a)
-            for value, (mapping, fallback, _) in zip([values[k] for k in self.categorical_index], self.onehot,
-                                                     strict=True):
+            for value, (mapping, fallback, _) in zip(
+                [values[k] for k in self.categorical_index], self.onehot, strict=True
+            ):
                 column = mapping.get(value, fallback)
                 if column is not None:
                     out[i, column] = 1.0
@@ -144,7 +148,7 @@ def onehot_maps(encoder: Any, offset: int) -> list[tuple[dict[str, int], int | N
         frequent = [c for c in categories if c not in rare]
         mapping = {c: start + k for k, c in enumerate(frequent)}
         fallback = start + len(frequent) if rare else None
-        mapping |= {c: fallback for c in rare}
+        mapping |= dict.fromkeys(rare, fallback)
         width = len(frequent) + (1 if rare else 0)
         maps.append((mapping, fallback, width))
         start += width

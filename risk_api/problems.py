@@ -28,9 +28,15 @@ def invalid_applicants(errors: list[dict[str, Any]]) -> Response:
     """Return the 422 for applicants the domain validation refused; the first error is named on top."""
     first = errors[0]
     where = f"applicant {first['index']}: " if "index" in first else ""
-    return problem(422, f"{where}{first['detail']}", "invalid-applicant",
-                   reason=first["reason"], field=first["field"], **({"index": first["index"]} if "index" in first else {}),
-                   errors=errors[:MAX_LISTED_ERRORS])
+    return problem(
+        422,
+        f"{where}{first['detail']}",
+        "invalid-applicant",
+        reason=first["reason"],
+        field=first["field"],
+        **({"index": first["index"]} if "index" in first else {}),
+        errors=errors[:MAX_LISTED_ERRORS],
+    )
 
 
 def http_error_to_problem(error: HTTPError) -> Response:

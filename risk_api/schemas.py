@@ -28,13 +28,37 @@ from loanrisk.decision import DECISIONS
 MONTH = r"^(19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])$"  # the validator's 1900-01 .. 2100-12
 
 EXAMPLE_APPLICANT = {
-    "id": "G000000042", "loan_amnt": 12000.0, "term": 36, "int_rate": 11.99, "installment": 398.52,
-    "grade": "B", "sub_grade": "B5", "emp_title": "Nurse", "emp_length": 6, "home_ownership": "MORTGAGE",
-    "annual_inc": 72000.0, "verification_status": "Source Verified", "purpose": "debt_consolidation",
-    "title": "Debt consolidation", "zip_code": "940xx", "addr_state": "CA", "dti": 17.4, "delinq_2yrs": 0,
-    "earliest_cr_line": "2004-07", "fico_range_low": 700, "fico_range_high": 704, "inq_last_6mths": 1,
-    "mths_since_last_delinq": None, "open_acc": 11, "pub_rec": 0, "revol_bal": 14200.0, "revol_util": 48.3,
-    "total_acc": 24, "application_type": "Individual", "issue_d": "2026-11", "schema_version": SCHEMA_VERSION,
+    "id": "G000000042",
+    "loan_amnt": 12000.0,
+    "term": 36,
+    "int_rate": 11.99,
+    "installment": 398.52,
+    "grade": "B",
+    "sub_grade": "B5",
+    "emp_title": "Nurse",
+    "emp_length": 6,
+    "home_ownership": "MORTGAGE",
+    "annual_inc": 72000.0,
+    "verification_status": "Source Verified",
+    "purpose": "debt_consolidation",
+    "title": "Debt consolidation",
+    "zip_code": "940xx",
+    "addr_state": "CA",
+    "dti": 17.4,
+    "delinq_2yrs": 0,
+    "earliest_cr_line": "2004-07",
+    "fico_range_low": 700,
+    "fico_range_high": 704,
+    "inq_last_6mths": 1,
+    "mths_since_last_delinq": None,
+    "open_acc": 11,
+    "pub_rec": 0,
+    "revol_bal": 14200.0,
+    "revol_util": 48.3,
+    "total_acc": 24,
+    "application_type": "Individual",
+    "issue_d": "2026-11",
+    "schema_version": SCHEMA_VERSION,
 }
 
 
@@ -68,13 +92,19 @@ APPLICANT_FIELDS = {
     "installment": money(10_000.0, 0.01),
     "grade": choice(GRADES),
     "sub_grade": text(r"^[A-G][1-5]$"),
-    "emp_title": String(validate=Length(0, 1024), metadata={"description": "free text, at most 255 characters once surrounding whitespace is trimmed"}),
+    "emp_title": String(
+        validate=Length(0, 1024),
+        metadata={"description": "free text, at most 255 characters once surrounding whitespace is trimmed"},
+    ),
     "emp_length": count(10),
     "home_ownership": choice(HOME_OWNERSHIP),
     "annual_inc": money(1e9),
     "verification_status": choice(VERIFICATION_STATUS),
     "purpose": choice(PURPOSES),
-    "title": String(validate=Length(0, 1024), metadata={"description": "free text, at most 255 characters once surrounding whitespace is trimmed"}),
+    "title": String(
+        validate=Length(0, 1024),
+        metadata={"description": "free text, at most 255 characters once surrounding whitespace is trimmed"},
+    ),
     "zip_code": text(r"^\d{3}xx$"),
     "addr_state": text(r"^[A-Z]{2}$"),
     "dti": Float(validate=Range(0.0, 100.0)),
@@ -104,8 +134,10 @@ def applicant_schema() -> type[Schema]:
 
 
 ApplicantIn = applicant_schema()
-ApplicantIn.__doc__ = ("The canonical applicant record. Fields the model or the decision policy reads are required "
-                       "(null where unknown and allowed); the others may be absent, meaning null. No other key.")
+ApplicantIn.__doc__ = (
+    "The canonical applicant record. Fields the model or the decision policy reads are required "
+    "(null where unknown and allowed); the others may be absent, meaning null. No other key."
+)
 
 
 class BatchIn(Schema):
@@ -191,9 +223,14 @@ class StatusOut(Schema):
 
 PROBLEM_SCHEMA = {
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "reason": {"type": "string"}, "field": {"type": "string", "nullable": True},
-        "index": {"type": "integer"}, "errors": {"type": "array", "items": {"type": "object"}},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "reason": {"type": "string"},
+        "field": {"type": "string", "nullable": True},
+        "index": {"type": "integer"},
+        "errors": {"type": "array", "items": {"type": "object"}},
     },
     "required": ["type", "title", "status", "detail"],
     "type": "object",

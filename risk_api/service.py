@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loanrisk import reasons
 from loanrisk.applicant import Applicant
 from loanrisk.cleaning import Rejection, applicant_from_json
 from loanrisk.decision import Policy, decide, policy_from_mapping
-from loanrisk import reasons
 from loanrisk.reasons import CATALOGUE
 from risk_api.model import Evaluation, RiskModel, load_model
 
@@ -40,8 +40,11 @@ class RiskService:
 
     def shadow(self, version: str, probability_of_default: float) -> dict[str, Any]:
         """Return the challenger's result: its version, probability and the decision the policy would give."""
-        return {"model_version": version, "probability_of_default": round(probability_of_default, DIGITS),
-                "decision": decide(probability_of_default, self.policy)}
+        return {
+            "model_version": version,
+            "probability_of_default": round(probability_of_default, DIGITS),
+            "decision": decide(probability_of_default, self.policy),
+        }
 
     def result(self, evaluation: Evaluation) -> dict[str, Any]:
         """Return the API's result record for one evaluation."""
@@ -60,14 +63,34 @@ class RiskService:
     def describe(self) -> dict[str, Any]:
         """Return the model's metadata and metrics with the active policy and the reason catalogue."""
         meta = self.model.metadata
-        keep = ("model_version", "trained_at", "code_version", "sklearn_version", "training_data", "features",
-                "estimator", "coefficients", "metrics", "decision_mix_holdout", "decision_mix_out_of_time",
-                "pipeline_mix_holdout", "pipeline_mix_out_of_time", "prescreen_policy", "policy_tuning", "artifact")
-        return {**{k: meta[k] for k in keep if k in meta},
-                "policy": {"policy_version": self.policy.version, "approve_below": self.policy.approve_below,
-                           "decline_at": self.policy.decline_at},
-                "challenger": None if self.challenger is None else {"model_version": self.challenger.version},
-                "reason_codes": dict(CATALOGUE)}
+        keep = (
+            "model_version",
+            "trained_at",
+            "code_version",
+            "sklearn_version",
+            "training_data",
+            "features",
+            "estimator",
+            "coefficients",
+            "metrics",
+            "decision_mix_holdout",
+            "decision_mix_out_of_time",
+            "pipeline_mix_holdout",
+            "pipeline_mix_out_of_time",
+            "prescreen_policy",
+            "policy_tuning",
+            "artifact",
+        )
+        return {
+            **{k: meta[k] for k in keep if k in meta},
+            "policy": {
+                "policy_version": self.policy.version,
+                "approve_below": self.policy.approve_below,
+                "decline_at": self.policy.decline_at,
+            },
+            "challenger": None if self.challenger is None else {"model_version": self.challenger.version},
+            "reason_codes": dict(CATALOGUE),
+        }
 
 
 @dataclass(frozen=True)
@@ -94,7 +117,9 @@ def validate_batch(data: object, limit: int) -> CheckedBatch | dict[str, Any]:
         return shape_error("UNKNOWN_FIELD", str(extra[0])[:64], "only 'applicants' is allowed")
     items = data.get("applicants")
     if not isinstance(items, list):
-        return shape_error("MISSING_FIELD" if items is None else "BAD_TYPE", "applicants", "'applicants' must be a list")
+        return shape_error(
+            "MISSING_FIELD" if items is None else "BAD_TYPE", "applicants", "'applicants' must be a list"
+        )
     if not 1 <= len(items) <= limit:
         return shape_error("OUT_OF_RANGE", "applicants", f"a batch holds 1 to {limit} applicants, got {len(items)}")
     return CheckedBatch([applicant_from_json(item) for item in items])
@@ -123,8 +148,9 @@ def load_policy(path: Path, overrides: Mapping[str, Any]) -> Policy | str:
     return policy_from_mapping(data | {k: v for k, v in overrides.items() if v is not None})
 
 
-def build_service(model_dir: Path, policy_file: Path, overrides: Mapping[str, Any],
-                  challenger_dir: Path | None = None) -> RiskService | str:
+def build_service(
+    model_dir: Path, policy_file: Path, overrides: Mapping[str, Any], challenger_dir: Path | None = None
+) -> RiskService | str:
     """Load model, policy and (when a directory is given) the challenger model, or return why the service cannot
     start."""
     model = load_model(model_dir)

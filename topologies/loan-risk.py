@@ -94,14 +94,20 @@ class LoanRisk(Topology):
     # Kafka records of loan-applications, one per tuple: topic, partition, offset, key (application id or
     # null), value (payload as UTF-8 text), timestamp (Kafka record time, ms), value_sha256 (of the exact
     # bytes), value_utf8 (whether the bytes were valid UTF-8).
-    kafka_spout = JavaSpout.spec(name="kafka_spout", full_class_name=SPOUT_CLASS, args_list=spout_args(options()),
-                                 outputs=SPOUT_FIELDS, par=par("kafka_spout"))
+    kafka_spout = JavaSpout.spec(
+        name="kafka_spout",
+        full_class_name=SPOUT_CLASS,
+        args_list=spout_args(options()),
+        outputs=SPOUT_FIELDS,
+        par=par("kafka_spout"),
+    )
 
     # Grouped by key (= application id) so every record of an id takes the same path in order.
     # Default stream: shard, items (a batch of Tracked records: id, canonical applicant, Kafka coordinates,
     # timestamp, payload sha256). dead_letter stream: application_id, letter (with the raw payload).
-    filter_bolt = FilterBolt.spec(name="filter_bolt", inputs={kafka_spout: Grouping.fields("key")},
-                                  par=par("filter_bolt"))
+    filter_bolt = FilterBolt.spec(
+        name="filter_bolt", inputs={kafka_spout: Grouping.fields("key")}, par=par("filter_bolt")
+    )
 
     # Default stream (to the model): shard, items. "declined" stream (pre-screen declines): shard, items
     # with a Decision dict each. dead_letter stream: DUPLICATE_ID letters.
@@ -112,11 +118,15 @@ class LoanRisk(Topology):
 
     # Sink: HBase loan_applications + loan-decisions. dead_letter stream: DUPLICATE_ID letters of ids already
     # in HBase with other content (ids older than the decision bolt's window).
-    save_bolt = SaveBolt.spec(name="save_bolt", inputs=by_shard(submit_bolt, decision_bolt[DECLINED_STREAM]),
-                              par=par("save_bolt"))
+    save_bolt = SaveBolt.spec(
+        name="save_bolt", inputs=by_shard(submit_bolt, decision_bolt[DECLINED_STREAM]), par=par("save_bolt")
+    )
 
     # Sink: loan-applications-dlq. Acks a letter (and so its Kafka record) once Kafka has it.
     dead_letter_bolt = DeadLetterBolt.spec(
-        name="dead_letter_bolt", par=par("dead_letter_bolt"),
-        inputs={bolt[DEAD_LETTER_STREAM]: Grouping.SHUFFLE
-                for bolt in (filter_bolt, decision_bolt, submit_bolt, save_bolt)})
+        name="dead_letter_bolt",
+        par=par("dead_letter_bolt"),
+        inputs={
+            bolt[DEAD_LETTER_STREAM]: Grouping.SHUFFLE for bolt in (filter_bolt, decision_bolt, submit_bolt, save_bolt)
+        },
+    )

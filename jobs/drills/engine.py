@@ -72,8 +72,15 @@ def stack(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -
     """Run stack/stack.sh (e.g. `down hbase_thrift`), output to the drill's log; raise when it fails."""
     import os
 
-    proc = subprocess.run([STACK, *args], cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [STACK, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"stack/stack.sh {' '.join(args)} failed: {proc.stdout[-400:]}")
 
@@ -119,8 +126,7 @@ class Sampler:
         while not self._stop.wait(SAMPLE_S):
             workers = procs.worker_pids()
             ends, committed = self.offsets()
-            sample = measure.Sample(time.time(), ends, committed, frozenset(workers),
-                                    sum(map(procs.rss_mb, workers)))
+            sample = measure.Sample(time.time(), ends, committed, frozenset(workers), sum(map(procs.rss_mb, workers)))
             with self._lock:
                 self.samples.append(sample)
 
@@ -130,15 +136,22 @@ class Sampler:
 
         try:
             if self._admin is None:
-                self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="loanrisk-chaos-lag",
-                                               request_timeout_ms=3000)
-                self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                               client_id="loanrisk-chaos-lag", request_timeout_ms=3000)
+                self._admin = KafkaAdminClient(
+                    bootstrap_servers=self.bootstrap, client_id="loanrisk-chaos-lag", request_timeout_ms=3000
+                )
+                self._consumer = KafkaConsumer(
+                    bootstrap_servers=self.bootstrap,
+                    group_id=None,
+                    client_id="loanrisk-chaos-lag",
+                    request_timeout_ms=3000,
+                )
             committed = self._admin.list_group_offsets(SPOUT_GROUP).get(SPOUT_GROUP, {})
             parts = self._consumer.partitions_for_topic(INPUT_TOPIC) or set()
             ends = self._consumer.end_offsets([TopicPartition(INPUT_TOPIC, p) for p in parts])
-            return ({tp.partition: off for tp, off in ends.items()},
-                    {tp.partition: om.offset for tp, om in committed.items() if tp.topic == INPUT_TOPIC})
+            return (
+                {tp.partition: off for tp, off in ends.items()},
+                {tp.partition: om.offset for tp, om in committed.items() if tp.topic == INPUT_TOPIC},
+            )
         except Exception:  # noqa: BLE001 (Kafka restarting: no sample, fresh clients next time)
             for client in (self._admin, self._consumer):
                 try:
@@ -155,8 +168,9 @@ class Drill:
     def __init__(self, settings: Settings, opts: Options, run_dir: Path) -> None:
         """Prepare; start() submits the topology and starts the stream."""
         self.settings, self.opts, self.run_dir = settings, opts, run_dir
-        self.producer = Producer(run_dir / "producer-api.log", "--api", "--rate", str(opts.rate), "--poll", "1",
-                                 "--wait", "900")
+        self.producer = Producer(
+            run_dir / "producer-api.log", "--api", "--rate", str(opts.rate), "--poll", "1", "--wait", "900"
+        )
         self.sampler = Sampler(settings.kafka_bootstrap)
         self.batches = 0
 
@@ -169,8 +183,9 @@ class Drill:
             workers = max(1, supervisors())
             log(f"submitting loan-risk behind the fault proxy ({PROXY_URL}), {workers} worker(s)")
             # tuples that cross workers need Kryo registrations: a topology default (src/bolts/settings.py)
-            demo.submit_topology(self.settings, self.run_dir, extra=("-o", f"loanrisk.risk_api.url={PROXY_URL}",
-                                                                       "-w", str(workers)))
+            demo.submit_topology(
+                self.settings, self.run_dir, extra=("-o", f"loanrisk.risk_api.url={PROXY_URL}", "-w", str(workers))
+            )
         self.producer.start()
         self.sampler.start()
 
@@ -222,8 +237,10 @@ class Drill:
             if scenario.heal:
                 self.heal(scenario, row)
         healed = time.time()
-        log(f"{scenario.name}: injected at {row.injected_at}, healed after {healed - injected:.0f}s; waiting for "
-            f"{len(batch.ids)} applicants and {len(batch.lines)} file lines")
+        log(
+            f"{scenario.name}: injected at {row.injected_at}, healed after {healed - injected:.0f}s; waiting for "
+            f"{len(batch.ids)} applicants and {len(batch.lines)} file lines"
+        )
         accounted = self.wait_accounted(batch, min(self.opts.settle_s, scenario.settle_s or self.opts.settle_s))
         for producer in batch.producers:
             if producer.wait(1) not in (0, None):
@@ -278,8 +295,11 @@ class Drill:
         entries = reconcile.load_manifests(batch.manifests)[0]
 
         def read() -> reconcile.Report:
-            letters = [dl for dl in reconcile.read_dead_letters(self.settings.kafka_bootstrap)[0]
-                       if dl.raw_sha256 in shas or (dl.application_id is not None and str(dl.application_id) in ids)]
+            letters = [
+                dl
+                for dl in reconcile.read_dead_letters(self.settings.kafka_bootstrap)[0]
+                if dl.raw_sha256 in shas or (dl.application_id is not None and str(dl.application_id) in ids)
+            ]
             events = [e for e in reconcile.read_events(self.settings.kafka_bootstrap)[0] if e.application_id in ids]
             rows = reconcile.fetch_rows(self.settings, sorted(ids))[0]
             return reconcile.reconcile(batch.ids, rows, letters, events, entries), events
@@ -287,16 +307,23 @@ class Drill:
         report, events = outage.until_up(read, "reading HBase and the topics", label="chaos")
         conflicting = measure.conflicting_events((e.application_id, getattr(e, "event_id", "")) for e in events)
         if conflicting:
-            row.problems.append(f"{len(conflicting)} application(s) with two different decision events (event_id), "
-                                f"e.g. {conflicting[:3]}")
+            row.problems.append(
+                f"{len(conflicting)} application(s) with two different decision events (event_id), "
+                f"e.g. {conflicting[:3]}"
+            )
         row.applicants = len(batch.ids) + len(batch.lines)
         row.lost = len(acc.pending_ids) + len(acc.pending_lines())
-        row.duplicated = (report.total("in HBase and dead-lettered")
-                          + report.total("dead-lettered twice (different payloads)"))
+        row.duplicated = report.total("in HBase and dead-lettered") + report.total(
+            "dead-lettered twice (different payloads)"
+        )
         row.repeated_events = report.counts.get("  repeated events (at-least-once redeliveries)", 0)
         row.repeated_dead_letters = report.counts.get("  repeated dead letters (same source record)", 0)
-        expected = {"missing (neither in HBase nor dead-lettered)", "reject dirt not dead-lettered",
-                    "in HBase and dead-lettered", "dead-lettered twice (different payloads)"}
+        expected = {
+            "missing (neither in HBase nor dead-lettered)",
+            "reject dirt not dead-lettered",
+            "in HBase and dead-lettered",
+            "dead-lettered twice (different payloads)",
+        }
         for kind, items in report.discrepancies.items():
             if items and kind not in expected:
                 row.problems.append(f"{kind}: {len(items)} (e.g. {items[0]})")
@@ -317,7 +344,7 @@ def model_versions(settings: Settings, ids: list[str]) -> dict[str, str | None]:
         table = conn.table(ev.TABLE)
         out = {}
         for start in range(0, len(ids), 1000):
-            keys = [i.encode() for i in ids[start:start + 1000]]
+            keys = [i.encode() for i in ids[start : start + 1000]]
             for key, cols in table.rows(keys, columns=[ev.COL_DECIDED_BY, ev.COL_MODEL_VERSION]):
                 if cols.get(ev.COL_DECIDED_BY) == b"MODEL":
                     version = cols.get(ev.COL_MODEL_VERSION)

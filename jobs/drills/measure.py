@@ -102,16 +102,37 @@ class Row:
         return self.lost == 0 and self.duplicated == 0 and not self.problems
 
 
-COLUMNS = ("scenario", "injected", "recovery", "in", "lost", "dup rows", "rep events", "rep DLQ", "peak lag",
-           "restarts", "result")
+COLUMNS = (
+    "scenario",
+    "injected",
+    "recovery",
+    "in",
+    "lost",
+    "dup rows",
+    "rep events",
+    "rep DLQ",
+    "peak lag",
+    "restarts",
+    "result",
+)
 
 
 def cells(row: Row) -> list[str]:
     """The row's cells as text."""
     recovery = "not recovered" if row.recovery_s is None else f"{row.recovery_s:.0f} s"
-    return [row.scenario, row.injected_at, recovery, str(row.applicants), str(row.lost), str(row.duplicated),
-            str(row.repeated_events), str(row.repeated_dead_letters), "-" if row.peak_lag is None else str(row.peak_lag),
-            str(row.worker_restarts), "ok" if row.passed else "FAIL"]
+    return [
+        row.scenario,
+        row.injected_at,
+        recovery,
+        str(row.applicants),
+        str(row.lost),
+        str(row.duplicated),
+        str(row.repeated_events),
+        str(row.repeated_dead_letters),
+        "-" if row.peak_lag is None else str(row.peak_lag),
+        str(row.worker_restarts),
+        "ok" if row.passed else "FAIL",
+    ]
 
 
 def format_table(rows: list[Row]) -> str:

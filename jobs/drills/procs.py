@@ -77,15 +77,21 @@ def service_pid(name: str) -> int | None:
 
 def worker_pids() -> list[int]:
     """Return the pids of this tree's Storm worker JVMs (not the LogWriter that launched each one)."""
-    return sorted(p.pid for p in our_processes()
-                  if STORM_HOME_FLAG in p.text and WORKER_CLASS in p.text and LOGWRITER_CLASS not in p.text)
+    return sorted(
+        p.pid
+        for p in our_processes()
+        if STORM_HOME_FLAG in p.text and WORKER_CLASS in p.text and LOGWRITER_CLASS not in p.text
+    )
 
 
 def bolt_pids(bolt_class: str) -> list[int]:
     """Return the pids of this tree's Python bolt processes of a class (children of our workers)."""
     workers = set(worker_pids())
-    return sorted(p.pid for p in our_processes()
-                  if p.ppid in workers and VENV_BIN in p.text and "streamparse_run" in p.text and bolt_class in p.text)
+    return sorted(
+        p.pid
+        for p in our_processes()
+        if p.ppid in workers and VENV_BIN in p.text and "streamparse_run" in p.text and bolt_class in p.text
+    )
 
 
 def descendants(root: int) -> list[int]:

@@ -64,8 +64,12 @@ class Fault:
     def to_dict(self) -> dict[str, Any]:
         """Return the fault and the counters as JSON-ready data."""
         with self.lock:
-            return {"mode": self.mode, "delay_s": self.delay_s, "poison_ids": sorted(self.poison_ids),
-                    "counts": dict(self.counts)}
+            return {
+                "mode": self.mode,
+                "delay_s": self.delay_s,
+                "poison_ids": sorted(self.poison_ids),
+                "counts": dict(self.counts),
+            }
 
     def count(self, what: str) -> None:
         """Count one request handled as `what`."""
@@ -97,13 +101,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ProxyServer
 
-    def log_message(self, fmt: str, *args: Any) -> None:  # noqa: D102 (quiet: the drills print their own table)
+    def log_message(self, fmt: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.handle_request()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.handle_request()
 
     def read_body(self) -> bytes | None:
@@ -124,8 +128,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             mode, delay, poison = fault.mode, fault.delay_s, set(fault.poison_ids)
         if names_poison(body, poison):
             fault.count("poison")
-            self.answer(500, problem(500, "Internal Server Error", "injected: poison applicant"),
-                        "application/problem+json")
+            self.answer(
+                500, problem(500, "Internal Server Error", "injected: poison applicant"), "application/problem+json"
+            )
             return
         fault.count(mode)
         if mode == "down":
@@ -179,13 +184,13 @@ class ControlHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ControlServer
 
-    def log_message(self, fmt: str, *args: Any) -> None:  # noqa: D102
+    def log_message(self, fmt: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.reply(200, self.server.fault.to_dict())
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
         try:
             data = json.loads(self.rfile.read(length) or b"{}")
@@ -241,8 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     proxy = ProxyServer(("127.0.0.1", args.listen), args.upstream, fault)
     control = ControlServer(("127.0.0.1", args.control), fault)
     threading.Thread(target=control.serve_forever, daemon=True).start()
-    print(f"risk proxy on 127.0.0.1:{args.listen} -> {args.upstream}, control on 127.0.0.1:{args.control}",
-          file=sys.stderr, flush=True)
+    print(
+        f"risk proxy on 127.0.0.1:{args.listen} -> {args.upstream}, control on 127.0.0.1:{args.control}",
+        file=sys.stderr,
+        flush=True,
+    )
     proxy.serve_forever()
     return 0
 

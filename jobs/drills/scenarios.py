@@ -60,8 +60,16 @@ def clear_fault(drill: Drill) -> None:
     set_fault(mode="pass", poison_ids=[])
 
 
-def publish_lines(drill: Drill, batch: Batch, name: str, lines: list[bytes], expect: str | None,
-                  kinds: list[str], rate: float, mark: bool = True) -> None:
+def publish_lines(
+    drill: Drill,
+    batch: Batch,
+    name: str,
+    lines: list[bytes],
+    expect: str | None,
+    kinds: list[str],
+    rate: float,
+    mark: bool = True,
+) -> None:
     """Write extra lines (and, for expect, a manifest) into the batch's directory and publish them at a rate.
 
     mark: write the manifest's published marker, so that `make reconcile` checks it too from now on.
@@ -71,9 +79,15 @@ def publish_lines(drill: Drill, batch: Batch, name: str, lines: list[bytes], exp
     manifest = None
     if expect:
         manifest = Path(f"{path}.dirt.jsonl")
-        manifest.write_text("".join(json.dumps({"line": i + 1, "id": _id(line), "kind": kind, "expect": expect,
-                                                "sha256": ev.sha256_hex(line)}) + "\n"
-                                    for i, (line, kind) in enumerate(zip(lines, kinds))))
+        manifest.write_text(
+            "".join(
+                json.dumps(
+                    {"line": i + 1, "id": _id(line), "kind": kind, "expect": expect, "sha256": ev.sha256_hex(line)}
+                )
+                + "\n"
+                for i, (line, kind) in enumerate(zip(lines, kinds))
+            )
+        )
     add_file(batch, path, manifest)
     batch.producers.append(drill.publish_file(path, rate))
     if manifest and mark:
@@ -191,10 +205,14 @@ def check_model_versions(drill: Drill, batch: Batch, row: Row) -> None:
 
 def poison_lines(tag: str) -> list[tuple[str, bytes]]:
     """The hostile records the pipeline must dead-letter: (kind, line)."""
-    return [("10 MB line", b'{"id": "CHAOSBIG-' + tag.encode() + b'", "desc": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
-            ("10,000-deep nesting", b'{"id": "CHAOSDEEP-' + tag.encode() + b'", "x": ' + b"[" * 10_000
-             + b"]" * 10_000 + b"}"),
-            ("invalid UTF-8", b'{"id": "CHAOSUTF-' + tag.encode() + b'", "emp_title": "\xff\xfe\xc3("}')]
+    return [
+        ("10 MB line", b'{"id": "CHAOSBIG-' + tag.encode() + b'", "desc": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
+        (
+            "10,000-deep nesting",
+            b'{"id": "CHAOSDEEP-' + tag.encode() + b'", "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        ),
+        ("invalid UTF-8", b'{"id": "CHAOSUTF-' + tag.encode() + b'", "emp_title": "\xff\xfe\xc3("}'),
+    ]
 
 
 def poison(drill: Drill, batch: Batch, with_500: bool = True) -> None:
@@ -206,8 +224,9 @@ def poison(drill: Drill, batch: Batch, with_500: bool = True) -> None:
         always_500 = {**good, "id": f"CHAOS500-{tag}"}
         set_fault(mode="pass", poison_ids=[always_500["id"]])
         records.append(("Risk API always 500", json.dumps(always_500).encode()))
-    publish_lines(drill, batch, "poison", [line for _, line in records], "reject", [k for k, _ in records],
-                  rate=1.0, mark=False)
+    publish_lines(
+        drill, batch, "poison", [line for _, line in records], "reject", [k for k, _ in records], rate=1.0, mark=False
+    )
 
 
 def poison_without_500(drill: Drill, batch: Batch) -> None:
@@ -222,8 +241,9 @@ def check_poison(drill: Drill, batch: Batch, row: Row) -> None:
     letters = reconcile.read_dead_letters(drill.settings.kafka_bootstrap)[0]
     for entry in reconcile.load_manifests(batch.manifests[-1:])[0]:
         reasons = sorted({dl.reason for dl in letters if dl.raw_sha256 == entry.sha256})
-        row.notes.append(f"poison {entry.kind}: " + (f"dead-lettered ({', '.join(reasons)})" if reasons
-                                                     else "NOT dead-lettered"))
+        row.notes.append(
+            f"poison {entry.kind}: " + (f"dead-lettered ({', '.join(reasons)})" if reasons else "NOT dead-lettered")
+        )
     set_fault(mode="pass", poison_ids=[])
 
 
@@ -249,32 +269,79 @@ def scenarios() -> list[Scenario]:
     return [
         Scenario("worker-kill", "kill -9 of the Storm worker JVM(s)", kill_workers),
         Scenario("bolt-kill", "kill -9 of one process of each Python bolt, 20 s apart", kill_each_bolt),
-        Scenario("bolt-stop", f"SIGSTOP of a submit_bolt process for {SUBPROCESS_TIMEOUT_S + 15} s "
-                 f"(> topology.subprocess.timeout.secs {SUBPROCESS_TIMEOUT_S})", stop_submit_bolt,
-                 SUBPROCESS_TIMEOUT_S + 15, continue_stopped, min_hold_s=SUBPROCESS_TIMEOUT_S + 15),
+        Scenario(
+            "bolt-stop",
+            f"SIGSTOP of a submit_bolt process for {SUBPROCESS_TIMEOUT_S + 15} s "
+            f"(> topology.subprocess.timeout.secs {SUBPROCESS_TIMEOUT_S})",
+            stop_submit_bolt,
+            SUBPROCESS_TIMEOUT_S + 15,
+            continue_stopped,
+            min_hold_s=SUBPROCESS_TIMEOUT_S + 15,
+        ),
         Scenario("risk-down", "the Risk API stopped for 2 minutes", down("risk_api"), 120, up("risk_api")),
-        Scenario("risk-slow", "the Risk API answering in 10 s (proxy) for 60 s", fault(mode="slow", delay_s=10), 60,
-                 clear_fault),
+        Scenario(
+            "risk-slow",
+            "the Risk API answering in 10 s (proxy) for 60 s",
+            fault(mode="slow", delay_s=10),
+            60,
+            clear_fault,
+        ),
         Scenario("risk-500", "the Risk API answering 500 (proxy) for 45 s", fault(mode="error"), 45, clear_fault),
-        Scenario("risk-malformed", "the Risk API answering malformed bodies (proxy) for 45 s",
-                 fault(mode="malformed"), 45, clear_fault),
-        Scenario("hbase-thrift-down", "HBase Thrift stopped for 1 minute", down("hbase_thrift"), 60, up("hbase_thrift")),
-        Scenario("hbase-master-restart", "the HBase master (standalone: master+regionserver) restarted",
-                 lambda d, b: restart("hbase"), 0, up("hbase", "hbase_thrift")),
+        Scenario(
+            "risk-malformed",
+            "the Risk API answering malformed bodies (proxy) for 45 s",
+            fault(mode="malformed"),
+            45,
+            clear_fault,
+        ),
+        Scenario(
+            "hbase-thrift-down", "HBase Thrift stopped for 1 minute", down("hbase_thrift"), 60, up("hbase_thrift")
+        ),
+        Scenario(
+            "hbase-master-restart",
+            "the HBase master (standalone: master+regionserver) restarted",
+            lambda d, b: restart("hbase"),
+            0,
+            up("hbase", "hbase_thrift"),
+        ),
         Scenario("kafka-restart-5x", "the Kafka broker restarted 5 times, 10 s apart, under load", restart_kafka_5x),
         Scenario("zookeeper-restart", "Storm's ZooKeeper restarted", lambda d, b: restart("zookeeper")),
         Scenario("nimbus-restart", "Nimbus restarted", lambda d, b: restart("nimbus")),
-        Scenario("supervisor-kill", "kill -9 of supervisor2 and its workers for 60 s (two-supervisor cluster)",
-                 kill_supervisor2, 60, lambda d: stack("up", "supervisor2", env={"SUPERVISORS": "2"})),
-        Scenario("mariadb-down", "MariaDB stopped for 45 s while the producer runs", down("mariadb"), 45,
-                 up("mariadb")),
-        Scenario("producer-kill", "kill -9 of the producer, resumed after 5 s",
-                 lambda d, b: d.producer.kill9(), 5, lambda d: d.producer.start()),
-        Scenario("poison", "poison records: 10 MB line, 10,000-deep nesting, invalid UTF-8, always-500 applicant",
-                 poison, 0, None, check_poison, settle_s=150),
+        Scenario(
+            "supervisor-kill",
+            "kill -9 of supervisor2 and its workers for 60 s (two-supervisor cluster)",
+            kill_supervisor2,
+            60,
+            lambda d: stack("up", "supervisor2", env={"SUPERVISORS": "2"}),
+        ),
+        Scenario(
+            "mariadb-down", "MariaDB stopped for 45 s while the producer runs", down("mariadb"), 45, up("mariadb")
+        ),
+        Scenario(
+            "producer-kill",
+            "kill -9 of the producer, resumed after 5 s",
+            lambda d, b: d.producer.kill9(),
+            5,
+            lambda d: d.producer.start(),
+        ),
+        Scenario(
+            "poison",
+            "poison records: 10 MB line, 10,000-deep nesting, invalid UTF-8, always-500 applicant",
+            poison,
+            0,
+            None,
+            check_poison,
+            settle_s=150,
+        ),
         Scenario("burst", "10x the sustained rate for 30 s", burst, 30, None, check_burst),
-        Scenario("model-deploy", "a new model version deployed to the Risk API mid-stream", deploy_model_v2, 30,
-                 redeploy_model_v1, check_model_versions),
+        Scenario(
+            "model-deploy",
+            "a new model version deployed to the Risk API mid-stream",
+            deploy_model_v2,
+            30,
+            redeploy_model_v1,
+            check_model_versions,
+        ),
     ]
 
 

@@ -51,8 +51,15 @@ def python_env() -> dict[str, str]:
 
 def run_job(*args: str, timeout: float = 600) -> None:
     """Run `python -m <job> ...` to completion, its output in the drill's log; raise on failure."""
-    proc = subprocess.run([PY, "-m", *args], cwd=ROOT, env=python_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=timeout, text=True)
+    proc = subprocess.run(
+        [PY, "-m", *args],
+        cwd=ROOT,
+        env=python_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"python -m {' '.join(args)} failed ({proc.returncode}): {proc.stdout[-500:]}")
 
@@ -67,8 +74,14 @@ class Producer:
     def start(self) -> None:
         """Start the producer (it waits through outages itself: --wait)."""
         with open(self.log, "a") as out:
-            self.proc = subprocess.Popen([PY, "-m", "jobs.produce", *self.args], cwd=ROOT, env=python_env(),
-                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [PY, "-m", "jobs.produce", *self.args],
+                cwd=ROOT,
+                env=python_env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int | None:
@@ -108,8 +121,19 @@ def write_generated(run_dir: Path, n: int, seed: int, dirty_lines: int) -> Batch
     batch = Batch(run_dir, demo.csv_ids(csv_path))
     if dirty_lines > 0:
         dirty = run_dir / "dirty.jsonl"
-        run_job("jobs.generate", "--count", str(dirty_lines), "--format", "jsonl", "--out", str(dirty),
-                "--seed", str(seed + 1), "--dirt-rate", str(demo.DIRT_RATE))
+        run_job(
+            "jobs.generate",
+            "--count",
+            str(dirty_lines),
+            "--format",
+            "jsonl",
+            "--out",
+            str(dirty),
+            "--seed",
+            str(seed + 1),
+            "--dirt-rate",
+            str(demo.DIRT_RATE),
+        )
         add_file(batch, dirty, Path(f"{dirty}.dirt.jsonl"))
     return batch
 

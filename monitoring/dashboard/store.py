@@ -17,19 +17,32 @@ KAFKA_READ_S = 5.0
 def decision_view(row: ev.StoredRow) -> dict[str, Any]:
     """Return what the page shows of one decided applicant."""
     d = row.decision
-    return {"application_id": row.application_id, "decision": d.decision, "decided_by": d.decided_by,
-            "probability_of_default": d.probability_of_default,
-            "reasons": [{"code": r.code, "text": r.text} for r in d.reasons],
-            "model_version": d.model_version, "policy_version": d.policy_version,
-            "source": row.source.to_dict(), "kafka_ts_ms": row.kafka_ts_ms, "saved_at_ms": row.saved_at_ms,
-            "latency_ms": row.saved_at_ms - row.kafka_ts_ms, "applicant": row.applicant}
+    return {
+        "application_id": row.application_id,
+        "decision": d.decision,
+        "decided_by": d.decided_by,
+        "probability_of_default": d.probability_of_default,
+        "reasons": [{"code": r.code, "text": r.text} for r in d.reasons],
+        "model_version": d.model_version,
+        "policy_version": d.policy_version,
+        "source": row.source.to_dict(),
+        "kafka_ts_ms": row.kafka_ts_ms,
+        "saved_at_ms": row.saved_at_ms,
+        "latency_ms": row.saved_at_ms - row.kafka_ts_ms,
+        "applicant": row.applicant,
+    }
 
 
 def list_entry(application_id: str, decision: ev.Decision | ev.DecisionEvent, saved_at_ms: int) -> dict[str, Any]:
     """Return what the list shows of one decision."""
-    return {"application_id": application_id, "decision": decision.decision, "decided_by": decision.decided_by,
-            "probability_of_default": decision.probability_of_default, "saved_at_ms": saved_at_ms,
-            "reasons": [r.code for r in decision.reasons]}
+    return {
+        "application_id": application_id,
+        "decision": decision.decision,
+        "decided_by": decision.decided_by,
+        "probability_of_default": decision.probability_of_default,
+        "saved_at_ms": saved_at_ms,
+        "reasons": [r.code for r in decision.reasons],
+    }
 
 
 def event_view(event: ev.DecisionEvent) -> dict[str, Any]:
@@ -54,7 +67,7 @@ def hbase_table(host: str, port: int) -> Iterator[Any]:
         conn.close()
 
 
-def find_decision(host: str, port: int, application_id: str) -> dict[str, Any] | None | ev.ParseError:
+def find_decision(host: str, port: int, application_id: str) -> dict[str, Any] | ev.ParseError | None:
     """Return one applicant's decision read from HBase, None when there is no row, or why it is unreadable."""
     with hbase_table(host, port) as table:
         columns = table.row(application_id.encode()) if table is not None else {}
@@ -78,8 +91,13 @@ def recent_decisions(bootstrap: str, limit: int) -> list[dict[str, Any]]:
     """Return the latest decision events (the last ``limit`` of each partition), newest first."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             client_id="loanrisk-dashboard", request_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        client_id="loanrisk-dashboard",
+        request_timeout_ms=5000,
+    )
     try:
         tps = [TopicPartition(DECISIONS_TOPIC, p) for p in sorted(consumer.partitions_for_topic(DECISIONS_TOPIC) or ())]
         if not tps:
@@ -92,7 +110,9 @@ def recent_decisions(bootstrap: str, limit: int) -> list[dict[str, Any]]:
         deadline = time.monotonic() + KAFKA_READ_S
         while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=500).values():
-                found += [e for r in records if not isinstance(e := ev.parse_decision_event(r.value or b""), ev.ParseError)]
+                found += [
+                    e for r in records if not isinstance(e := ev.parse_decision_event(r.value or b""), ev.ParseError)
+                ]
     finally:
         consumer.close()
     latest: dict[str, ev.DecisionEvent] = {}

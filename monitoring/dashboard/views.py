@@ -12,8 +12,16 @@ from werkzeug.exceptions import HTTPException
 
 from loanrisk import events as ev
 from monitoring.dashboard import store
-from monitoring.dashboard.prom import (Prometheus, PrometheusError, aligned, by_label, grid, histogram_counts, scalar,
-                                       table)
+from monitoring.dashboard.prom import (
+    Prometheus,
+    PrometheusError,
+    aligned,
+    by_label,
+    grid,
+    histogram_counts,
+    scalar,
+    table,
+)
 
 bp = Blueprint("dashboard", __name__)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{0,64}$")  # what an application id may look like in a query
@@ -103,8 +111,11 @@ def summary() -> Response:
         pairs = prom.vector(query)
         out[key] = None if isinstance(pairs, PrometheusError) else scalar(pairs)
     reasons = prom.vector(TOP_DECLINE_REASONS)
-    out["decline_reasons"] = [] if isinstance(reasons, PrometheusError) else [
-        {"code": code, "count": int(n)} for code, n in by_label(reasons, "code").items()]  # a list: JSON keeps its order
+    out["decline_reasons"] = (
+        []
+        if isinstance(reasons, PrometheusError)
+        else [{"code": code, "count": int(n)} for code, n in by_label(reasons, "code").items()]
+    )  # a list: JSON keeps its order
     grades = prom.vector("sum by (grade, decision) (loanrisk_pipeline_decisions_total)")
     pd = prom.vector("sum by (le) (loanrisk_pipeline_probability_of_default_bucket)")
     served = prom.vector("max by (model_version, policy_version) (loanrisk_risk_model_info)")
@@ -112,8 +123,9 @@ def summary() -> Response:
     out["by_grade"] = {} if isinstance(grades, PrometheusError) else table(grades, "grade", "decision")
     out["pd_histogram"] = [] if isinstance(pd, PrometheusError) else histogram_counts(pd)
     out["served_versions"] = [] if isinstance(served, PrometheusError) else [labels for labels, _ in served]
-    out["deciding_versions"] = [] if isinstance(deciding, PrometheusError) else [
-        {**labels, "applicants": int(v)} for labels, v in deciding]
+    out["deciding_versions"] = (
+        [] if isinstance(deciding, PrometheusError) else [{**labels, "applicants": int(v)} for labels, v in deciding]
+    )
     out["applicants_decided"] = sum(out["decisions"].values())
     out["as_of"] = time.time()
     return jsonify(out)

@@ -38,8 +38,7 @@ def now_ms() -> int:
 def received_from_spout(values: Sequence[Any]) -> tuple[Received, bool]:
     """Unpack the spout's tuple into a Received record and whether the payload was valid UTF-8."""
     topic, partition, offset, key, value, timestamp, sha, utf8 = values
-    received = Received(Source(str(topic), int(partition), int(offset)), key, value or "", str(sha),
-                        int(timestamp))
+    received = Received(Source(str(topic), int(partition), int(offset)), key, value or "", str(sha), int(timestamp))
     return received, bool(utf8)
 
 
@@ -59,8 +58,11 @@ def kafka_security(conf: Mapping[str, Any] | None, environ: Mapping[str, str]) -
         user_env, password_env = (opt(conf, f"loanrisk.kafka.sasl_{k}_env") for k in ("username", "password"))
         if not environ.get(user_env) or not environ.get(password_env):
             raise ValueError(f"{protocol} needs the Kafka user and password in ${user_env} and ${password_env}")
-        settings.update(sasl_mechanism=opt(conf, "loanrisk.kafka.sasl_mechanism") or "SCRAM-SHA-512",
-                        sasl_plain_username=environ[user_env], sasl_plain_password=environ[password_env])
+        settings.update(
+            sasl_mechanism=opt(conf, "loanrisk.kafka.sasl_mechanism") or "SCRAM-SHA-512",
+            sasl_plain_username=environ[user_env],
+            sasl_plain_password=environ[password_env],
+        )
     return settings
 
 
@@ -84,9 +86,17 @@ def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
     timeout_ms = int(opt(conf, "loanrisk.kafka.send_timeout_secs") * 1000)
     return KafkaProducer(
         bootstrap_servers=opt(conf, "loanrisk.kafka.bootstrap").split(","),
-        acks="all", enable_idempotence=True, linger_ms=5, request_timeout_ms=timeout_ms // 2,
-        delivery_timeout_ms=timeout_ms, max_block_ms=timeout_ms // 2, bootstrap_timeout_ms=timeout_ms // 2,
-        key_serializer=KeySerializer(), value_serializer=RecordSerializer(), **kafka_security(conf, os.environ))
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        request_timeout_ms=timeout_ms // 2,
+        delivery_timeout_ms=timeout_ms,
+        max_block_ms=timeout_ms // 2,
+        bootstrap_timeout_ms=timeout_ms // 2,
+        key_serializer=KeySerializer(),
+        value_serializer=RecordSerializer(),
+        **kafka_security(conf, os.environ),
+    )
 
 
 def publish_all(producer: Any, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:

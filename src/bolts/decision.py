@@ -12,8 +12,16 @@ from typing import Any
 
 from streamparse import Stream
 
-from bolts.common import (BATCH_FIELDS, DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, ShardGroups, now_ms,
-                          opt, unpack_items)
+from bolts.common import (
+    BATCH_FIELDS,
+    DEAD_LETTER_FIELDS,
+    DEAD_LETTER_STREAM,
+    BatchingBolt,
+    ShardGroups,
+    now_ms,
+    opt,
+    unpack_items,
+)
 from loanrisk import events
 from loanrisk.prescreen import PrescreenPolicy, prescreen
 
@@ -26,8 +34,11 @@ class DecisionBolt(BatchingBolt):
     # default stream -> submit_bolt: shard, items (Tracked wire lists)
     # "declined" stream -> save_bolt: shard, items (Tracked wire + Decision dict)
     # dead_letter stream -> dead_letter_bolt: application_id, letter
-    outputs = [Stream(fields=BATCH_FIELDS), Stream(fields=BATCH_FIELDS, name=DECLINED_STREAM),
-               Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
+    outputs = [
+        Stream(fields=BATCH_FIELDS),
+        Stream(fields=BATCH_FIELDS, name=DECLINED_STREAM),
+        Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM),
+    ]
     batch_size_key = "loanrisk.filter.batch_size"
 
     def setup(self, storm_conf: dict[str, Any]) -> None:

@@ -13,8 +13,16 @@ from typing import Any
 
 from streamparse import Stream
 
-from bolts.common import (BATCH_FIELDS, DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, ShardGroups, now_ms,
-                          opt, received_from_spout)
+from bolts.common import (
+    BATCH_FIELDS,
+    DEAD_LETTER_FIELDS,
+    DEAD_LETTER_STREAM,
+    BatchingBolt,
+    ShardGroups,
+    now_ms,
+    opt,
+    received_from_spout,
+)
 from loanrisk import events
 from loanrisk.cleaning import Rejection, parse_json_line
 
@@ -37,14 +45,28 @@ class FilterBolt(BatchingBolt):
         groups = ShardGroups()
         for tup in tuples:
             received, utf8 = received_from_spout(tup.values)
-            result = parse_json_line(received.raw) if utf8 else Rejection("BAD_JSON", None, "payload is not valid UTF-8")
+            result = (
+                parse_json_line(received.raw) if utf8 else Rejection("BAD_JSON", None, "payload is not valid UTF-8")
+            )
             if isinstance(result, Rejection):
-                self.emit_dead_letter(events.dead_letter(received, result.reason, result.field, result.detail,
-                                                         events.application_id_hint(received), now_ms()), [tup])
+                self.emit_dead_letter(
+                    events.dead_letter(
+                        received,
+                        result.reason,
+                        result.field,
+                        result.detail,
+                        events.application_id_hint(received),
+                        now_ms(),
+                    ),
+                    [tup],
+                )
                 continue
             app_id = result.id
-            groups.add(events.shard_of(app_id, self.shards),
-                       events.Tracked.of(app_id, result.to_dict(), received).to_wire(), tup)
+            groups.add(
+                events.shard_of(app_id, self.shards),
+                events.Tracked.of(app_id, result.to_dict(), received).to_wire(),
+                tup,
+            )
         self.emit_batches(groups)
         for tup in tuples:
             self.ack(tup)

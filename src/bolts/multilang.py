@@ -102,9 +102,12 @@ class FastMultilang:
         super().__init__(*args, **kwargs)
         self._stock_serializer = self.serializer  # kept alive: its TextIOWrapper would close stdin when collected
         stock = self.serializer
-        self.serializer = FramedSerializer(getattr(stock.input_stream, "buffer", stock.input_stream),
-                                           getattr(stock.output_stream, "buffer", stock.output_stream),
-                                           self._reader_lock, self._writer_lock)
+        self.serializer = FramedSerializer(
+            getattr(stock.input_stream, "buffer", stock.input_stream),
+            getattr(stock.output_stream, "buffer", stock.output_stream),
+            self._reader_lock,
+            self._writer_lock,
+        )
         # pystorm compares this with sys.stdout to redirect print() into Storm's log instead of the pipe
         self.serializer.output_stream = kwargs.get("output_stream", args[1] if len(args) > 1 else sys.stdout)
 

@@ -16,8 +16,16 @@ from typing import Any
 
 from streamparse import Stream
 
-from bolts.common import (DEAD_LETTER_FIELDS, DEAD_LETTER_STREAM, BatchingBolt, PublishesToKafka, now_ms, opt,
-                          publish_all, unpack_items)
+from bolts.common import (
+    DEAD_LETTER_FIELDS,
+    DEAD_LETTER_STREAM,
+    BatchingBolt,
+    PublishesToKafka,
+    now_ms,
+    opt,
+    publish_all,
+    unpack_items,
+)
 from loanrisk import events
 
 # HBase's Thrift server drops a connection idle for hbase.thrift.server.socket.read.timeout (60 s by default);
@@ -29,17 +37,23 @@ def open_table(conf: dict[str, Any]) -> Any:
     """Connect to HBase Thrift and return the loan_applications table."""
     import happybase  # imported here so the pure parts load without happybase
 
-    conn = happybase.Connection(opt(conf, "loanrisk.hbase.host"), opt(conf, "loanrisk.hbase.port"),
-                                timeout=opt(conf, "loanrisk.hbase.timeout_ms"))
+    conn = happybase.Connection(
+        opt(conf, "loanrisk.hbase.host"),
+        opt(conf, "loanrisk.hbase.port"),
+        timeout=opt(conf, "loanrisk.hbase.timeout_ms"),
+    )
     return conn.table(opt(conf, "loanrisk.hbase.table"))
 
 
 def read_existing(table: Any, ids: list[str]) -> dict[str, events.Stored]:
     """Return the fingerprint and save time of the rows that already exist for ids."""
     rows = table.rows(sorted(set(ids)), columns=[events.COL_FINGERPRINT, events.COL_SAVED_AT])
-    return {key.decode(): events.Stored(cols.get(events.COL_FINGERPRINT, b"").decode(),
-                                        int(cols.get(events.COL_SAVED_AT, b"0") or 0))
-            for key, cols in rows}
+    return {
+        key.decode(): events.Stored(
+            cols.get(events.COL_FINGERPRINT, b"").decode(), int(cols.get(events.COL_SAVED_AT, b"0") or 0)
+        )
+        for key, cols in rows
+    }
 
 
 class SaveBolt(PublishesToKafka, BatchingBolt):
@@ -90,8 +104,9 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
             elif action == events.DUPLICATE:
                 letters.append((events.duplicate_letter(tracked, owners[app_id], now_ms()), tup))
         self.put_rows(writes)
-        publish_all(self.producer, self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish],
-                    self.send_timeout)
+        publish_all(
+            self.producer, self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish], self.send_timeout
+        )
         for letter, tup in letters:  # only once the batch is durable: a failed batch sends no letter twice
             self.emit_dead_letter(letter, [tup])
 

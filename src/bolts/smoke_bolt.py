@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamparse import Bolt, Tuple
 
-SMOKE_MARK = "SMOKE-OK"   # tests/integration/test_storm.py looks for this in the logs
+SMOKE_MARK = "SMOKE-OK"  # tests/integration/test_storm.py looks for this in the logs
 
 
 class SmokeBolt(Bolt):

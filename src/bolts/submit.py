@@ -95,8 +95,10 @@ def read_problems(body: dict[str, Any], size: int) -> dict[int, Problem] | Unava
             return Unavailable(f"malformed problem entry: {str(entry)[:200]}")
         reason, detail = entry.get("reason"), str(entry.get("detail") or "rejected by the Risk API")
         field = entry.get("field")
-        found.setdefault(entry["index"], Problem(None if field is None else str(field)[:64],
-                                                 (f"{reason}: {detail}" if reason else detail)[:500]))
+        found.setdefault(
+            entry["index"],
+            Problem(None if field is None else str(field)[:64], (f"{reason}: {detail}" if reason else detail)[:500]),
+        )
     return found
 
 
@@ -135,8 +137,10 @@ class SubmitBolt(BatchingBolt):
 
     def setup(self, storm_conf: dict[str, Any]) -> None:
         self.url = opt(storm_conf, "loanrisk.risk_api.url").rstrip("/") + "/v1/evaluations/batch"
-        self.timeout = (opt(storm_conf, "loanrisk.risk_api.connect_timeout_secs"),
-                        opt(storm_conf, "loanrisk.risk_api.read_timeout_secs"))
+        self.timeout = (
+            opt(storm_conf, "loanrisk.risk_api.connect_timeout_secs"),
+            opt(storm_conf, "loanrisk.risk_api.read_timeout_secs"),
+        )
         self.max_attempts = opt(storm_conf, "loanrisk.risk_api.max_attempts")
         self.backoff = opt(storm_conf, "loanrisk.risk_api.backoff_secs")
         self.budget = opt(storm_conf, "loanrisk.risk_api.retry_budget_secs")
@@ -144,9 +148,11 @@ class SubmitBolt(BatchingBolt):
         self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         token = scorer_token(storm_conf, os.environ)
         if token is None:
-            self.logger.warning("no scorer token (env %s, file %s): the Risk API will answer 401",
-                                opt(storm_conf, "loanrisk.risk_api.token_env"),
-                                opt(storm_conf, "loanrisk.risk_api.token_file"))
+            self.logger.warning(
+                "no scorer token (env %s, file %s): the Risk API will answer 401",
+                opt(storm_conf, "loanrisk.risk_api.token_env"),
+                opt(storm_conf, "loanrisk.risk_api.token_file"),
+            )
         self.session.headers.update(bearer(token))
         self.session.verify = opt(storm_conf, "loanrisk.risk_api.ca_file") or True  # never off
 
@@ -155,7 +161,7 @@ class SubmitBolt(BatchingBolt):
         entries = unpack_items(tuples)
         outcomes: list[events.Decision | Problem] = []
         for start in range(0, len(entries), self.batch_size):
-            chunk = [tracked for _, tracked, _ in entries[start:start + self.batch_size]]
+            chunk = [tracked for _, tracked, _ in entries[start : start + self.batch_size]]
             scored = self.score(chunk)
             if isinstance(scored, Unavailable):
                 self.logger.warning("Risk API unavailable, failing %d tuples: %s", len(tuples), scored.detail)
@@ -166,8 +172,10 @@ class SubmitBolt(BatchingBolt):
         decided = ShardGroups()
         for (tup, tracked, _), outcome in zip(entries, outcomes):
             if isinstance(outcome, Problem):
-                self.emit_dead_letter(events.late_letter(tracked, events.RISK_API_REJECTED, outcome.field,
-                                                         outcome.detail, now_ms()), [tup])
+                self.emit_dead_letter(
+                    events.late_letter(tracked, events.RISK_API_REJECTED, outcome.field, outcome.detail, now_ms()),
+                    [tup],
+                )
             else:
                 decided.add(tup.values[0], [*tracked.to_wire(), outcome.to_dict()], tup)
         self.emit_batches(decided)

@@ -58,16 +58,39 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_TEXT_LENGTH = 255
 
 REASONS = (
-    "JUNK_ROW", "BAD_JSON", "NOT_AN_OBJECT", "TOO_LARGE", "MISSING_FIELD", "UNKNOWN_FIELD", "BAD_TYPE",
-    "BAD_NUMBER", "OUT_OF_RANGE", "BAD_DATE", "BAD_FORMAT", "UNKNOWN_CATEGORY", "INCONSISTENT",
+    "JUNK_ROW",
+    "BAD_JSON",
+    "NOT_AN_OBJECT",
+    "TOO_LARGE",
+    "MISSING_FIELD",
+    "UNKNOWN_FIELD",
+    "BAD_TYPE",
+    "BAD_NUMBER",
+    "OUT_OF_RANGE",
+    "BAD_DATE",
+    "BAD_FORMAT",
+    "UNKNOWN_CATEGORY",
+    "INCONSISTENT",
     "UNSUPPORTED_VERSION",
 )
 
 HOME_OWNERSHIP = ("MORTGAGE", "RENT", "OWN", "ANY", "OTHER", "NONE")
 VERIFICATION_STATUS = ("Not Verified", "Source Verified", "Verified")
 PURPOSES = (
-    "debt_consolidation", "credit_card", "home_improvement", "other", "major_purchase", "medical",
-    "small_business", "car", "vacation", "moving", "house", "wedding", "renewable_energy", "educational",
+    "debt_consolidation",
+    "credit_card",
+    "home_improvement",
+    "other",
+    "major_purchase",
+    "medical",
+    "small_business",
+    "car",
+    "vacation",
+    "moving",
+    "house",
+    "wedding",
+    "renewable_energy",
+    "educational",
 )
 APPLICATION_TYPES = ("Individual", "Joint App")
 TERMS = (36, 60)
@@ -78,8 +101,10 @@ GOOD_STATUSES = ("Fully Paid", "Does not meet the credit policy. Status:Fully Pa
 
 JUNK_PREFIXES = ("notes offered by", "loans that do not meet", "total amount funded", "loans that meet")
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _ZIP_RE = re.compile(r"\d{3}xx")
 _STATE_RE = re.compile(r"[A-Z]{2}")
@@ -154,25 +179,31 @@ def _in_range(field: str, number: float | int, low: float, high: float) -> float
 
 def money(low: float, high: float) -> Parser:
     """Make a parser for an amount in dollars within [low, high]."""
+
     def parse(field: str, value: object, strict: bool) -> float | Rejection:
         number = _number(field, value, strict)
         return number if isinstance(number, Rejection) else _in_range(field, number, low, high)
+
     return parse
 
 
 def percent(low: float, high: float) -> Parser:
     """Make a parser for a percentage ("13.56%" or 13.56) within [low, high]."""
+
     def parse(field: str, value: object, strict: bool) -> float | Rejection:
         number = _number(field, value, strict, unit="%")
         return number if isinstance(number, Rejection) else _in_range(field, number, low, high)
+
     return parse
 
 
 def count(low: int, high: int) -> Parser:
     """Make a parser for a whole number within [low, high]."""
+
     def parse(field: str, value: object, strict: bool) -> int | Rejection:
         number = _whole(field, value, strict)
         return number if isinstance(number, Rejection) else _in_range(field, number, low, high)
+
     return parse
 
 
@@ -186,7 +217,7 @@ def parse_term(field: str, value: object, strict: bool) -> int | Rejection:
     return int(number)
 
 
-def parse_emp_length(field: str, value: object, strict: bool) -> int | None | Rejection:
+def parse_emp_length(field: str, value: object, strict: bool) -> int | Rejection | None:
     """Parse employment length in years: "10+ years" -> 10, "< 1 year" -> 0, "n/a" -> None, or 0..10."""
     if isinstance(value, str) and not strict:
         text = value.strip().lower()
@@ -198,7 +229,7 @@ def parse_emp_length(field: str, value: object, strict: bool) -> int | None | Re
     return count(0, 10)(field, value, strict)
 
 
-def parse_dti(field: str, value: object, strict: bool) -> float | None | Rejection:
+def parse_dti(field: str, value: object, strict: bool) -> float | Rejection | None:
     """Parse debt-to-income in percent; the 999 and -1 sentinels mean "not computable" and become None."""
     number = _number(field, value, strict, unit="%")
     if isinstance(number, Rejection):
@@ -237,6 +268,7 @@ def text(field: str, value: object, strict: bool) -> str | Rejection:
 
 def pattern(regex: re.Pattern[str], upper: bool = False) -> Parser:
     """Make a parser for a short code that must match regex (optionally upper-cased when lenient)."""
+
     def parse(field: str, value: object, strict: bool) -> str | Rejection:
         if not isinstance(value, str):
             return Rejection("BAD_TYPE", field, f"expected text, got {type(value).__name__}")
@@ -244,12 +276,14 @@ def pattern(regex: re.Pattern[str], upper: bool = False) -> Parser:
         if not regex.fullmatch(code):
             return Rejection("BAD_FORMAT", field, f"does not match {regex.pattern}: {value[:40]!r}")
         return code
+
     return parse
 
 
 def category(choices: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Parser:
     """Make a parser for one of choices; lenient matching ignores case and surrounding spaces."""
     folded = {c.lower(): c for c in choices} | dict(aliases or {})
+
     def parse(field: str, value: object, strict: bool) -> str | Rejection:
         if not isinstance(value, str):
             return Rejection("BAD_TYPE", field, f"expected text, got {type(value).__name__}")
@@ -260,6 +294,7 @@ def category(choices: tuple[str, ...], aliases: Mapping[str, str] | None = None)
         if found is None:
             return Rejection("UNKNOWN_CATEGORY", field, f"{value[:40]!r} is not one of {', '.join(choices)}")
         return found
+
     return parse
 
 
@@ -363,7 +398,9 @@ def _field_value(raw: Mapping[str, object], name: str, strict: bool) -> Any:
 def _cross_check(values: dict[str, Any]) -> Rejection | None:
     """Check the rules that involve two fields."""
     if values["sub_grade"][0] != values["grade"]:
-        return Rejection("INCONSISTENT", "sub_grade", f"sub_grade {values['sub_grade']} is not in grade {values['grade']}")
+        return Rejection(
+            "INCONSISTENT", "sub_grade", f"sub_grade {values['sub_grade']} is not in grade {values['grade']}"
+        )
     if values["fico_range_high"] < values["fico_range_low"]:
         return Rejection("INCONSISTENT", "fico_range_high", "fico_range_high is below fico_range_low")
     return None
@@ -397,7 +434,9 @@ def applicant_from_json(data: object) -> Applicant | Rejection:
         return Rejection("NOT_AN_OBJECT", None, f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(FIELD_NAMES), key=str)
     if unknown:
-        return Rejection("UNKNOWN_FIELD", str(unknown[0])[:64], f"not a field of the applicant record: {str(unknown[0])[:64]!r}")
+        return Rejection(
+            "UNKNOWN_FIELD", str(unknown[0])[:64], f"not a field of the applicant record: {str(unknown[0])[:64]!r}"
+        )
     missing = [name for name in FIELD_NAMES if name not in data and strict_key_required(name)]
     if missing:
         return Rejection("MISSING_FIELD", missing[0], f"{missing[0]} is required (null when unknown)")

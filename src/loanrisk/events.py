@@ -109,14 +109,20 @@ class Received:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as a JSON-ready dict (it travels inside Storm tuples)."""
-        return {"source": self.source.to_dict(), "key": self.key, "raw": self.raw,
-                "raw_sha256": self.raw_sha256, "kafka_ts_ms": self.kafka_ts_ms}
+        return {
+            "source": self.source.to_dict(),
+            "key": self.key,
+            "raw": self.raw,
+            "raw_sha256": self.raw_sha256,
+            "kafka_ts_ms": self.kafka_ts_ms,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Received:
         """Build the record back from ``to_dict()``'s output."""
-        return cls(Source.from_dict(data["source"]), data.get("key"), data["raw"],
-                   data["raw_sha256"], int(data["kafka_ts_ms"]))
+        return cls(
+            Source.from_dict(data["source"]), data.get("key"), data["raw"], data["raw_sha256"], int(data["kafka_ts_ms"])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +143,11 @@ class Shadow:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the shadow result as a JSON-ready dict."""
-        return {"model_version": self.model_version, "probability_of_default": self.probability_of_default,
-                "decision": self.decision}
+        return {
+            "model_version": self.model_version,
+            "probability_of_default": self.probability_of_default,
+            "decision": self.decision,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Shadow | None:
@@ -163,19 +172,31 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the decision as a JSON-ready dict (it travels inside Storm tuples)."""
-        data = {"application_id": self.application_id, "decision": self.decision, "decided_by": self.decided_by,
-                "probability_of_default": self.probability_of_default, "reasons": _reason_dicts(self.reasons),
-                "model_version": self.model_version, "policy_version": self.policy_version}
+        data = {
+            "application_id": self.application_id,
+            "decision": self.decision,
+            "decided_by": self.decided_by,
+            "probability_of_default": self.probability_of_default,
+            "reasons": _reason_dicts(self.reasons),
+            "model_version": self.model_version,
+            "policy_version": self.policy_version,
+        }
         return data if self.challenger is None else data | {"challenger": self.challenger.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
         """Build the decision back from ``to_dict()``'s output."""
         pd = data.get("probability_of_default")
-        return cls(str(data["application_id"]), str(data["decision"]), str(data["decided_by"]),
-                   None if pd is None else float(pd), _reasons(data.get("reasons") or []),
-                   data.get("model_version") or None, str(data["policy_version"]),
-                   Shadow.from_dict(data.get("challenger")))
+        return cls(
+            str(data["application_id"]),
+            str(data["decision"]),
+            str(data["decided_by"]),
+            None if pd is None else float(pd),
+            _reasons(data.get("reasons") or []),
+            data.get("model_version") or None,
+            str(data["policy_version"]),
+            Shadow.from_dict(data.get("challenger")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,11 +218,20 @@ class DecisionEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the event as a JSON-ready dict (built by hand: dataclasses.asdict measured ~30x slower)."""
-        return {"application_id": self.application_id, "decision": self.decision, "decided_by": self.decided_by,
-                "probability_of_default": self.probability_of_default, "reasons": _reason_dicts(self.reasons),
-                "model_version": self.model_version, "policy_version": self.policy_version,
-                "source": self.source.to_dict(), "kafka_ts_ms": self.kafka_ts_ms, "saved_at_ms": self.saved_at_ms,
-                "event_id": self.event_id, "schema_version": self.schema_version}
+        return {
+            "application_id": self.application_id,
+            "decision": self.decision,
+            "decided_by": self.decided_by,
+            "probability_of_default": self.probability_of_default,
+            "reasons": _reason_dicts(self.reasons),
+            "model_version": self.model_version,
+            "policy_version": self.policy_version,
+            "source": self.source.to_dict(),
+            "kafka_ts_ms": self.kafka_ts_ms,
+            "saved_at_ms": self.saved_at_ms,
+            "event_id": self.event_id,
+            "schema_version": self.schema_version,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +279,7 @@ def _reasons(items: Any) -> tuple[Reason, ...]:
 
 def dumps(data: Any) -> bytes:
     """Serialise a record for Kafka or HBase: compact, sorted keys, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def sha256_hex(payload: bytes) -> str:
@@ -290,8 +319,9 @@ def decision_from_evaluation(result: Mapping[str, Any]) -> Decision:
     )
 
 
-def hbase_row(applicant: Mapping[str, Any], decision: Decision, received: Received | Tracked,
-              saved_at_ms: int) -> dict[bytes, bytes]:
+def hbase_row(
+    applicant: Mapping[str, Any], decision: Decision, received: Received | Tracked, saved_at_ms: int
+) -> dict[bytes, bytes]:
     """Return the HBase columns of a decided applicant."""
     return row_columns(applicant_json(applicant), decision, received, saved_at_ms)
 
@@ -319,17 +349,22 @@ def shadow_columns(challenger: Shadow | None) -> dict[bytes, bytes]:
     """Return the challenger's columns of a row (none when no challenger scored it)."""
     if challenger is None:
         return {}
-    return {COL_CHALLENGER_MODEL: challenger.model_version.encode(),
-            COL_CHALLENGER_PD: repr(float(challenger.probability_of_default)).encode(),
-            COL_CHALLENGER_DECISION: challenger.decision.encode()}
+    return {
+        COL_CHALLENGER_MODEL: challenger.model_version.encode(),
+        COL_CHALLENGER_PD: repr(float(challenger.probability_of_default)).encode(),
+        COL_CHALLENGER_DECISION: challenger.decision.encode(),
+    }
 
 
 def parse_shadow(columns: Mapping[bytes, bytes]) -> Shadow | None:
     """Read the challenger's columns of a row back (None when the row has none)."""
     if COL_CHALLENGER_MODEL not in columns:
         return None
-    return Shadow(columns[COL_CHALLENGER_MODEL].decode(), float(columns[COL_CHALLENGER_PD]),
-                  columns[COL_CHALLENGER_DECISION].decode())
+    return Shadow(
+        columns[COL_CHALLENGER_MODEL].decode(),
+        float(columns[COL_CHALLENGER_PD]),
+        columns[COL_CHALLENGER_DECISION].decode(),
+    )
 
 
 def parse_row(row_key: bytes | str, columns: Mapping[bytes, bytes]) -> StoredRow | ParseError:
@@ -348,29 +383,50 @@ def parse_row(row_key: bytes | str, columns: Mapping[bytes, bytes]) -> StoredRow
             policy_version=columns.get(COL_POLICY_VERSION, b"").decode(),
             challenger=parse_shadow(columns),
         )
-        return StoredRow(key, applicant, columns[COL_FINGERPRINT].decode(), decision,
-                         Source.from_dict(json.loads(columns[COL_SOURCE])),
-                         int(columns[COL_KAFKA_TS]), int(columns[COL_SAVED_AT]),
-                         int(columns.get(COL_SCHEMA_VERSION, b"1")),
-                         columns.get(COL_EVENT_PUBLISHED) == b"1")
+        return StoredRow(
+            key,
+            applicant,
+            columns[COL_FINGERPRINT].decode(),
+            decision,
+            Source.from_dict(json.loads(columns[COL_SOURCE])),
+            int(columns[COL_KAFKA_TS]),
+            int(columns[COL_SAVED_AT]),
+            int(columns.get(COL_SCHEMA_VERSION, b"1")),
+            columns.get(COL_EVENT_PUBLISHED) == b"1",
+        )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         return ParseError(f"row {key!r}: {type(exc).__name__}: {exc}")
 
 
 def event_id(application_id: str, applicant_fingerprint: str, decision: Decision) -> str:
     """Return the decision event's id: equal for every publication of the same decision on the same content."""
-    parts = (application_id, applicant_fingerprint, decision.decision, decision.model_version or "",
-             decision.policy_version)
+    parts = (
+        application_id,
+        applicant_fingerprint,
+        decision.decision,
+        decision.model_version or "",
+        decision.policy_version,
+    )
     return sha256_hex("\x1f".join(parts).encode("utf-8"))
 
 
-def decision_event(decision: Decision, received: Received | Tracked, saved_at_ms: int,
-                   applicant_fingerprint: str = "") -> DecisionEvent:
+def decision_event(
+    decision: Decision, received: Received | Tracked, saved_at_ms: int, applicant_fingerprint: str = ""
+) -> DecisionEvent:
     """Build the decision event published after the row was saved (saved_at_ms: the row's own)."""
-    return DecisionEvent(decision.application_id, decision.decision, decision.decided_by,
-                         decision.probability_of_default, decision.reasons, decision.model_version,
-                         decision.policy_version, received.source, received.kafka_ts_ms, saved_at_ms,
-                         event_id(decision.application_id, applicant_fingerprint, decision))
+    return DecisionEvent(
+        decision.application_id,
+        decision.decision,
+        decision.decided_by,
+        decision.probability_of_default,
+        decision.reasons,
+        decision.model_version,
+        decision.policy_version,
+        received.source,
+        received.kafka_ts_ms,
+        saved_at_ms,
+        event_id(decision.application_id, applicant_fingerprint, decision),
+    )
 
 
 def parse_decision_event(payload: bytes | str) -> DecisionEvent | ParseError:
@@ -379,30 +435,47 @@ def parse_decision_event(payload: bytes | str) -> DecisionEvent | ParseError:
         data = json.loads(payload)
         pd = data["probability_of_default"]
         return DecisionEvent(
-            str(data["application_id"]), str(data["decision"]), str(data["decided_by"]),
-            None if pd is None else float(pd), _reasons(data["reasons"]),
-            data.get("model_version"), str(data["policy_version"]), Source.from_dict(data["source"]),
-            int(data["kafka_ts_ms"]), int(data["saved_at_ms"]), str(data.get("event_id", "")),
-            int(data["schema_version"]))
+            str(data["application_id"]),
+            str(data["decision"]),
+            str(data["decided_by"]),
+            None if pd is None else float(pd),
+            _reasons(data["reasons"]),
+            data.get("model_version"),
+            str(data["policy_version"]),
+            Source.from_dict(data["source"]),
+            int(data["kafka_ts_ms"]),
+            int(data["saved_at_ms"]),
+            str(data.get("event_id", "")),
+            int(data["schema_version"]),
+        )
     except (KeyError, ValueError, TypeError) as exc:
         return ParseError(f"decision event: {type(exc).__name__}: {exc}")
 
 
-def dead_letter(received: Received, reason: str, field_name: str | None, detail: str,
-                application_id: str | None, now_ms: int) -> DeadLetter:
+def dead_letter(
+    received: Received, reason: str, field_name: str | None, detail: str, application_id: str | None, now_ms: int
+) -> DeadLetter:
     """Build the dead letter of a received record that cannot be decided."""
-    return DeadLetter(reason, field_name, detail, application_id, received.raw, received.raw_sha256,
-                      received.source, now_ms)
+    return DeadLetter(
+        reason, field_name, detail, application_id, received.raw, received.raw_sha256, received.source, now_ms
+    )
 
 
 def parse_dead_letter(payload: bytes | str) -> DeadLetter | ParseError:
     """Read a dead letter back from its Kafka value."""
     try:
         data = json.loads(payload)
-        return DeadLetter(str(data["reason"]), data.get("field"), str(data.get("detail", "")),
-                          data.get("application_id"), str(data.get("raw", "")), str(data["raw_sha256"]),
-                          Source.from_dict(data["source"]), int(data["dead_lettered_at_ms"]),
-                          int(data["schema_version"]))
+        return DeadLetter(
+            str(data["reason"]),
+            data.get("field"),
+            str(data.get("detail", "")),
+            data.get("application_id"),
+            str(data.get("raw", "")),
+            str(data["raw_sha256"]),
+            Source.from_dict(data["source"]),
+            int(data["dead_lettered_at_ms"]),
+            int(data["schema_version"]),
+        )
     except (KeyError, ValueError, TypeError) as exc:
         return ParseError(f"dead letter: {type(exc).__name__}: {exc}")
 
@@ -498,8 +571,13 @@ class Tracked:
     @classmethod
     def of(cls, application_id: str, applicant: Mapping[str, Any], received: Received | Tracked) -> Tracked:
         """Keep what later steps need of a received record."""
-        return cls(application_id, applicant_json(applicant).decode("utf-8"), received.source, received.kafka_ts_ms,
-                   received.raw_sha256)
+        return cls(
+            application_id,
+            applicant_json(applicant).decode("utf-8"),
+            received.source,
+            received.kafka_ts_ms,
+            received.raw_sha256,
+        )
 
 
 def shard_of(application_id: str, shards: int) -> int:
@@ -509,8 +587,9 @@ def shard_of(application_id: str, shards: int) -> int:
 
 def late_letter(tracked: Tracked, reason: str, field_name: str | None, detail: str, now_ms: int) -> DeadLetter:
     """Build the dead letter of an applicant refused after the filter (payload: by sha256 and coordinates)."""
-    return DeadLetter(reason, field_name, detail, tracked.application_id, "", tracked.raw_sha256, tracked.source,
-                      now_ms)
+    return DeadLetter(
+        reason, field_name, detail, tracked.application_id, "", tracked.raw_sha256, tracked.source, now_ms
+    )
 
 
 def duplicate_letter(tracked: Tracked, stored_fingerprint: str, now_ms: int) -> DeadLetter:

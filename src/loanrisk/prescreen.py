@@ -99,8 +99,9 @@ def loan_amount_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason | None:
     """Decline loan amounts outside the product's range."""
     amount = _num(a, "loan_amnt")
     if amount is None or not p.min_loan_amnt <= amount <= p.max_loan_amnt:
-        return Reason("PS_LOAN_AMOUNT",
-                      f"Requested amount is outside {p.min_loan_amnt:,.0f}-{p.max_loan_amnt:,.0f} USD")
+        return Reason(
+            "PS_LOAN_AMOUNT", f"Requested amount is outside {p.min_loan_amnt:,.0f}-{p.max_loan_amnt:,.0f} USD"
+        )
     return None
 
 
@@ -139,8 +140,7 @@ def recent_delinquency_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason 
     """Decline a delinquency within the last months."""
     months = _num(a, "mths_since_last_delinq")
     if months is not None and months < p.min_months_since_delinq:
-        return Reason("PS_RECENT_DELINQUENCY",
-                      f"Delinquency within the last {p.min_months_since_delinq} months")
+        return Reason("PS_RECENT_DELINQUENCY", f"Delinquency within the last {p.min_months_since_delinq} months")
     return None
 
 
@@ -168,12 +168,30 @@ def public_records_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason | No
     return None
 
 
-RULES: tuple[Rule, ...] = (grade_rule, loan_amount_rule, income_rule, dti_unknown_rule, dti_high_rule,
-                           fico_rule, recent_delinquency_rule, delinquencies_rule, inquiries_rule,
-                           public_records_rule)
-REASON_CODES = ("PS_GRADE", "PS_LOAN_AMOUNT", "PS_INCOME_MISSING", "PS_DTI_UNKNOWN", "PS_DTI_HIGH",
-                "PS_FICO_LOW", "PS_RECENT_DELINQUENCY", "PS_DELINQUENCIES", "PS_INQUIRIES",
-                "PS_PUBLIC_RECORDS")
+RULES: tuple[Rule, ...] = (
+    grade_rule,
+    loan_amount_rule,
+    income_rule,
+    dti_unknown_rule,
+    dti_high_rule,
+    fico_rule,
+    recent_delinquency_rule,
+    delinquencies_rule,
+    inquiries_rule,
+    public_records_rule,
+)
+REASON_CODES = (
+    "PS_GRADE",
+    "PS_LOAN_AMOUNT",
+    "PS_INCOME_MISSING",
+    "PS_DTI_UNKNOWN",
+    "PS_DTI_HIGH",
+    "PS_FICO_LOW",
+    "PS_RECENT_DELINQUENCY",
+    "PS_DELINQUENCIES",
+    "PS_INQUIRIES",
+    "PS_PUBLIC_RECORDS",
+)
 
 
 def decline_reasons(applicant: Mapping[str, Any], policy: PrescreenPolicy) -> tuple[Reason, ...]:
@@ -187,5 +205,6 @@ def prescreen(applicant: Mapping[str, Any], policy: PrescreenPolicy) -> Decision
     reasons = decline_reasons(applicant, policy)
     if not reasons:
         return None
-    return Decision(str(applicant["id"]), "DECLINE", "PRESCREEN", None, reasons[: policy.max_reasons],
-                    None, policy.policy_version)
+    return Decision(
+        str(applicant["id"]), "DECLINE", "PRESCREEN", None, reasons[: policy.max_reasons], None, policy.policy_version
+    )

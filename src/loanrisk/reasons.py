@@ -70,25 +70,36 @@ CATALOGUE: dict[str, str] = {
 RETIRED: dict[str, str] = {
     "SUB_GRADE_LOW_RISK": "favourable side: not an adverse-action reason",
     "INT_RATE_HIGH": "folded into SUB_GRADE_HIGH_RISK (the rate is set from the grade)",
-    "INT_RATE_LOW": "favourable side", "TERM_SHORT": "favourable side", "LOAN_AMOUNT_LOW": "favourable side",
-    "INCOME_HIGH": "favourable side", "PAYMENT_TO_INCOME_LOW": "favourable side", "DTI_LOW": "favourable side",
+    "INT_RATE_LOW": "favourable side",
+    "TERM_SHORT": "favourable side",
+    "LOAN_AMOUNT_LOW": "favourable side",
+    "INCOME_HIGH": "favourable side",
+    "PAYMENT_TO_INCOME_LOW": "favourable side",
+    "DTI_LOW": "favourable side",
     "DTI_MISSING": "an unknown value is imputed with the reference's value",
-    "FICO_HIGH": "favourable side", "REVOL_UTIL_LOW": "favourable side",
+    "FICO_HIGH": "favourable side",
+    "REVOL_UTIL_LOW": "favourable side",
     "REVOL_UTIL_MISSING": "an unknown value is imputed with the reference's value",
-    "REVOL_BAL_HIGH": "feature dropped: no defensible direction", "REVOL_BAL_LOW": "feature dropped",
-    "REVOL_BAL_MISSING": "feature dropped", "INQUIRIES_LOW": "favourable side",
+    "REVOL_BAL_HIGH": "feature dropped: no defensible direction",
+    "REVOL_BAL_LOW": "feature dropped",
+    "REVOL_BAL_MISSING": "feature dropped",
+    "INQUIRIES_LOW": "favourable side",
     "INQUIRIES_MISSING": "an unknown value is imputed with the reference's value",
     "DELINQUENCIES_LOW": "favourable side",
     "DELINQUENCIES_MISSING": "an unknown value is imputed with the reference's value",
-    "DELINQUENCY_HISTORY": "folded into DELINQUENCIES_HIGH", "NO_DELINQUENCY_HISTORY": "favourable side",
+    "DELINQUENCY_HISTORY": "folded into DELINQUENCIES_HIGH",
+    "NO_DELINQUENCY_HISTORY": "favourable side",
     "PUBLIC_RECORDS_LOW": "favourable side",
     "PUBLIC_RECORDS_MISSING": "an unknown value is imputed with the reference's value",
-    "OPEN_ACCOUNTS_HIGH": "feature dropped: no defensible direction", "OPEN_ACCOUNTS_LOW": "feature dropped",
-    "OPEN_ACCOUNTS_MISSING": "feature dropped", "TOTAL_ACCOUNTS_HIGH": "favourable side",
+    "OPEN_ACCOUNTS_HIGH": "feature dropped: no defensible direction",
+    "OPEN_ACCOUNTS_LOW": "feature dropped",
+    "OPEN_ACCOUNTS_MISSING": "feature dropped",
+    "TOTAL_ACCOUNTS_HIGH": "favourable side",
     "TOTAL_ACCOUNTS_MISSING": "an unknown value is imputed with the reference's value",
     "CREDIT_HISTORY_LONG": "favourable side",
     "CREDIT_HISTORY_MISSING": "an unknown value is imputed with the reference's value",
-    "EMPLOYMENT_LONG": "favourable side", "EMPLOYMENT_MISSING": "folded into EMPLOYMENT_SHORT",
+    "EMPLOYMENT_LONG": "favourable side",
+    "EMPLOYMENT_MISSING": "folded into EMPLOYMENT_SHORT",
     "HOME_OWNERSHIP": "feature dropped: housing status has no defensible direction",
     "INCOME_VERIFICATION": "feature dropped: verification status has no defensible direction",
     "LOAN_PURPOSE": "feature dropped: only the small-business purpose is kept (SMALL_BUSINESS_PURPOSE)",
@@ -166,10 +177,18 @@ def catalogue_markdown() -> str:
         "| code | text (as told to the applicant) | factor | model features |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| `{code}` | {text} | `{factor_of_code[code]}` | "
-              + ", ".join(f"`{f}`" for f in features_of[factor_of_code[code]]) + " |"
-              for code, text in CATALOGUE.items()]
-    lines += ["", "## Retired codes (model v1; never issued again, never reused)", "",
-              "| code | why |", "| --- | --- |"]
+    lines += [
+        f"| `{code}` | {text} | `{factor_of_code[code]}` | "
+        + ", ".join(f"`{f}`" for f in features_of[factor_of_code[code]])
+        + " |"
+        for code, text in CATALOGUE.items()
+    ]
+    lines += [
+        "",
+        "## Retired codes (model v1; never issued again, never reused)",
+        "",
+        "| code | why |",
+        "| --- | --- |",
+    ]
     lines += [f"| `{code}` | {why} |" for code, why in RETIRED.items()]
     return "\n".join(lines) + "\n"

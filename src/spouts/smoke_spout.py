@@ -7,7 +7,7 @@ from typing import Any
 
 from streamparse import Spout
 
-EMIT_INTERVAL_SECS = 0.2   # a trickle: the smoke topology only proves the cluster runs Python components
+EMIT_INTERVAL_SECS = 0.2  # a trickle: the smoke topology only proves the cluster runs Python components
 
 
 class SmokeSpout(Spout):

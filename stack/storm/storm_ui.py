@@ -19,14 +19,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stormui import create_app  # noqa: E402
-from stormui.mapping import pretty_uptime, window_order  # noqa: E402,F401  (kept importable from here)
-from stormui import logs  # noqa: E402
-from stormui.nimbus import nimbus  # noqa: E402
+from stormui import (
+    create_app,
+    logs,
+)
+from stormui.mapping import pretty_uptime, window_order  # noqa: F401  (kept importable from here)
+from stormui.nimbus import nimbus
 
 NIMBUS_HOST = os.environ.get("STORM_NIMBUS_HOST", "localhost")
 NIMBUS_PORT = int(os.environ.get("STORM_NIMBUS_PORT", "6627"))
-__all__ = ["create_app", "check", "main"]
+__all__ = ["check", "create_app", "main"]
 
 
 def check(what: str, arg: str | None = None) -> bool:
@@ -92,7 +94,7 @@ def show_logs(argv: list[str]) -> int:
                 print(f"{match['lineNumber']}: {match['beforeString']}{match['matchString']}{match['afterString']}")
         else:
             content = str(logs.read_page(path, None, logs.MAX_PAGE)["content"])
-            print("\n".join(content.splitlines()[-args.lines:]))
+            print("\n".join(content.splitlines()[-args.lines :]))
     return 0
 
 

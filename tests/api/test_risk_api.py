@@ -18,8 +18,15 @@ from risk_api import create_app
 from risk_api.schemas import EXAMPLE_APPLICANT
 from tests.tokens import shared_tokens
 
-RESULT_KEYS = {"application_id", "probability_of_default", "probability_of_payoff", "decision", "reasons",
-               "model_version", "policy_version"}
+RESULT_KEYS = {
+    "application_id",
+    "probability_of_default",
+    "probability_of_payoff",
+    "decision",
+    "reasons",
+    "model_version",
+    "policy_version",
+}
 PROBLEM = "application/problem+json"
 TOKENS = shared_tokens()
 AUTH = TOKENS.config()  # auth on, with the test token store
@@ -31,7 +38,7 @@ def app() -> Flask:
     return create_app({**AUTH, "TESTING": True})
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """Return a test client of the Risk API."""
     return TOKENS.client(app)
@@ -49,8 +56,9 @@ def without(field: str) -> dict[str, Any]:
 
 def post(client: FlaskClient, path: str, body: Any) -> Any:
     """POST body serialised as JSON (NaN/Infinity allowed, as a careless client would send them)."""
-    return client.post(path, data=json.dumps(body, allow_nan=True), content_type="application/json",
-                       headers=TOKENS.headers("scorer"))
+    return client.post(
+        path, data=json.dumps(body, allow_nan=True), content_type="application/json", headers=TOKENS.headers("scorer")
+    )
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
@@ -74,8 +82,9 @@ def test_valid_applicant_gets_a_decision(client: FlaskClient) -> None:
     assert all(CATALOGUE[r["code"]] == r["text"] for r in result["reasons"]) and len(result["reasons"]) <= 4
 
 
-@pytest.mark.parametrize(("approve_below", "decline_at", "decision"), [(1.0, 1.0, "APPROVE"), (0.0, 1.0, "REVIEW"),
-                                                                        (0.0, 0.0, "DECLINE")])
+@pytest.mark.parametrize(
+    ("approve_below", "decline_at", "decision"), [(1.0, 1.0, "APPROVE"), (0.0, 1.0, "REVIEW"), (0.0, 0.0, "DECLINE")]
+)
 def test_only_adverse_decisions_carry_reasons(approve_below: float, decline_at: float, decision: str) -> None:
     policy = create_app({**AUTH, "TESTING": True, "APPROVE_BELOW": approve_below, "DECLINE_AT": decline_at})
     risky = applicant(sub_grade="D5", grade="D", int_rate=21.0, dti=29.0, inq_last_6mths=3, revol_util=95.0)
@@ -109,14 +118,17 @@ def test_batch_of_the_maximum_size_is_accepted(client: FlaskClient) -> None:
     assert response.status_code == 200 and len(response.get_json()["results"]) == 1000
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"applicants": [applicant(id=f"O{i}") for i in range(1001)]}, "applicants"),
-    ({"applicants": []}, "applicants"),
-    ({"applicants": "nope"}, "applicants"),
-    ({}, "applicants"),
-    ({"applicants": [applicant()], "extra": 1}, "extra"),
-    ([applicant()], None),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"applicants": [applicant(id=f"O{i}") for i in range(1001)]}, "applicants"),
+        ({"applicants": []}, "applicants"),
+        ({"applicants": "nope"}, "applicants"),
+        ({}, "applicants"),
+        ({"applicants": [applicant()], "extra": 1}, "extra"),
+        ([applicant()], None),
+    ],
+)
 def test_batch_wrong_as_a_whole_is_422(client: FlaskClient, body: Any, field: str | None) -> None:
     problem = assert_problem(post(client, "/v1/evaluations/batch", body), 422)
     assert problem["field"] == field
@@ -132,7 +144,9 @@ def test_invalid_applicants_in_a_batch_cost_only_their_own_evaluation(client: Fl
     assert set(body) == {"results", "problems"}
     assert [r and r["application_id"] for r in body["results"]] == ["I0", None, "I2", None, "I4"]
     assert [(p["index"], p["field"], p["reason"]) for p in body["problems"]] == [
-        (1, "loan_amnt", "BAD_TYPE"), (3, "dti", "MISSING_FIELD")]
+        (1, "loan_amnt", "BAD_TYPE"),
+        (3, "dti", "MISSING_FIELD"),
+    ]
     assert all(p["detail"] for p in body["problems"])
     assert body["results"][0] == post(client, "/v1/evaluations", people[0]).get_json()
 
@@ -142,8 +156,9 @@ def test_batch_of_500_with_one_invalid_applicant_gives_499_evaluations_and_1_pro
     people[250] = applicant(id="F250", fico_range_low=9000)
     body = post(client, "/v1/evaluations/batch", {"applicants": people}).get_json()
     assert sum(r is not None for r in body["results"]) == 499 and body["results"][250] is None
-    assert body["problems"] == [{"index": 250, "field": "fico_range_low", "reason": "OUT_OF_RANGE",
-                                 "detail": body["problems"][0]["detail"]}]
+    assert body["problems"] == [
+        {"index": 250, "field": "fico_range_low", "reason": "OUT_OF_RANGE", "detail": body["problems"][0]["detail"]}
+    ]
 
 
 def test_valid_batch_has_no_problems(client: FlaskClient) -> None:
@@ -151,39 +166,49 @@ def test_valid_batch_has_no_problems(client: FlaskClient) -> None:
     assert body["problems"] == [] and len(body["results"]) == 1
 
 
-@pytest.mark.parametrize(("body", "field", "reason"), [
-    (without("annual_inc"), "annual_inc", "MISSING_FIELD"),
-    (without("id"), "id", "MISSING_FIELD"),
-    (applicant(annual_inc=None), "annual_inc", "MISSING_FIELD"),
-    (applicant(loan_amnt="12000"), "loan_amnt", "BAD_TYPE"),
-    (applicant(term="36 months"), "term", None),
-    (applicant(zip_code=" 940xx"), "zip_code", "BAD_FORMAT"),
-    (applicant(grade=" B"), "grade", "BAD_FORMAT"),
-    (applicant(fico_range_low=True), "fico_range_low", "BAD_TYPE"),
-    (applicant(dti=[1]), "dti", "BAD_TYPE"),
-    (applicant(dti=float("nan")), "dti", "BAD_NUMBER"),
-    (applicant(annual_inc=float("inf")), "annual_inc", "BAD_NUMBER"),
-    (applicant(revol_util=float("-inf")), "revol_util", "BAD_NUMBER"),
-    (applicant(purpose="yacht"), "purpose", "UNKNOWN_CATEGORY"),
-    (applicant(home_ownership="CASTLE"), "home_ownership", "UNKNOWN_CATEGORY"),
-    (applicant(grade="Z"), "grade", "UNKNOWN_CATEGORY"),
-    (applicant(loan_amnt=-5.0), "loan_amnt", "OUT_OF_RANGE"),
-    (applicant(fico_range_low=9000), "fico_range_low", "OUT_OF_RANGE"),
-    (applicant(issue_d="Dec-2015"), "issue_d", None),
-    (applicant(surprise=1), "surprise", "UNKNOWN_FIELD"),
-    (applicant(sub_grade="C1"), "sub_grade", "INCONSISTENT"),
-    (applicant(schema_version=99), "schema_version", "UNSUPPORTED_VERSION"),
-])
-def test_invalid_applicant_is_422_naming_the_field(client: FlaskClient, body: dict, field: str, reason: str | None) -> None:
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        (without("annual_inc"), "annual_inc", "MISSING_FIELD"),
+        (without("id"), "id", "MISSING_FIELD"),
+        (applicant(annual_inc=None), "annual_inc", "MISSING_FIELD"),
+        (applicant(loan_amnt="12000"), "loan_amnt", "BAD_TYPE"),
+        (applicant(term="36 months"), "term", None),
+        (applicant(zip_code=" 940xx"), "zip_code", "BAD_FORMAT"),
+        (applicant(grade=" B"), "grade", "BAD_FORMAT"),
+        (applicant(fico_range_low=True), "fico_range_low", "BAD_TYPE"),
+        (applicant(dti=[1]), "dti", "BAD_TYPE"),
+        (applicant(dti=float("nan")), "dti", "BAD_NUMBER"),
+        (applicant(annual_inc=float("inf")), "annual_inc", "BAD_NUMBER"),
+        (applicant(revol_util=float("-inf")), "revol_util", "BAD_NUMBER"),
+        (applicant(purpose="yacht"), "purpose", "UNKNOWN_CATEGORY"),
+        (applicant(home_ownership="CASTLE"), "home_ownership", "UNKNOWN_CATEGORY"),
+        (applicant(grade="Z"), "grade", "UNKNOWN_CATEGORY"),
+        (applicant(loan_amnt=-5.0), "loan_amnt", "OUT_OF_RANGE"),
+        (applicant(fico_range_low=9000), "fico_range_low", "OUT_OF_RANGE"),
+        (applicant(issue_d="Dec-2015"), "issue_d", None),
+        (applicant(surprise=1), "surprise", "UNKNOWN_FIELD"),
+        (applicant(sub_grade="C1"), "sub_grade", "INCONSISTENT"),
+        (applicant(schema_version=99), "schema_version", "UNSUPPORTED_VERSION"),
+    ],
+)
+def test_invalid_applicant_is_422_naming_the_field(
+    client: FlaskClient, body: dict, field: str, reason: str | None
+) -> None:
     problem = assert_problem(post(client, "/v1/evaluations", body), 422)
     assert problem["field"] == field
     if reason:
         assert problem["reason"] == reason
 
 
-@pytest.mark.parametrize(("field", "raw", "kept"), [("emp_title", "  Registered Nurse ", "Registered Nurse"),
-                                                    ("title", "Debt consolidation\t", "Debt consolidation"),
-                                                    ("emp_title", "   ", None)])
+@pytest.mark.parametrize(
+    ("field", "raw", "kept"),
+    [
+        ("emp_title", "  Registered Nurse ", "Registered Nurse"),
+        ("title", "Debt consolidation\t", "Debt consolidation"),
+        ("emp_title", "   ", None),
+    ],
+)
 def test_free_text_is_trimmed_not_refused(client: FlaskClient, field: str, raw: str, kept: str | None) -> None:
     from loanrisk.cleaning import applicant_from_json
 
@@ -192,8 +217,17 @@ def test_free_text_is_trimmed_not_refused(client: FlaskClient, field: str, raw: 
     assert getattr(applicant_from_json(applicant(**{field: raw})), field) == kept
 
 
-UNSCORED = ["emp_title", "title", "zip_code", "addr_state", "open_acc", "revol_bal", "home_ownership",
-            "verification_status", "application_type"]
+UNSCORED = [
+    "emp_title",
+    "title",
+    "zip_code",
+    "addr_state",
+    "open_acc",
+    "revol_bal",
+    "home_ownership",
+    "verification_status",
+    "application_type",
+]
 
 
 def test_fields_the_model_and_policy_do_not_use_may_be_absent(client: FlaskClient) -> None:
@@ -202,7 +236,7 @@ def test_fields_the_model_and_policy_do_not_use_may_be_absent(client: FlaskClien
     response = post(client, "/v1/evaluations", lean)
     assert response.status_code == 200
     assert response.get_json() == full
-    nulls = post(client, "/v1/evaluations", applicant(**{k: None for k in UNSCORED}))
+    nulls = post(client, "/v1/evaluations", applicant(**dict.fromkeys(UNSCORED)))
     assert nulls.status_code == 200
 
 
@@ -258,10 +292,15 @@ def test_default_limit_fits_a_full_batch_but_not_much_more(app: Flask) -> None:
     assert full <= app.config["MAX_CONTENT_LENGTH"] < 10 * full
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("get", "/v1/evaluations", 405), ("put", "/v1/evaluations/batch", 405), ("get", "/nowhere", 404),
-    ("delete", "/v1/model", 405),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/v1/evaluations", 405),
+        ("put", "/v1/evaluations/batch", 405),
+        ("get", "/nowhere", 404),
+        ("delete", "/v1/model", 405),
+    ],
+)
 def test_routing_errors_are_problems(client: FlaskClient, method: str, path: str, status: int) -> None:
     assert_problem(getattr(client, method)(path), status)
 
@@ -290,11 +329,15 @@ def test_openapi_document_describes_the_endpoints(client: FlaskClient) -> None:
 
 
 def test_policy_thresholds_come_from_config(client: FlaskClient) -> None:
-    strict = create_app({**AUTH, "TESTING": True, "APPROVE_BELOW": 0.0, "DECLINE_AT": 0.0,
-                         "POLICY_VERSION": "all-decline"})
+    strict = create_app(
+        {**AUTH, "TESTING": True, "APPROVE_BELOW": 0.0, "DECLINE_AT": 0.0, "POLICY_VERSION": "all-decline"}
+    )
     result = post(strict.test_client(), "/v1/evaluations", applicant()).get_json()
     assert (result["decision"], result["policy_version"]) == ("DECLINE", "all-decline")
-    assert result["probability_of_default"] == post(client, "/v1/evaluations", applicant()).get_json()["probability_of_default"]
+    assert (
+        result["probability_of_default"]
+        == post(client, "/v1/evaluations", applicant()).get_json()["probability_of_default"]
+    )
 
 
 def test_policy_can_be_overridden_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,16 +350,20 @@ def test_policy_can_be_overridden_by_environment(monkeypatch: pytest.MonkeyPatch
 def test_policy_file_is_read(tmp_path: Path) -> None:
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"policy_version": "file-v9", "approve_below": 0.0, "decline_at": 1.0}))
-    result = post(create_app({**AUTH, "TESTING": True, "POLICY_FILE": str(policy)}).test_client(), "/v1/evaluations",
-                  applicant()).get_json()
+    result = post(
+        create_app({**AUTH, "TESTING": True, "POLICY_FILE": str(policy)}).test_client(), "/v1/evaluations", applicant()
+    ).get_json()
     assert (result["decision"], result["policy_version"]) == ("REVIEW", "file-v9")
 
 
-@pytest.mark.parametrize("config", [
-    {"APPROVE_BELOW": 0.5, "DECLINE_AT": 0.1},
-    {"POLICY_FILE": "/nonexistent/policy.json"},
-    {"MODEL_DIR": "/nonexistent"},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"APPROVE_BELOW": 0.5, "DECLINE_AT": 0.1},
+        {"POLICY_FILE": "/nonexistent/policy.json"},
+        {"MODEL_DIR": "/nonexistent"},
+    ],
+)
 def test_bad_configuration_fails_at_start(config: dict) -> None:
     with pytest.raises(RuntimeError):
         create_app({**AUTH, "TESTING": True, **config})

@@ -28,7 +28,9 @@ def shadow_app(challenger_dir: Path) -> Flask:
 
 
 def test_every_evaluation_carries_the_challenger_and_the_champion_decides(shadow_app: Flask) -> None:
-    plain = TOKENS.client(create_app({**AUTH, "TESTING": True})).post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
+    plain = (
+        TOKENS.client(create_app({**AUTH, "TESTING": True})).post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
+    )
     shadow = TOKENS.client(shadow_app).post("/v1/evaluations", json=EXAMPLE_APPLICANT).get_json()
     challenger = shadow.pop("challenger")
     assert shadow == plain  # the champion's answer is unchanged by the shadow

@@ -17,12 +17,19 @@ from loanrisk.applicant import GRADES
 from risk_api import create_app
 from tests.tokens import shared_tokens
 
-CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance)
+CHECKS = (
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
 
 TOKENS = shared_tokens()
 schema = schemathesis.from_wsgi(
-    "/openapi.json", create_app({**TOKENS.config(), "TESTING": True}), headers=TOKENS.headers("admin"),
+    "/openapi.json",
+    create_app({**TOKENS.config(), "TESTING": True}),
+    headers=TOKENS.headers("admin"),
     data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative],
 )
 
@@ -50,7 +57,11 @@ def map_body(context: schemathesis.hooks.HookContext, body: object) -> object:
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS, headers=TOKENS.headers("admin"))

@@ -40,8 +40,10 @@ class Captured:
     def arrive(self, batch: list[list[Any]], component: str = "upstream", stream: str = "default") -> list[str]:
         """Put tuples in the bolt's input pipe together, then let the bolt read and process all of them."""
         ids = [f"t{next(_ids)}" for _ in batch]
-        frames = b"".join(json.dumps({"id": i, "comp": component, "stream": stream, "task": 7, "tuple": values})
-                          .encode() + b"\nend\n" for i, values in zip(ids, batch))
+        frames = b"".join(
+            json.dumps({"id": i, "comp": component, "stream": stream, "task": 7, "tuple": values}).encode() + b"\nend\n"
+            for i, values in zip(ids, batch)
+        )
         position = self.pipe.tell()
         self.pipe.seek(0, io.SEEK_END)
         self.pipe.write(frames)
@@ -56,8 +58,11 @@ class Captured:
 
     def emitted_and_acked(self) -> list[tuple[str, Any]]:
         """Return ("emit", stream) and ("ack", id) in the order the bolt sent them (log lines left out)."""
-        return [("emit", m.get("stream", "default")) if m["command"] == "emit" else ("ack", m["id"])
-                for m in self.messages if m.get("command") in ("emit", "ack")]
+        return [
+            ("emit", m.get("stream", "default")) if m["command"] == "emit" else ("ack", m["id"])
+            for m in self.messages
+            if m.get("command") in ("emit", "ack")
+        ]
 
     def commands(self, command: str) -> list[dict[str, Any]]:
         """Return the captured messages of one command (emit, ack, fail, log...)."""

@@ -15,8 +15,10 @@ ONE_SHARD = {"loanrisk.batch.shards": 1}
 
 
 def _records(applicant, n, start=0):
-    return [spout_values(as_payload({**applicant, "id": f"G{i:06d}"}), key=f"G{i:06d}", offset=i)
-            for i in range(start, start + n)]
+    return [
+        spout_values(as_payload({**applicant, "id": f"G{i:06d}"}), key=f"G{i:06d}", offset=i)
+        for i in range(start, start + n)
+    ]
 
 
 def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant):
@@ -25,8 +27,11 @@ def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant)
     ids = cap.arrive(_records(applicant, 3))
     [emit] = cap.emitted()
     shard, items = emit["tuple"]
-    assert shard == 0 and [events.Tracked.from_wire(w).application_id for w in items] == ["G000000", "G000001",
-                                                                                         "G000002"]
+    assert shard == 0 and [events.Tracked.from_wire(w).application_id for w in items] == [
+        "G000000",
+        "G000001",
+        "G000002",
+    ]
     assert sorted(emit["anchors"]) == sorted(ids)
     assert cap.emitted_and_acked() == [("emit", "default")] + [("ack", i) for i in ids]
 

@@ -13,8 +13,12 @@ from loanrisk import events
 
 DECISION = events.Decision("G000042", "APPROVE", "MODEL", 0.05, (events.Reason("R1", "t"),), "m1", "p1").to_dict()
 # Nothing answers on port 9 here: HBase and Kafka are unreachable, so no write can succeed.
-DOWN = {"loanrisk.hbase.port": 9, "loanrisk.hbase.timeout_ms": 500, "loanrisk.kafka.bootstrap": "127.0.0.1:9",
-        "loanrisk.kafka.send_timeout_secs": 2}
+DOWN = {
+    "loanrisk.hbase.port": 9,
+    "loanrisk.hbase.timeout_ms": 500,
+    "loanrisk.kafka.bootstrap": "127.0.0.1:9",
+    "loanrisk.kafka.send_timeout_secs": 2,
+}
 
 
 def _decided(applicant, app_id):

@@ -22,10 +22,20 @@ from bolts.submit import Problem, Scored, SubmitBolt, Unavailable, read_results,
 from loanrisk import events
 
 # A real address where no Risk API listens: connection refused at once.
-DOWN_API = {"loanrisk.risk_api.url": "http://127.0.0.1:9", "loanrisk.risk_api.max_attempts": 3,
-            "loanrisk.risk_api.backoff_secs": 0.01, "loanrisk.risk_api.retry_budget_secs": 5}
-RESULT = {"probability_of_default": 0.12, "probability_of_payoff": 0.88, "decision": "APPROVE",
-          "reasons": [{"code": "R1", "text": "t"}], "model_version": "m1", "policy_version": "p1"}
+DOWN_API = {
+    "loanrisk.risk_api.url": "http://127.0.0.1:9",
+    "loanrisk.risk_api.max_attempts": 3,
+    "loanrisk.risk_api.backoff_secs": 0.01,
+    "loanrisk.risk_api.retry_budget_secs": 5,
+}
+RESULT = {
+    "probability_of_default": 0.12,
+    "probability_of_payoff": 0.88,
+    "decision": "APPROVE",
+    "reasons": [{"code": "R1", "text": "t"}],
+    "model_version": "m1",
+    "policy_version": "p1",
+}
 
 
 def _wire(applicant, app_id, offset=3):
@@ -37,7 +47,7 @@ def _wire(applicant, app_id, offset=3):
 class Contract(BaseHTTPRequestHandler):
     """Answers POST /v1/evaluations/batch with ``self.server.answer(applicants)`` -> (status, body)."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.calls.append([a["id"] for a in body["applicants"]])
         status, answer = self.server.answer(body["applicants"])
@@ -70,11 +80,16 @@ def risk_api() -> Iterator[Callable[[Callable], tuple[dict[str, Any], list]]]:
 
 def refusing(bad_ids: set[str]) -> Callable:
     """The agreed answer: results in order, null and a problem for each applicant in bad_ids."""
+
     def answer(applicants):
         results = [None if a["id"] in bad_ids else {**RESULT, "application_id": a["id"]} for a in applicants]
-        problems = [{"index": i, "field": "dti", "reason": "out_of_range", "detail": "dti must be <= 100"}
-                    for i, a in enumerate(applicants) if a["id"] in bad_ids]
+        problems = [
+            {"index": i, "field": "dti", "reason": "out_of_range", "detail": "dti must be <= 100"}
+            for i, a in enumerate(applicants)
+            if a["id"] in bad_ids
+        ]
         return 200, {"results": results, "problems": problems}
+
     return answer
 
 
@@ -87,7 +102,10 @@ def test_queued_batches_are_scored_in_one_call_and_emitted_per_shard(applicant, 
     by_shard = {e["tuple"][0]: e for e in cap.emitted()}
     assert [w[0] for w in by_shard[0]["tuple"][1]] == ["G1", "G2"] and by_shard[0]["anchors"] == [ids[0]]
     assert [w[0] for w in by_shard[1]["tuple"][1]] == ["G3"] and by_shard[1]["anchors"] == [ids[1]]
-    assert by_shard[0]["tuple"][1][0][7]["decided_by"] == "MODEL" and by_shard[0]["tuple"][1][0][7]["model_version"] == "m1"
+    assert (
+        by_shard[0]["tuple"][1][0][7]["decided_by"] == "MODEL"
+        and by_shard[0]["tuple"][1][0][7]["model_version"] == "m1"
+    )
     assert sorted(cap.acked()) == sorted(ids) and cap.failed() == []
 
 
@@ -116,12 +134,17 @@ def test_the_current_answer_without_problems_still_works(applicant, risk_api):
 
 def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resends_the_rest(applicant, risk_api):
     """As before the batch contract: the applicant a 422 names is dead-lettered, the others sent again."""
+
     def answer(apps):
         ids = [a["id"] for a in apps]
         if "G2" in ids:
-            return 422, {"title": "Unprocessable", "detail": "bad dti", "errors": [{"index": ids.index("G2"),
-                                                                                  "field": "dti"}]}
+            return 422, {
+                "title": "Unprocessable",
+                "detail": "bad dti",
+                "errors": [{"index": ids.index("G2"), "field": "dti"}],
+            }
         return 200, {"results": [{**RESULT, "application_id": i} for i in ids]}
+
     conf, calls = risk_api(answer)
     cap = Captured(SubmitBolt, conf)
     cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2"), _wire(applicant, "G3")]])
@@ -164,41 +187,52 @@ def test_read_results_keeps_order_and_versions():
     scored = read_results(body, ["A", "B"])
     assert isinstance(scored, Scored)
     assert [(d.application_id, d.model_version, d.decided_by) for d in scored.outcomes] == [
-        ("A", "m1", "MODEL"), ("B", "m1", "MODEL")]
+        ("A", "m1", "MODEL"),
+        ("B", "m1", "MODEL"),
+    ]
 
 
 def test_read_results_turns_problems_into_per_applicant_refusals():
     """null + a problem entry: a Problem in that position, decisions elsewhere."""
-    body = {"results": [None, {**RESULT, "application_id": "B"}],
-            "problems": [{"index": 0, "field": "grade", "reason": "invalid", "detail": "grade must be A-G"}]}
+    body = {
+        "results": [None, {**RESULT, "application_id": "B"}],
+        "problems": [{"index": 0, "field": "grade", "reason": "invalid", "detail": "grade must be A-G"}],
+    }
     scored = read_results(body, ["A", "B"])
     assert isinstance(scored, Scored) and scored.outcomes[0] == Problem("grade", "invalid: grade must be A-G")
     assert scored.outcomes[1].application_id == "B"
 
 
-@pytest.mark.parametrize("body", [
-    {"results": [{**RESULT, "application_id": "A"}]},
-    {"results": [{**RESULT, "application_id": "B"}, {**RESULT, "application_id": "A"}]},
-    {"results": [{"application_id": "A"}, {**RESULT, "application_id": "B"}]},
-    {"results": [None, {**RESULT, "application_id": "B"}]},
-    {"results": [None, {**RESULT, "application_id": "B"}], "problems": [{"index": 5}]},
-    {"oops": 1}, None,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"results": [{**RESULT, "application_id": "A"}]},
+        {"results": [{**RESULT, "application_id": "B"}, {**RESULT, "application_id": "A"}]},
+        {"results": [{"application_id": "A"}, {**RESULT, "application_id": "B"}]},
+        {"results": [None, {**RESULT, "application_id": "B"}]},
+        {"results": [None, {**RESULT, "application_id": "B"}], "problems": [{"index": 5}]},
+        {"oops": 1},
+        None,
+    ],
+)
 def test_read_results_refuses_answers_that_do_not_match(body):
     """Missing, reordered, malformed or unexplained null results are an outage, never a score."""
     assert isinstance(read_results(body, ["A", "B"]), Unavailable)
 
 
-@pytest.mark.parametrize(("problem", "size", "expected"), [
-    ({"index": 2, "field": "dti"}, 5, 2),
-    ({"errors": [{"index": 1, "field": "grade"}]}, 3, 1),
-    ({"detail": "applicants[3].dti: not a number"}, 5, 3),
-    ({"detail": "applicant at index 4 is invalid"}, 5, 4),
-    ({"detail": "applicants[9] invalid"}, 5, None),
-    ({"detail": "something"}, 5, None),
-    ({"detail": "something"}, 1, 0),
-    ({"index": True}, 5, None),
-])
+@pytest.mark.parametrize(
+    ("problem", "size", "expected"),
+    [
+        ({"index": 2, "field": "dti"}, 5, 2),
+        ({"errors": [{"index": 1, "field": "grade"}]}, 3, 1),
+        ({"detail": "applicants[3].dti: not a number"}, 5, 3),
+        ({"detail": "applicant at index 4 is invalid"}, 5, 4),
+        ({"detail": "applicants[9] invalid"}, 5, None),
+        ({"detail": "something"}, 5, None),
+        ({"detail": "something"}, 1, 0),
+        ({"index": True}, 5, None),
+    ],
+)
 def test_rejected_index(problem, size, expected):
     """The applicant a 422 names is found in the common problem shapes, or reported unknown."""
     assert rejected_index(problem, size) == expected

@@ -35,8 +35,17 @@ def decisions(settings) -> list[dict]:
     found = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
     if not found:
         seed = int(time.time() * 1000) % 1_000_000_000
-        run = demo.run_pipeline(settings, demo.new_run_dir("browser", settings), N, seed, 0.1, samples=False,
-                                submit=True, timeout_s=900, whole_table=False)
+        run = demo.run_pipeline(
+            settings,
+            demo.new_run_dir("browser", settings),
+            N,
+            seed,
+            0.1,
+            samples=False,
+            submit=True,
+            timeout_s=900,
+            whole_table=False,
+        )
         assert run.accounted
         found = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
     assert found
@@ -52,8 +61,13 @@ def browser():
     assert chromium and driver, "Debian's chromium and chromium-driver are needed (stack/stack.sh install)"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1600,1400"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1600,1400",
+    ):
         options.add_argument(arg)
     session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     session.set_page_load_timeout(30)
@@ -67,8 +81,9 @@ def wait(browser, condition, what: str):
     from selenium.webdriver.support.ui import WebDriverWait
 
     # the page re-renders its list by itself: an element read during a refresh is stale, so read again
-    return WebDriverWait(browser, WAIT_S, poll_frequency=0.5, ignored_exceptions=[StaleElementReferenceException]
-                         ).until(condition, message=f"waiting for {what}")
+    return WebDriverWait(
+        browser, WAIT_S, poll_frequency=0.5, ignored_exceptions=[StaleElementReferenceException]
+    ).until(condition, message=f"waiting for {what}")
 
 
 def click_first_decision(browser) -> str | None:
@@ -92,9 +107,11 @@ def charts_with_data(browser) -> list | None:
     """Return [id, datasets, width] per chart once every chart in NEEDS_DATA has data, else None (retry)."""
     drawn = browser.execute_script(
         "return arguments[0].map(id => { const c = Chart.getChart(id);"
-        " return c ? [id, c.data.datasets.length, c.canvas.width] : [id, 0, 0]; });", CHARTS)
+        " return c ? [id, c.data.datasets.length, c.canvas.width] : [id, 0, 0]; });",
+        CHARTS,
+    )
     with_data = {cid for cid, datasets, _ in drawn if datasets > 0}
-    return drawn if NEEDS_DATA <= with_data else None
+    return drawn if with_data >= NEEDS_DATA else None
 
 
 def test_dashboard_renders_its_charts_and_opens_a_decision(browser, decisions) -> None:
@@ -102,8 +119,9 @@ def test_dashboard_renders_its_charts_and_opens_a_decision(browser, decisions) -
 
     browser.get(DASHBOARD + "/")
     wait(browser, lambda b: b.execute_script("return document.body.dataset.loaded === 'true'"), "the first refresh")
-    assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None, \
-        browser.find_element(By.ID, "error").text
+    assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None, browser.find_element(
+        By.ID, "error"
+    ).text
     # the time-series charts need two Prometheus scrapes after the first decisions; the page refreshes itself
     drawn = wait(browser, charts_with_data, "data in every chart")
     assert [row[0] for row in drawn] == CHARTS
@@ -130,5 +148,10 @@ def test_search_by_id_finds_the_decision(browser, decisions) -> None:
     box = browser.find_element(By.ID, "q")
     box.send_keys(ident)
     browser.find_element(By.CSS_SELECTOR, "#search button").click()
-    wait(browser, lambda b: [r.get_attribute("data-id") for r in b.find_elements(By.CSS_SELECTOR, "#decisions tbody tr")]
-         [:1] == [ident], "the search result")
+    wait(
+        browser,
+        lambda b: (
+            [r.get_attribute("data-id") for r in b.find_elements(By.CSS_SELECTOR, "#decisions tbody tr")][:1] == [ident]
+        ),
+        "the search result",
+    )

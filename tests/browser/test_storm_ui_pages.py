@@ -111,8 +111,9 @@ def test_graph_renders_components_and_streams(browser, ui: str, topology_id: str
 
 def test_worker_log_opens(browser, ui: str, topology_id: str, shoot) -> None:
     browser.get(f"{ui}/component.html?topology_id={topology_id}&id=decision_bolt")
-    log_link = wait(browser, ec.element_to_be_clickable((By.CSS_SELECTOR, "#executors a[href*='worker.log']")),
-                    "worker log link")
+    log_link = wait(
+        browser, ec.element_to_be_clickable((By.CSS_SELECTOR, "#executors a[href*='worker.log']")), "worker log link"
+    )
     log_link.click()
     wait(browser, lambda b: len(b.find_element(By.ID, "log-content").text) > 0, "log text")
     assert "worker.log" in browser.find_element(By.ID, "log-name").text
@@ -136,8 +137,9 @@ def ui_without_nimbus(tmp_path):
 
     # auth off (allowed on this loopback bind): the test is about the banner, and its session must not replace
     # the signed-in cookie of the real UI, which the browser sends to every port of 127.0.0.1
-    app = create_app({"NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(tmp_path), "AUTH": "off",
-                      "BIND": "127.0.0.1:0"})
+    app = create_app(
+        {"NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(tmp_path), "AUTH": "off", "BIND": "127.0.0.1:0"}
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

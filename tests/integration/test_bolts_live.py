@@ -21,35 +21,64 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bolts"))
 
-from harness import Captured  # noqa: E402
+from harness import Captured
 
-from bolts.common import DEAD_LETTER_STREAM  # noqa: E402
-from bolts.dead_letter import DeadLetterBolt  # noqa: E402
-from bolts.filter import FilterBolt  # noqa: E402
-from bolts.save import SaveBolt  # noqa: E402
-from bolts.submit import SubmitBolt  # noqa: E402
-from jobs.kafka_topics import TopicSpec, ensure_topics  # noqa: E402
-from loanrisk import events  # noqa: E402
-from loanrisk.applicant import Applicant  # noqa: E402
+from bolts.common import DEAD_LETTER_STREAM
+from bolts.dead_letter import DeadLetterBolt
+from bolts.filter import FilterBolt
+from bolts.save import SaveBolt
+from bolts.submit import SubmitBolt
+from jobs.kafka_topics import TopicSpec, ensure_topics
+from loanrisk import events
+from loanrisk.applicant import Applicant
 
 
 def make_applicant(app_id: str, **change: Any) -> dict[str, Any]:
     """Return a canonical applicant that passes the pre-screen."""
     base = Applicant(
-        id=app_id, loan_amnt=10_000.0, term=36, int_rate=9.5, installment=320.3, grade="B", sub_grade="B2",
-        emp_title="Nurse", emp_length=6, home_ownership="MORTGAGE", annual_inc=72_000.0,
-        verification_status="Verified", purpose="debt_consolidation", title="Debt consolidation",
-        zip_code="070xx", addr_state="NJ", dti=18.2, delinq_2yrs=0, earliest_cr_line="2004-03",
-        fico_range_low=705, fico_range_high=709, inq_last_6mths=1, mths_since_last_delinq=None, open_acc=9,
-        pub_rec=0, revol_bal=8_200.0, revol_util=41.0, total_acc=22, application_type="Individual",
-        issue_d="2015-12").to_dict()
+        id=app_id,
+        loan_amnt=10_000.0,
+        term=36,
+        int_rate=9.5,
+        installment=320.3,
+        grade="B",
+        sub_grade="B2",
+        emp_title="Nurse",
+        emp_length=6,
+        home_ownership="MORTGAGE",
+        annual_inc=72_000.0,
+        verification_status="Verified",
+        purpose="debt_consolidation",
+        title="Debt consolidation",
+        zip_code="070xx",
+        addr_state="NJ",
+        dti=18.2,
+        delinq_2yrs=0,
+        earliest_cr_line="2004-03",
+        fico_range_low=705,
+        fico_range_high=709,
+        inq_last_6mths=1,
+        mths_since_last_delinq=None,
+        open_acc=9,
+        pub_rec=0,
+        revol_bal=8_200.0,
+        revol_util=41.0,
+        total_acc=22,
+        application_type="Individual",
+        issue_d="2015-12",
+    ).to_dict()
     return {**base, **change}
 
 
 def received_for(payload: bytes, offset: int, key: str | None = None) -> dict[str, Any]:
     """Return the Received dict the FilterBolt would attach to a record with this payload."""
-    return events.Received(events.Source("loan-applications", 1, offset), key, payload.decode("utf-8", "replace"),
-                           hashlib.sha256(payload).hexdigest(), int(time.time() * 1000)).to_dict()
+    return events.Received(
+        events.Source("loan-applications", 1, offset),
+        key,
+        payload.decode("utf-8", "replace"),
+        hashlib.sha256(payload).hexdigest(),
+        int(time.time() * 1000),
+    ).to_dict()
 
 
 class TopicTail:
@@ -91,11 +120,16 @@ def scratch(settings) -> Iterator[dict[str, Any]]:
     conn = happybase.Connection(settings.hbase_host, settings.hbase_port)
     conn.create_table(table, {family: {"max_versions": 1} for family in events.FAMILIES})
     conn.close()
-    conf = {"loanrisk.kafka.bootstrap": settings.kafka_bootstrap, "loanrisk.kafka.dlq_topic": dlq,
-            "loanrisk.kafka.decisions_topic": decisions, "loanrisk.hbase.host": settings.hbase_host,
-            "loanrisk.hbase.port": settings.hbase_port, "loanrisk.hbase.table": table,
-            "loanrisk.risk_api.url": settings.risk_api_url,
-            "loanrisk.risk_api.token_file": str(settings.token_file("scorer"))}  # as the topology file sets it
+    conf = {
+        "loanrisk.kafka.bootstrap": settings.kafka_bootstrap,
+        "loanrisk.kafka.dlq_topic": dlq,
+        "loanrisk.kafka.decisions_topic": decisions,
+        "loanrisk.hbase.host": settings.hbase_host,
+        "loanrisk.hbase.port": settings.hbase_port,
+        "loanrisk.hbase.table": table,
+        "loanrisk.risk_api.url": settings.risk_api_url,
+        "loanrisk.risk_api.token_file": str(settings.token_file("scorer")),
+    }  # as the topology file sets it
     yield conf
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
@@ -145,18 +179,39 @@ def test_bad_records_reach_the_dead_letter_topic_through_the_dead_letter_bolt(sc
     """Filter -> dead_letter stream -> DeadLetterBolt -> Kafka: reason, raw payload, its sha256 and coordinates."""
     dlq = tail(scratch, "dlq")
     cap = Captured(FilterBolt, scratch)
-    bad = [b'{"id": "G-BAD-1", "loan_amnt": ', b'["not", "an", "object"]', b"\xff\xfebinary",
-           json.dumps(make_applicant("G-BAD-4", loan_amnt=-5)).encode()]
+    bad = [
+        b'{"id": "G-BAD-1", "loan_amnt": ',
+        b'["not", "an", "object"]',
+        b"\xff\xfebinary",
+        json.dumps(make_applicant("G-BAD-4", loan_amnt=-5)).encode(),
+    ]
     keys = ["G-BAD-1", None, None, "G-BAD-4"]  # the producer keys by id when it knows one
-    ids = cap.arrive([["loan-applications", 3, 100 + i, k, p.decode("utf-8", "replace"), 1_790_000_000_000,
-                       hashlib.sha256(p).hexdigest(), _is_utf8(p)] for i, (k, p) in enumerate(zip(keys, bad))])
+    ids = cap.arrive(
+        [
+            [
+                "loan-applications",
+                3,
+                100 + i,
+                k,
+                p.decode("utf-8", "replace"),
+                1_790_000_000_000,
+                hashlib.sha256(p).hexdigest(),
+                _is_utf8(p),
+            ]
+            for i, (k, p) in enumerate(zip(keys, bad))
+        ]
+    )
     assert cap.acked() == ids and cap.failed() == [] and cap.emitted() == []
     sink = publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
     assert len(sink.acked()) == 4 and sink.failed() == []
     letters = [events.parse_dead_letter(v) for _, v in dlq.read(len(bad))]
     dlq.close()
     assert [(d.reason, d.source.offset) for d in letters] == [
-        ("BAD_JSON", 100), ("NOT_AN_OBJECT", 101), ("BAD_JSON", 102), ("OUT_OF_RANGE", 103)]
+        ("BAD_JSON", 100),
+        ("NOT_AN_OBJECT", 101),
+        ("BAD_JSON", 102),
+        ("OUT_OF_RANGE", 103),
+    ]
     assert [d.raw_sha256 for d in letters] == [hashlib.sha256(p).hexdigest() for p in bad]
     assert [d.application_id for d in letters] == ["G-BAD-1", None, None, "G-BAD-4"]
     assert letters[3].field == "loan_amnt" and letters[0].raw == bad[0].decode()
@@ -217,7 +272,8 @@ def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplica
     first = cap.feed([0, [_decided(a, 1), _decided(b, 2)]])
     assert cap.acked() == [first.id]
     table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
-        scratch["loanrisk.hbase.table"])
+        scratch["loanrisk.hbase.table"]
+    )
     row = events.parse_row(a, table.row(a.encode()))
     assert row.decision.decision == "APPROVE" and row.decision.model_version == "m-test"
     assert [r.code for r in row.decision.reasons] == ["R1"] and row.source.offset == 1

@@ -56,8 +56,13 @@ def test_risk_api_down_loses_and_duplicates_nothing(drill) -> None:
 
 
 def test_poison_records_are_dead_lettered_with_their_reason_and_the_stream_flows(drill) -> None:
-    scenario = Scenario("poison-ci", "10 MB line, 10,000-deep nesting, invalid UTF-8", sc.poison_without_500,
-                        check=sc.check_poison, settle_s=180)
+    scenario = Scenario(
+        "poison-ci",
+        "10 MB line, 10,000-deep nesting, invalid UTF-8",
+        sc.poison_without_500,
+        check=sc.check_poison,
+        settle_s=180,
+    )
     row = run(drill, scenario)
     assert_reconciled(row)
     notes = [n for n in row.notes if n.startswith("poison ")]

@@ -51,7 +51,7 @@ def test_ensure_topics_twice_leaves_pipeline_topics_as_they_are(bootstrap: str) 
 
 def test_message_round_trip(bootstrap: str, scratch_topic: str) -> None:
     """A record sent with acks=all by an idempotent producer is read back with its key, value and header."""
-    key, value = f"G{uuid.uuid4().hex[:10]}".encode(), '{"loan_amnt": 12000, "grade": "B"}'.encode()
+    key, value = f"G{uuid.uuid4().hex[:10]}".encode(), b'{"loan_amnt": 12000, "grade": "B"}'
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, retries=5)
     try:
         sent = producer.send(scratch_topic, key=key, value=value, headers=[("schema", b"1")]).get(timeout=30)

@@ -22,7 +22,7 @@ PREAMBLE = "Notes offered by Prospectus (https://www.lendingclub.com/info/prospe
 FOOTER = "\nTotal amount funded in policy code 1: 1443412975\nTotal amount funded in policy code 2: 511988838\n"
 
 
-@pytest.fixture()
+@pytest.fixture
 def conn(settings: Settings) -> Iterator[Any]:
     """Yield a connection to a fresh scratch database loanrisk_test_<random>; drop it afterwards."""
     name = f"{settings.db_name}_test_{uuid.uuid4().hex[:10]}"

@@ -30,8 +30,17 @@ LATE_REASONS = {ev.DUPLICATE_ID, ev.RISK_API_REJECTED}  # raised after the filte
 def run(settings) -> demo.PipelineRun:
     """Push this test's applicants and dirty records through the pipeline once for the whole module."""
     seed = int(time.time() * 1000) % 1_000_000_000
-    result = demo.run_pipeline(settings, demo.new_run_dir("e2e", settings), N, seed, DIRTY / N, samples=False,
-                               submit=SUBMIT, timeout_s=TIMEOUT_S, whole_table=False)
+    result = demo.run_pipeline(
+        settings,
+        demo.new_run_dir("e2e", settings),
+        N,
+        seed,
+        DIRTY / N,
+        samples=False,
+        submit=SUBMIT,
+        timeout_s=TIMEOUT_S,
+        whole_table=False,
+    )
     assert result.accounted, f"not accounted after {TIMEOUT_S:.0f}s, e.g. {sorted(result.pending_ids)[:5]}"
     return result
 
@@ -102,7 +111,8 @@ def test_model_decided_rows_have_a_model_version_and_reasons_only_when_adverse(s
 def test_storm_ui_shows_the_topology_with_all_components(settings, run) -> None:
     found = demo.storm_topology_id(settings)
     assert found is not None and found[1] == "ACTIVE"
-    info = requests.get(f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", headers=settings.auth_headers("reader"),
-                        timeout=10).json()
+    info = requests.get(
+        f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", headers=settings.auth_headers("reader"), timeout=10
+    ).json()
     names = {s["spoutId"] for s in info.get("spouts", [])} | {b["boltId"] for b in info.get("bolts", [])}
-    assert COMPONENTS <= names
+    assert names >= COMPONENTS

@@ -42,18 +42,23 @@ def test_live_batch_preserves_order(url: str) -> None:
     assert [r["application_id"] for r in response.json()["results"]] == [p["id"] for p in people]
 
 
-@pytest.mark.parametrize(("body", "content_type", "status"), [
-    (json.dumps({**EXAMPLE_APPLICANT, "dti": "NaN"}), "application/json", 422),
-    ('{"dti": NaN}', "application/json", 422),
-    ("{not json", "application/json", 400),
-    (json.dumps(EXAMPLE_APPLICANT), "text/plain", 415),
-    ("HUGE", "application/json", 413),
-], ids=["nan-string", "nan-literal", "bad-json", "text-plain", "over-size-limit"])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (json.dumps({**EXAMPLE_APPLICANT, "dti": "NaN"}), "application/json", 422),
+        ('{"dti": NaN}', "application/json", 422),
+        ("{not json", "application/json", 400),
+        (json.dumps(EXAMPLE_APPLICANT), "text/plain", 415),
+        ("HUGE", "application/json", 413),
+    ],
+    ids=["nan-string", "nan-literal", "bad-json", "text-plain", "over-size-limit"],
+)
 def test_live_bad_input_is_a_problem(url: str, body: str, content_type: str, status: int) -> None:
     if body == "HUGE":
         body = "[" + "1," * 3_000_000 + "1]"  # 6 MB, over the 4 MiB limit
-    response = requests.post(f"{url}/v1/evaluations", data=body, headers={**AUTH, "Content-Type": content_type},
-                             timeout=TIMEOUT)
+    response = requests.post(
+        f"{url}/v1/evaluations", data=body, headers={**AUTH, "Content-Type": content_type}, timeout=TIMEOUT
+    )
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["status"] == status
@@ -61,8 +66,9 @@ def test_live_bad_input_is_a_problem(url: str, body: str, content_type: str, sta
 
 def test_live_chunked_body_over_the_limit_is_413(url: str) -> None:
     chunks = (b"[" + b"1," * 100_000 for _ in range(30))  # 6 MB without a Content-Length
-    response = requests.post(f"{url}/v1/evaluations", data=chunks, headers={**AUTH, "Content-Type": "application/json"},
-                             timeout=TIMEOUT)
+    response = requests.post(
+        f"{url}/v1/evaluations", data=chunks, headers={**AUTH, "Content-Type": "application/json"}, timeout=TIMEOUT
+    )
     assert response.status_code == 413
     assert response.headers["Content-Type"].startswith("application/problem+json")
 
@@ -99,7 +105,7 @@ def test_live_999_real_loans_in_batches_of_500_are_all_scored(url: str, real_rec
     assert any(isinstance(r["emp_title"], str) and r["emp_title"] != r["emp_title"].strip() for r in real_records)
     results = []
     for start in range(0, len(real_records), BATCH):
-        chunk = real_records[start:start + BATCH]
+        chunk = real_records[start : start + BATCH]
         response = requests.post(f"{url}/v1/evaluations/batch", json={"applicants": chunk}, headers=AUTH, timeout=30)
         assert response.status_code == 200
         body = response.json()

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = "smoke"
-SMOKE_MARK = "SMOKE-OK"       # what src/bolts/smoke_bolt.py logs for every tuple
+SMOKE_MARK = "SMOKE-OK"  # what src/bolts/smoke_bolt.py logs for every tuple
 T = TypeVar("T")
 
 
@@ -145,10 +145,14 @@ def test_sparse_submit_runs_smoke_on_the_cluster(settings: Any) -> None:
 def test_sparse_run_runs_smoke_in_local_mode(settings: Any, tmp_path: Path) -> None:
     """`sparse run -t 30` runs smoke in an in-process cluster for 30 s; Nimbus never lists it meanwhile."""
     cmd = ["sparse", "run", "-e", "local", "-n", SMOKE, "-t", "30"]  # 30 s: a loaded box starts slowly
-    out_path = tmp_path / "sparse-run.log"   # a file, not a pipe: local mode logs more than a pipe buffers
+    out_path = tmp_path / "sparse-run.log"  # a file, not a pipe: local mode logs more than a pipe buffers
     seen_on_nimbus = []
-    with out_path.open("w") as out, subprocess.Popen(cmd, cwd=ROOT, env=run_env(), stdout=out,
-                                                       stderr=subprocess.STDOUT, start_new_session=True) as proc:
+    with (
+        out_path.open("w") as out,
+        subprocess.Popen(
+            cmd, cwd=ROOT, env=run_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        ) as proc,
+    ):
         try:
             deadline = time.monotonic() + 600
             while proc.poll() is None and time.monotonic() < deadline:

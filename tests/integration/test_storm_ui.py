@@ -99,18 +99,27 @@ def test_component_pages(ui: str, topology_id: str, components: list[str]) -> No
         assert isinstance(body["componentErrors"], list)
 
 
-@pytest.mark.parametrize(("path", "status"), [
-    ("/api/v1/topology/no-such-topology-1-1", 404), ("/api/v1/topology/{id}?window=7", 422),
-    ("/api/v1/topology/{id}/component/no_such_bolt", 404), ("/api/v1/topology/{id}/component/filter_bolt?window=x", 422),
-    ("/api/v1/topology/no-such-1-1/component/filter_bolt", 404), ("/api/v1/topology/no-such-1-1/visualization", 404),
-    ("/api/v1/topology/no-such-1-1/lag", 404), ("/api/v1/topology/{id}/visualization?window=1", 422)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/v1/topology/no-such-topology-1-1", 404),
+        ("/api/v1/topology/{id}?window=7", 422),
+        ("/api/v1/topology/{id}/component/no_such_bolt", 404),
+        ("/api/v1/topology/{id}/component/filter_bolt?window=x", 422),
+        ("/api/v1/topology/no-such-1-1/component/filter_bolt", 404),
+        ("/api/v1/topology/no-such-1-1/visualization", 404),
+        ("/api/v1/topology/no-such-1-1/lag", 404),
+        ("/api/v1/topology/{id}/visualization?window=1", 422),
+    ],
+)
 def test_bad_ids_components_and_windows_are_problems(ui: str, topology_id: str, path: str, status: int) -> None:
     response = requests.get(ui + path.format(id=topology_id), headers=AUTH, timeout=30)
     assert response.status_code == status and response.headers["Content-Type"] == PROBLEM
 
 
-def test_visualization_has_every_component_and_stream_with_rates(ui: str, topology_id: str,
-                                                                 components: list[str]) -> None:
+def test_visualization_has_every_component_and_stream_with_rates(
+    ui: str, topology_id: str, components: list[str]
+) -> None:
     vis = get(ui, f"/api/v1/topology/{topology_id}/visualization", window=":all-time").json()
     assert set(vis["components"]) == set(components)
     targets = {e["target"] for e in vis["edges"]}
@@ -166,8 +175,14 @@ def test_log_paths_outside_the_log_directory_are_refused(ui: str, settings, page
     link.symlink_to("/etc/passwd")
     worker_dir = page["workers"][0]["workerLogFile"].rsplit("/", 1)[0]
     try:
-        for name in ["../../../etc/passwd", "/etc/passwd", f"{worker_dir}/../../../../stack.env",
-                     "ui-test-escape.log", "..", "%2e%2e/stack.env"]:
+        for name in [
+            "../../../etc/passwd",
+            "/etc/passwd",
+            f"{worker_dir}/../../../../stack.env",
+            "ui-test-escape.log",
+            "..",
+            "%2e%2e/stack.env",
+        ]:
             for path in ("/api/v1/log", "/api/v1/download", "/api/v1/search"):
                 response = get(ui, path, **{"file": name, "search-string": "root"})
                 assert 400 <= response.status_code < 500, (path, name, response.status_code)
@@ -192,8 +207,9 @@ def test_actions_refuse_a_missing_or_forged_token(ui: str, topology_id: str) -> 
     session, _ = session_with_token(ui, topology_id)
     for action in ("activate", "deactivate", "rebalance/0", "kill/30"):
         assert session.post(f"{ui}/api/v1/topology/{topology_id}/{action}", timeout=30).status_code == 403
-        forged = session.post(f"{ui}/api/v1/topology/{topology_id}/{action}", headers={"X-CSRF-Token": "x" * 43},
-                              timeout=30)
+        forged = session.post(
+            f"{ui}/api/v1/topology/{topology_id}/{action}", headers={"X-CSRF-Token": "x" * 43}, timeout=30
+        )
         assert forged.status_code == 403 and forged.headers["Content-Type"] == PROBLEM
     assert status_of(ui, topology_id) == "ACTIVE"
 
@@ -214,14 +230,17 @@ def audit_size() -> int:
 def test_deactivate_then_activate(ui: str, topology_id: str) -> None:
     session, token = session_with_token(ui, topology_id)
     before = audit_size()
-    answer = session.post(f"{ui}/api/v1/topology/{topology_id}/deactivate", headers={"X-CSRF-Token": token},
-                          timeout=30).json()
+    answer = session.post(
+        f"{ui}/api/v1/topology/{topology_id}/deactivate", headers={"X-CSRF-Token": token}, timeout=30
+    ).json()
     assert answer == {"topologyOperation": "deactivate", "topologyId": topology_id, "status": "success"}
     assert status_of(ui, topology_id) == "INACTIVE"
     session.post(f"{ui}/api/v1/topology/{topology_id}/activate", headers={"X-CSRF-Token": token}, timeout=30)
     actions = [(e["who"], e["action"], e["topology"]) for e in audit_lines(before) if e["action"].startswith("topo")]
-    assert actions == [("local-admin", "topology.deactivate", topology_id),
-                       ("local-admin", "topology.activate", topology_id)]
+    assert actions == [
+        ("local-admin", "topology.deactivate", topology_id),
+        ("local-admin", "topology.activate", topology_id),
+    ]
     assert AUTH["Authorization"].split()[1] not in Settings.load().audit_log.read_text()
 
 
@@ -239,30 +258,45 @@ def test_actions_need_an_operator_token(ui: str, topology_id: str) -> None:
 def test_rebalance_checks_its_options(ui: str, topology_id: str, components: list[str]) -> None:
     session, token = session_with_token(ui, topology_id)
     headers = {"X-CSRF-Token": token}
-    bad = [{"rebalanceOptions": {"executors": {"no_such_bolt": 2}}}, {"rebalanceOptions": {"numWorkers": 0}},
-           {"rebalanceOptions": {"executors": {components[-1]: "many"}}}]
+    bad = [
+        {"rebalanceOptions": {"executors": {"no_such_bolt": 2}}},
+        {"rebalanceOptions": {"numWorkers": 0}},
+        {"rebalanceOptions": {"executors": {components[-1]: "many"}}},
+    ]
     for body in bad:
-        response = session.post(f"{ui}/api/v1/topology/{topology_id}/rebalance/0", json=body, headers=headers,
-                                timeout=30)
+        response = session.post(
+            f"{ui}/api/v1/topology/{topology_id}/rebalance/0", json=body, headers=headers, timeout=30
+        )
         assert response.status_code == 422 and response.headers["Content-Type"] == PROBLEM, body
-    assert session.post(f"{ui}/api/v1/topology/{topology_id}/rebalance/abc", json={}, headers=headers,
-                        timeout=30).status_code == 422
+    assert (
+        session.post(
+            f"{ui}/api/v1/topology/{topology_id}/rebalance/abc", json={}, headers=headers, timeout=30
+        ).status_code
+        == 422
+    )
 
 
 def test_rebalance_keeps_the_topology(ui: str, topology_id: str, page: dict[str, Any]) -> None:
     """Same workers and executors, no wait: Nimbus rebalances (REBALANCING) and the topology stays."""
     session, token = session_with_token(ui, topology_id)
     options = {"rebalanceOptions": {"numWorkers": page["workersTotal"]}}
-    answer = session.post(f"{ui}/api/v1/topology/{topology_id}/rebalance/2", json=options,
-                          headers={"X-CSRF-Token": token}, timeout=30).json()
+    answer = session.post(
+        f"{ui}/api/v1/topology/{topology_id}/rebalance/2", json=options, headers={"X-CSRF-Token": token}, timeout=30
+    ).json()
     assert answer["topologyOperation"] == "rebalance" and answer["status"] == "success"
     assert status_of(ui, topology_id) in {"REBALANCING", "ACTIVE"}
 
 
 def sparse_stats(*args: str) -> str:
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", "LEIN_ROOT": "1"}
-    proc = subprocess.run(["sparse", "stats", "-e", "local", "-n", "loan-risk", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["sparse", "stats", "-e", "local", "-n", "loan-risk", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "MISSING" not in proc.stdout, proc.stdout
     return proc.stdout
@@ -299,10 +333,15 @@ def test_sparse_stats_all_prints_every_component(topology_id: str, components: l
 def test_kill_last(ui: str, topology_id: str) -> None:
     """Kill with a wait: Nimbus marks it KILLED, then it leaves the summary."""
     session, token = session_with_token(ui, topology_id)
-    assert session.post(f"{ui}/api/v1/topology/{topology_id}/kill/99999", headers={"X-CSRF-Token": token},
-                        timeout=30).status_code == 422
-    answer = session.post(f"{ui}/api/v1/topology/{topology_id}/kill/1", headers={"X-CSRF-Token": token},
-                          timeout=30).json()
+    assert (
+        session.post(
+            f"{ui}/api/v1/topology/{topology_id}/kill/99999", headers={"X-CSRF-Token": token}, timeout=30
+        ).status_code
+        == 422
+    )
+    answer = session.post(
+        f"{ui}/api/v1/topology/{topology_id}/kill/1", headers={"X-CSRF-Token": token}, timeout=30
+    ).json()
     assert answer == {"topologyOperation": "kill", "topologyId": topology_id, "status": "success"}
     rows = get(ui, "/api/v1/topology/summary").json()["topologies"]
     assert all(r["status"] == "KILLED" for r in rows if r["id"] == topology_id)

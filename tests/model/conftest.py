@@ -41,12 +41,29 @@ def synthetic_applicants(example: Applicant) -> list[Applicant]:
     """Return a grid of varied applicants around the example (grades, incomes, terms, unknowns)."""
     # each dimension also moves a feature model v2 scores (inquiries, revolving utilisation), so the grid's
     # probabilities vary beyond grade, income and term
-    grid = itertools.product(["A1", "C3", "E5", "G5"], [20_000.0, 80_000.0, 400_000.0], [36, 60],
-                             [(None, 0), (3, 4)], [("RENT", 10.0), ("MORTGAGE", 55.0), ("OWN", 95.0)])
-    return [dataclasses.replace(example, id=f"S{i}", grade=sg[0], sub_grade=sg, annual_inc=inc, term=term,
-                                emp_length=emp, home_ownership=home, mths_since_last_delinq=emp,
-                                inq_last_6mths=inq, revol_util=util)
-            for i, (sg, inc, term, (emp, inq), (home, util)) in enumerate(grid)]
+    grid = itertools.product(
+        ["A1", "C3", "E5", "G5"],
+        [20_000.0, 80_000.0, 400_000.0],
+        [36, 60],
+        [(None, 0), (3, 4)],
+        [("RENT", 10.0), ("MORTGAGE", 55.0), ("OWN", 95.0)],
+    )
+    return [
+        dataclasses.replace(
+            example,
+            id=f"S{i}",
+            grade=sg[0],
+            sub_grade=sg,
+            annual_inc=inc,
+            term=term,
+            emp_length=emp,
+            home_ownership=home,
+            mths_since_last_delinq=emp,
+            inq_last_6mths=inq,
+            revol_util=util,
+        )
+        for i, (sg, inc, term, (emp, inq), (home, util)) in enumerate(grid)
+    ]
 
 
 def real_applicants(data_dir: Path | None) -> list[Applicant]:
@@ -69,7 +86,9 @@ def real_declines(risk_model: RiskModel) -> list[Applicant]:
     if path is not None and path.exists():
         with path.open(newline="", encoding="utf-8") as handle:
             rows = itertools.islice(csv.DictReader(handle), 0, None, 20)  # every 20th loan: all vintages
-            pool = [a for a in map(clean_record, itertools.islice(rows, DECLINE_SAMPLE)) if not isinstance(a, Rejection)]
+            pool = [
+                a for a in map(clean_record, itertools.islice(rows, DECLINE_SAMPLE)) if not isinstance(a, Rejection)
+            ]
     else:
         pool = synthetic_applicants(applicant_from_json(EXAMPLE_APPLICANT))
     policy = policy_from_mapping(risk_model.metadata["policy"])

@@ -33,14 +33,18 @@ def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field
         assert np.all(after >= before - 1e-12), f"{field}: probability fell for some applicant"
 
 
-@pytest.mark.parametrize(("field", "riskier"), [
-    ("dti", [0.0, 5.0, 15.0, 25.0, 35.0, 50.0, 99.0]),
-    ("revol_util", [0.0, 10.0, 40.0, 70.0, 100.0, 140.0, 500.0]),
-    ("fico_range_low", [845, 800, 760, 720, 690, 660, 620, 560]),
-    ("annual_inc", [5e6, 400_000.0, 150_000.0, 80_000.0, 40_000.0, 15_000.0, 2_000.0, 0.0]),
-])
-def test_riskier_value_never_lowers_default_probability(risk_model: RiskModel, applicants: list[Applicant],
-                                                        field: str, riskier: list[object]) -> None:
+@pytest.mark.parametrize(
+    ("field", "riskier"),
+    [
+        ("dti", [0.0, 5.0, 15.0, 25.0, 35.0, 50.0, 99.0]),
+        ("revol_util", [0.0, 10.0, 40.0, 70.0, 100.0, 140.0, 500.0]),
+        ("fico_range_low", [845, 800, 760, 720, 690, 660, 620, 560]),
+        ("annual_inc", [5e6, 400_000.0, 150_000.0, 80_000.0, 40_000.0, 15_000.0, 2_000.0, 0.0]),
+    ],
+)
+def test_riskier_value_never_lowers_default_probability(
+    risk_model: RiskModel, applicants: list[Applicant], field: str, riskier: list[object]
+) -> None:
     if field == "fico_range_low":
         steps = [probabilities(risk_model, applicants, fico_range_low=v, fico_range_high=v + 4) for v in riskier]
         assert all(np.all(b >= a - 1e-12) for a, b in zip(steps, steps[1:]))
@@ -55,28 +59,68 @@ def test_directional_coefficients_have_the_required_sign(risk_model: RiskModel, 
         assert coefficients[feature] * features.DIRECTIONAL_SIGNS[feature] >= 0
 
 
-@pytest.mark.parametrize(("field", "values"), [
-    ("id", ["X1", "123456789", "G-zz_9"]),
-    ("emp_title", [None, "CEO", "unemployed", "x" * 200]),
-    ("zip_code", [None, "100xx", "999xx"]),
-    ("title", [None, "Vacation", "Debt consolidation"]),
-    ("addr_state", [None, "NY", "MS"]),
-])
-def test_identity_and_location_do_not_change_the_score(risk_model: RiskModel, applicants: list[Applicant],
-                                                       field: str, values: list[object]) -> None:
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("id", ["X1", "123456789", "G-zz_9"]),
+        ("emp_title", [None, "CEO", "unemployed", "x" * 200]),
+        ("zip_code", [None, "100xx", "999xx"]),
+        ("title", [None, "Vacation", "Debt consolidation"]),
+        ("addr_state", [None, "NY", "MS"]),
+    ],
+)
+def test_identity_and_location_do_not_change_the_score(
+    risk_model: RiskModel, applicants: list[Applicant], field: str, values: list[object]
+) -> None:
     base = risk_model.probabilities(applicants)
     for v in values:
         assert np.array_equal(probabilities(risk_model, applicants, **{field: v}), base)
 
 
-CLEARLY_GOOD = dict(grade="A", sub_grade="A1", int_rate=6.0, term=36, loan_amnt=5000.0, installment=152.0,
-                    annual_inc=180_000.0, dti=4.0, fico_range_low=805, fico_range_high=809, revol_util=5.0,
-                    revol_bal=2000.0, inq_last_6mths=0, delinq_2yrs=0, mths_since_last_delinq=None, pub_rec=0,
-                    home_ownership="MORTGAGE", purpose="credit_card", earliest_cr_line="1995-03", emp_length=10)
-CLEARLY_BAD = dict(grade="G", sub_grade="G5", int_rate=30.0, term=60, loan_amnt=35_000.0, installment=1130.0,
-                   annual_inc=28_000.0, dti=38.0, fico_range_low=662, fico_range_high=666, revol_util=97.0,
-                   revol_bal=30_000.0, inq_last_6mths=5, delinq_2yrs=3, mths_since_last_delinq=4, pub_rec=2,
-                   home_ownership="RENT", purpose="small_business", earliest_cr_line="2022-01", emp_length=0)
+CLEARLY_GOOD = dict(
+    grade="A",
+    sub_grade="A1",
+    int_rate=6.0,
+    term=36,
+    loan_amnt=5000.0,
+    installment=152.0,
+    annual_inc=180_000.0,
+    dti=4.0,
+    fico_range_low=805,
+    fico_range_high=809,
+    revol_util=5.0,
+    revol_bal=2000.0,
+    inq_last_6mths=0,
+    delinq_2yrs=0,
+    mths_since_last_delinq=None,
+    pub_rec=0,
+    home_ownership="MORTGAGE",
+    purpose="credit_card",
+    earliest_cr_line="1995-03",
+    emp_length=10,
+)
+CLEARLY_BAD = dict(
+    grade="G",
+    sub_grade="G5",
+    int_rate=30.0,
+    term=60,
+    loan_amnt=35_000.0,
+    installment=1130.0,
+    annual_inc=28_000.0,
+    dti=38.0,
+    fico_range_low=662,
+    fico_range_high=666,
+    revol_util=97.0,
+    revol_bal=30_000.0,
+    inq_last_6mths=5,
+    delinq_2yrs=3,
+    mths_since_last_delinq=4,
+    pub_rec=2,
+    home_ownership="RENT",
+    purpose="small_business",
+    earliest_cr_line="2022-01",
+    emp_length=0,
+)
 
 
 def policy(model: RiskModel):
@@ -121,8 +165,19 @@ def test_reasons_are_the_largest_adverse_factors_in_order(risk_model: RiskModel,
 
 
 def test_fast_path_equals_the_pipeline(risk_model: RiskModel, applicants: list[Applicant]) -> None:
-    odd = [dataclasses.replace(applicants[0], purpose="wedding", home_ownership="NONE", dti=None, revol_util=None,
-                               revol_bal=None, emp_length=None, earliest_cr_line=None, inq_last_6mths=None)]
+    odd = [
+        dataclasses.replace(
+            applicants[0],
+            purpose="wedding",
+            home_ownership="NONE",
+            dti=None,
+            revol_util=None,
+            revol_bal=None,
+            emp_length=None,
+            earliest_cr_line=None,
+            inq_last_6mths=None,
+        )
+    ]
     for group in (applicants, odd):
         assert np.allclose(risk_model.columns(group), risk_model.pipeline_columns(group), rtol=0, atol=1e-12)
         frame = pd.DataFrame(features.feature_columns(group), columns=list(features.FEATURE_NAMES))
@@ -166,8 +221,9 @@ def test_every_model_feature_has_a_direction_and_a_reason(risk_model: RiskModel)
         assert reasons.FACTOR_CODES[column["factor"]] in reasons.CATALOGUE
 
 
-def test_declines_cite_only_factors_that_moved_the_score_toward_default(risk_model: RiskModel,
-                                                                       real_declines: list[Applicant]) -> None:
+def test_declines_cite_only_factors_that_moved_the_score_toward_default(
+    risk_model: RiskModel, real_declines: list[Applicant]
+) -> None:
     """For a sample of real declines: each reason's factor, reset to the reference, lowers the probability:
     the applicant stands on the factor's risky side of the reference."""
     factor_of = {code: f for f, code in reasons.FACTOR_CODES.items()}
@@ -199,7 +255,8 @@ def test_metadata_describes_the_artifact(risk_model: RiskModel) -> None:
     for key in ("model_version", "training_data", "features", "sklearn_version", "metrics", "policy", "artifact"):
         assert key in meta
     assert meta["features"]["numeric"] + meta["features"]["categorical"] == [
-        f for f in features.FEATURE_NAMES if f in meta["features"]["numeric"] + meta["features"]["categorical"]]
+        f for f in features.FEATURE_NAMES if f in meta["features"]["numeric"] + meta["features"]["categorical"]
+    ]
     assert len(meta["reference"]) == len(meta["columns"]) == len(meta["coefficients"])
 
 

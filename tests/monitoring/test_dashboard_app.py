@@ -16,7 +16,7 @@ CLOSED = "http://127.0.0.1:1"
 TOKENS = shared_tokens()
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(tmp_path):
     chart = tmp_path / "chart.umd.js"
     chart.write_text("/* chart.js stand-in for the route test */")
@@ -50,9 +50,17 @@ def test_summary_without_prometheus_is_a_503_problem(client) -> None:
     assert CLOSED in response.json["detail"]
 
 
-@pytest.mark.parametrize("path", ["/api/series?minutes=0", "/api/series?minutes=100000", "/api/series?minutes=x",
-                                  "/api/decisions?q=%3Cscript%3E", "/api/decisions?q=" + "9" * 65,
-                                  "/api/decisions/a%20b"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/series?minutes=0",
+        "/api/series?minutes=100000",
+        "/api/series?minutes=x",
+        "/api/decisions?q=%3Cscript%3E",
+        "/api/decisions?q=" + "9" * 65,
+        "/api/decisions/a%20b",
+    ],
+)
 def test_bad_requests_are_400_problems(client, path) -> None:
     response = client.get(path)
     assert response.status_code == 400, path

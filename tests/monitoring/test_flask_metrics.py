@@ -18,8 +18,11 @@ def samples(client) -> dict[tuple[str, frozenset], float]:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True)) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for s in family.samples
+    }
 
 
 def value(found, name: str, **labels: str) -> float:
@@ -38,10 +41,16 @@ def test_risk_api_counts_requests_and_decisions_by_outcome(risk_client) -> None:
     after = samples(risk_client)
     decision = one.json["decision"]
     assert {r["decision"] for r in batch.json["results"]} == {decision}
-    assert value(after, "loanrisk_risk_decisions_total", decision=decision) - \
-        value(before, "loanrisk_risk_decisions_total", decision=decision) == 4
+    assert (
+        value(after, "loanrisk_risk_decisions_total", decision=decision)
+        - value(before, "loanrisk_risk_decisions_total", decision=decision)
+        == 4
+    )
     labels = {"app": "risk_api", "endpoint": "/v1/evaluations/batch", "method": "POST", "status": "200"}
-    assert value(after, "loanrisk_http_requests_total", **labels) - value(before, "loanrisk_http_requests_total", **labels) == 1
+    assert (
+        value(after, "loanrisk_http_requests_total", **labels) - value(before, "loanrisk_http_requests_total", **labels)
+        == 1
+    )
     assert value(after, "loanrisk_http_request_duration_seconds_count", **labels) >= 1
     assert value(after, "loanrisk_http_request_duration_seconds_bucket", **labels, le="+Inf") >= 1
 
@@ -54,25 +63,40 @@ def test_risk_api_counts_invalid_applicants_by_reason(risk_client) -> None:
     assert response.status_code == 200
     [reason] = {problem["reason"] for problem in response.json["problems"]}
     after = samples(risk_client)
-    assert value(after, "loanrisk_risk_validation_failures_total", reason=reason) - \
-        value(before, "loanrisk_risk_validation_failures_total", reason=reason) == 2
+    assert (
+        value(after, "loanrisk_risk_validation_failures_total", reason=reason)
+        - value(before, "loanrisk_risk_validation_failures_total", reason=reason)
+        == 2
+    )
     labels = {"app": "risk_api", "endpoint": "/v1/evaluations/batch", "method": "POST", "status": "200"}
-    assert value(after, "loanrisk_http_requests_total", **labels) - value(before, "loanrisk_http_requests_total", **labels) == 1
+    assert (
+        value(after, "loanrisk_http_requests_total", **labels) - value(before, "loanrisk_http_requests_total", **labels)
+        == 1
+    )
 
 
 def test_risk_api_exposes_model_and_policy_versions(risk_client) -> None:
     model = risk_client.get("/v1/model").json
     found = samples(risk_client)
-    assert value(found, "loanrisk_risk_model_info", model_version=model["model_version"],
-                 policy_version=model["policy"]["policy_version"]) == 1
+    assert (
+        value(
+            found,
+            "loanrisk_risk_model_info",
+            model_version=model["model_version"],
+            policy_version=model["policy"]["policy_version"],
+        )
+        == 1
+    )
 
 
 def test_unknown_paths_share_one_label_value(risk_client) -> None:
     risk_client.get("/no/such/path/1")
     risk_client.get("/no/such/path/2")
     found = samples(risk_client)
-    assert value(found, "loanrisk_http_requests_total", app="risk_api", endpoint="unmatched", method="GET",
-                 status="404") >= 2
+    assert (
+        value(found, "loanrisk_http_requests_total", app="risk_api", endpoint="unmatched", method="GET", status="404")
+        >= 2
+    )
     assert not any("/no/such" in dict(labels).get("endpoint", "") for _, labels in found)
 
 

@@ -5,23 +5,34 @@ from __future__ import annotations
 import pytest
 
 from loanrisk.events import DecisionEvent, Source
-from monitoring.pipeline import (FirstDecisions, component_figures, consumer_lag, e2e_latency_seconds, grade_of,
-                                 number, topology_id)
+from monitoring.pipeline import (
+    FirstDecisions,
+    component_figures,
+    consumer_lag,
+    e2e_latency_seconds,
+    grade_of,
+    number,
+    topology_id,
+)
 
 
 def event(kafka_ts_ms: int, saved_at_ms: int) -> DecisionEvent:
-    return DecisionEvent("a1", "APPROVE", "MODEL", 0.05, (), "lr-1", "p-1", Source("loan-applications", 0, 7),
-                         kafka_ts_ms, saved_at_ms)
+    return DecisionEvent(
+        "a1", "APPROVE", "MODEL", 0.05, (), "lr-1", "p-1", Source("loan-applications", 0, 7), kafka_ts_ms, saved_at_ms
+    )
 
 
-@pytest.mark.parametrize(("kafka_ts", "saved_at", "seconds"), [(1_000, 1_250, 0.25), (5_000, 5_000, 0.0),
-                                                               (5_000, 4_990, 0.0)])
+@pytest.mark.parametrize(
+    ("kafka_ts", "saved_at", "seconds"), [(1_000, 1_250, 0.25), (5_000, 5_000, 0.0), (5_000, 4_990, 0.0)]
+)
 def test_e2e_latency_is_saved_at_minus_kafka_timestamp_never_negative(kafka_ts, saved_at, seconds) -> None:
     assert e2e_latency_seconds(event(kafka_ts, saved_at)) == seconds
 
 
-@pytest.mark.parametrize(("applicant", "grade"), [({"grade": "B"}, "B"), ({"grade": " c "}, "C"),
-                                                  ({"grade": "Z"}, "unknown"), ({}, "unknown"), (None, "unknown")])
+@pytest.mark.parametrize(
+    ("applicant", "grade"),
+    [({"grade": "B"}, "B"), ({"grade": " c "}, "C"), ({"grade": "Z"}, "unknown"), ({}, "unknown"), (None, "unknown")],
+)
 def test_grade_of(applicant, grade) -> None:
     assert grade_of(applicant) == grade
 
@@ -33,12 +44,40 @@ def test_first_decisions_counts_an_id_once() -> None:
 
 
 TOPOLOGY = {  # the fields of Storm UI's /api/v1/topology/<id> that the exporter reads
-    "spouts": [{"spoutId": "kafka_spout", "executors": 1, "emitted": 1200, "acked": 1000, "failed": 2,
-                "completeLatency": "812.500"}],
-    "bolts": [{"boltId": "filter_bolt", "executors": 2, "emitted": 990, "acked": 1000, "failed": 0, "executed": 1000,
-               "capacity": "0.731", "executeLatency": "0.420", "processLatency": "0.510"},
-              {"boltId": "save_bolt", "executors": 1, "emitted": 0, "acked": 0, "failed": 0, "executed": 0,
-               "capacity": "", "executeLatency": None, "processLatency": None}],
+    "spouts": [
+        {
+            "spoutId": "kafka_spout",
+            "executors": 1,
+            "emitted": 1200,
+            "acked": 1000,
+            "failed": 2,
+            "completeLatency": "812.500",
+        }
+    ],
+    "bolts": [
+        {
+            "boltId": "filter_bolt",
+            "executors": 2,
+            "emitted": 990,
+            "acked": 1000,
+            "failed": 0,
+            "executed": 1000,
+            "capacity": "0.731",
+            "executeLatency": "0.420",
+            "processLatency": "0.510",
+        },
+        {
+            "boltId": "save_bolt",
+            "executors": 1,
+            "emitted": 0,
+            "acked": 0,
+            "failed": 0,
+            "executed": 0,
+            "capacity": "",
+            "executeLatency": None,
+            "processLatency": None,
+        },
+    ],
 }
 
 
@@ -48,7 +87,12 @@ def test_component_figures_reads_every_spout_and_bolt() -> None:
     spout, bolt, idle = figures["kafka_spout"], figures["filter_bolt"], figures["save_bolt"]
     assert (spout.kind, spout.acked, spout.failed, spout.latency_ms, spout.executed) == ("spout", 1000, 2, 812.5, None)
     assert (bolt.kind, bolt.executed, bolt.capacity, bolt.latency_ms, bolt.process_latency_ms) == (
-        "bolt", 1000, 0.731, 0.42, 0.51)
+        "bolt",
+        1000,
+        0.731,
+        0.42,
+        0.51,
+    )
     assert (idle.capacity, idle.latency_ms) == (None, None)
 
 

@@ -11,8 +11,9 @@ from jobs.drills.proxy import Fault, names_poison
 from jobs.produce import line_key
 
 
-def sample(at: float, lag: int | None, workers: set[int], ends: dict | None = None,
-           committed: dict | None = None) -> Sample:
+def sample(
+    at: float, lag: int | None, workers: set[int], ends: dict | None = None, committed: dict | None = None
+) -> Sample:
     if ends is None:
         ends, committed = ({}, {}) if lag is None else ({0: 1000}, {0: 1000 - lag})
     return Sample(at, ends, committed, frozenset(workers))
@@ -37,25 +38,31 @@ def test_worker_restarts_count_new_pids() -> None:
 
 
 def test_recovery_lasts_until_every_partition_committed_its_end_offset_at_the_heal() -> None:
-    samples = [sample(0, None, set(), {0: 100, 1: 50}, {0: 90, 1: 50}),
-               sample(2, None, set(), {0: 120, 1: 70}, {0: 95, 1: 50}),  # healed here: target 120 / 70
-               sample(4, None, set(), {}, {}),
-               sample(6, None, set(), {0: 130, 1: 80}, {0: 121, 1: 60}),
-               sample(8, None, set(), {0: 140, 1: 90}, {0: 125, 1: 70})]
+    samples = [
+        sample(0, None, set(), {0: 100, 1: 50}, {0: 90, 1: 50}),
+        sample(2, None, set(), {0: 120, 1: 70}, {0: 95, 1: 50}),  # healed here: target 120 / 70
+        sample(4, None, set(), {}, {}),
+        sample(6, None, set(), {0: 130, 1: 80}, {0: 121, 1: 60}),
+        sample(8, None, set(), {0: 140, 1: 90}, {0: 125, 1: 70}),
+    ]
     assert recovery_s(samples, healed_at=1) == 7
     assert recovery_s(samples[:4], healed_at=1) is None
     assert recovery_s(samples, healed_at=9) is None
 
 
-@pytest.mark.parametrize(("lost", "dup", "problems", "passed"), [(0, 0, [], True), (1, 0, [], False),
-                                                                 (0, 1, [], False), (0, 0, ["x"], False)])
+@pytest.mark.parametrize(
+    ("lost", "dup", "problems", "passed"),
+    [(0, 0, [], True), (1, 0, [], False), (0, 1, [], False), (0, 0, ["x"], False)],
+)
 def test_a_row_passes_only_without_loss_duplicates_or_failed_checks(lost, dup, problems, passed) -> None:
     assert Row("s", lost=lost, duplicated=dup, problems=problems).passed is passed
 
 
 def test_the_table_has_a_header_a_rule_and_one_line_per_scenario_then_notes() -> None:
-    rows = [Row("worker-kill", "15:00:01", 12.0, applicants=900, peak_lag=300, worker_restarts=1, notes=["n"]),
-            Row("poison", lost=1, problems=["always-500 not dead-lettered"])]
+    rows = [
+        Row("worker-kill", "15:00:01", 12.0, applicants=900, peak_lag=300, worker_restarts=1, notes=["n"]),
+        Row("poison", lost=1, problems=["always-500 not dead-lettered"]),
+    ]
     lines = format_table(rows).splitlines()
     assert lines[0].startswith("| scenario") and set(lines[1]) <= {"|", "-"}
     assert "worker-kill" in lines[2] and lines[2].split("|")[-2].strip() == "ok"

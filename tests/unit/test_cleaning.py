@@ -22,16 +22,45 @@ from loanrisk.cleaning import (
 )
 
 RAW_ROW = {  # a real row of lending_club_sample.csv (id 90134693), trimmed to the columns that matter
-    "id": "90134693", "member_id": "", "loan_amnt": "6000.0", "funded_amnt": "6000.0", "term": " 36 months",
-    "int_rate": "9.49", "installment": "192.17", "grade": "B", "sub_grade": "B2", "emp_title": "MEDICAL ASSISTANT",
-    "emp_length": "10+ years", "home_ownership": "RENT", "annual_inc": "60000.0",
-    "verification_status": "Not Verified", "issue_d": "Sep-2016", "loan_status": "Fully Paid", "pymnt_plan": "n",
-    "purpose": "credit_card", "title": "Credit card refinancing", "zip_code": "070xx", "addr_state": "NJ",
-    "dti": "15.99", "delinq_2yrs": "1.0", "earliest_cr_line": "Aug-1998", "fico_range_low": "675.0",
-    "fico_range_high": "679.0", "inq_last_6mths": "0.0", "mths_since_last_delinq": "7.0", "open_acc": "22.0",
-    "pub_rec": "3.0", "revol_bal": "7326.0", "revol_util": "18.1", "total_acc": "35.0",
-    "total_pymnt": "6734.81", "recoveries": "0.0", "last_pymnt_d": "Mar-2019", "application_type": "Individual",
-    "hardship_flag": "N", "debt_settlement_flag": "N",
+    "id": "90134693",
+    "member_id": "",
+    "loan_amnt": "6000.0",
+    "funded_amnt": "6000.0",
+    "term": " 36 months",
+    "int_rate": "9.49",
+    "installment": "192.17",
+    "grade": "B",
+    "sub_grade": "B2",
+    "emp_title": "MEDICAL ASSISTANT",
+    "emp_length": "10+ years",
+    "home_ownership": "RENT",
+    "annual_inc": "60000.0",
+    "verification_status": "Not Verified",
+    "issue_d": "Sep-2016",
+    "loan_status": "Fully Paid",
+    "pymnt_plan": "n",
+    "purpose": "credit_card",
+    "title": "Credit card refinancing",
+    "zip_code": "070xx",
+    "addr_state": "NJ",
+    "dti": "15.99",
+    "delinq_2yrs": "1.0",
+    "earliest_cr_line": "Aug-1998",
+    "fico_range_low": "675.0",
+    "fico_range_high": "679.0",
+    "inq_last_6mths": "0.0",
+    "mths_since_last_delinq": "7.0",
+    "open_acc": "22.0",
+    "pub_rec": "3.0",
+    "revol_bal": "7326.0",
+    "revol_util": "18.1",
+    "total_acc": "35.0",
+    "total_pymnt": "6734.81",
+    "recoveries": "0.0",
+    "last_pymnt_d": "Mar-2019",
+    "application_type": "Individual",
+    "hardship_flag": "N",
+    "debt_settlement_flag": "N",
 }
 
 
@@ -66,12 +95,16 @@ def test_post_origination_columns_and_label_are_dropped() -> None:
     assert not {"loan_status", "total_pymnt", "recoveries", "last_pymnt_d", "hardship_flag"} & set(record)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("13.56%", 13.56), ("13.56", 13.56), (" 13.56 % ", 13.56), (13.56, 13.56)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("13.56%", 13.56), ("13.56", 13.56), (" 13.56 % ", 13.56), (13.56, 13.56)]
+)
 def test_int_rate_with_or_without_percent_sign(value: object, expected: float) -> None:
     assert cleaned(int_rate=value).int_rate == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [(" 36 months", 36), (" 60 months", 60), ("36", 36), (60, 60), (36.0, 36)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(" 36 months", 36), (" 60 months", 60), ("36", 36), (60, 60), (36.0, 36)]
+)
 def test_term_formats(value: object, expected: int) -> None:
     assert cleaned(term=value).term == expected
 
@@ -84,7 +117,10 @@ def test_emp_length_formats(value: object, expected: int | None) -> None:
     assert cleaned(emp_length=value).emp_length == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [("Dec-2015", "2015-12"), ("Jan-1971", "1971-01"), ("2015-12", "2015-12"), ("2015-12-01", "2015-12")])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("Dec-2015", "2015-12"), ("Jan-1971", "1971-01"), ("2015-12", "2015-12"), ("2015-12-01", "2015-12")],
+)
 def test_month_formats(value: str, expected: str) -> None:
     assert cleaned(issue_d=value, earliest_cr_line=value).issue_d == expected
 
@@ -95,7 +131,9 @@ def test_bad_dates_are_rejected(value: str) -> None:
     assert (result.reason, result.field) == ("BAD_DATE", "earliest_cr_line")
 
 
-@pytest.mark.parametrize("field", ["emp_title", "emp_length", "title", "dti", "mths_since_last_delinq", "revol_util", "issue_d"])
+@pytest.mark.parametrize(
+    "field", ["emp_title", "emp_length", "title", "dti", "mths_since_last_delinq", "revol_util", "issue_d"]
+)
 def test_empty_optional_fields_become_none(field: str) -> None:
     assert getattr(cleaned(**{field: ""}), field) is None
 
@@ -149,9 +187,17 @@ def test_impossible_values_are_rejected_naming_the_field(field: str, value: obje
 
 
 def test_lenient_repairs_case_money_and_aliases() -> None:
-    a = cleaned(grade="b", sub_grade="b2", home_ownership="rent", application_type="JOINT", loan_amnt="$6,000", addr_state="nj")
+    a = cleaned(
+        grade="b", sub_grade="b2", home_ownership="rent", application_type="JOINT", loan_amnt="$6,000", addr_state="nj"
+    )
     assert (a.grade, a.sub_grade, a.home_ownership, a.application_type, a.loan_amnt, a.addr_state) == (
-        "B", "B2", "RENT", "Joint App", 6000.0, "NJ")
+        "B",
+        "B2",
+        "RENT",
+        "Joint App",
+        6000.0,
+        "NJ",
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,8 +263,14 @@ def test_strict_json_requires_an_object(data: object) -> None:
 
 @pytest.mark.parametrize(
     ("payload", "reason"),
-    [(b'{"id": "G1", "loan_amnt": 10', "BAD_JSON"), (b"\xff\xfe{", "BAD_JSON"), ("", "BAD_JSON"),
-     (b"[1, 2, 3]", "NOT_AN_OBJECT"), (b'"just text"', "NOT_AN_OBJECT"), (b" " * 70_000, "TOO_LARGE")],
+    [
+        (b'{"id": "G1", "loan_amnt": 10', "BAD_JSON"),
+        (b"\xff\xfe{", "BAD_JSON"),
+        ("", "BAD_JSON"),
+        (b"[1, 2, 3]", "NOT_AN_OBJECT"),
+        (b'"just text"', "NOT_AN_OBJECT"),
+        (b" " * 70_000, "TOO_LARGE"),
+    ],
 )
 def test_json_lines_that_are_not_records(payload: bytes | str, reason: str) -> None:
     assert rejected(parse_json_line(payload)).reason == reason
@@ -231,9 +283,16 @@ def test_json_line_with_units_is_repaired() -> None:
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [("Charged Off", 1), ("Does not meet the credit policy. Status:Charged Off", 1), ("Fully Paid", 0),
-     ("Does not meet the credit policy. Status:Fully Paid", 0), ("Current", None), ("Late (31-120 days)", None),
-     ("In Grace Period", None), ("", None)],
+    [
+        ("Charged Off", 1),
+        ("Does not meet the credit policy. Status:Charged Off", 1),
+        ("Fully Paid", 0),
+        ("Does not meet the credit policy. Status:Fully Paid", 0),
+        ("Current", None),
+        ("Late (31-120 days)", None),
+        ("In Grace Period", None),
+        ("", None),
+    ],
 )
 def test_loan_outcome(status: str, outcome: int | None) -> None:
     assert loan_outcome(status) == outcome
@@ -254,8 +313,15 @@ def test_every_row_of_the_shared_samples_cleans(name: str) -> None:
     assert all(applicant_from_json(a.to_dict()) == a for a in results)
 
 
-@pytest.mark.parametrize(("field", "raw", "kept"), [("emp_title", " Nurse ", "Nurse"), ("title", "\tCar loan\n", "Car loan"),
-                                                    ("emp_title", "  ", None), ("title", "", None)])
+@pytest.mark.parametrize(
+    ("field", "raw", "kept"),
+    [
+        ("emp_title", " Nurse ", "Nurse"),
+        ("title", "\tCar loan\n", "Car loan"),
+        ("emp_title", "  ", None),
+        ("title", "", None),
+    ],
+)
 def test_strict_json_trims_free_text(field: str, raw: str, kept: str | None) -> None:
     result = applicant_from_json(cleaned().to_dict() | {field: raw})
     assert isinstance(result, Applicant) and getattr(result, field) == kept
@@ -275,7 +341,9 @@ def test_strict_json_requires_every_scored_key(field: str) -> None:
     record = cleaned().to_dict()
     del record[field]
     assert (rejected(applicant_from_json(record)).reason, rejected(applicant_from_json(record)).field) == (
-        "MISSING_FIELD", field)
+        "MISSING_FIELD",
+        field,
+    )
 
 
 def test_lenient_path_still_requires_what_the_record_store_needs() -> None:

@@ -9,9 +9,18 @@ from loanrisk.decision import APPROVE, DECLINE, REVIEW, Policy, decide, policy_f
 POLICY = Policy("test-1", approve_below=0.1, decline_at=0.3)
 
 
-@pytest.mark.parametrize(("p", "decision"), [
-    (0.0, APPROVE), (0.0999, APPROVE), (0.1, REVIEW), (0.2, REVIEW), (0.2999, REVIEW), (0.3, DECLINE), (1.0, DECLINE),
-])
+@pytest.mark.parametrize(
+    ("p", "decision"),
+    [
+        (0.0, APPROVE),
+        (0.0999, APPROVE),
+        (0.1, REVIEW),
+        (0.2, REVIEW),
+        (0.2999, REVIEW),
+        (0.3, DECLINE),
+        (1.0, DECLINE),
+    ],
+)
 def test_thresholds(p: float, decision: str) -> None:
     assert decide(p, POLICY) == decision
 
@@ -33,17 +42,22 @@ def test_nan_probability_is_refused() -> None:
 
 
 def test_policy_from_mapping() -> None:
-    assert policy_from_mapping({"policy_version": "v7", "approve_below": "0.1", "decline_at": 0.3}) == Policy("v7", 0.1, 0.3)
+    assert policy_from_mapping({"policy_version": "v7", "approve_below": "0.1", "decline_at": 0.3}) == Policy(
+        "v7", 0.1, 0.3
+    )
 
 
-@pytest.mark.parametrize("config", [
-    {},
-    {"policy_version": "v", "approve_below": 0.1},
-    {"policy_version": "v", "approve_below": "x", "decline_at": 0.3},
-    {"policy_version": "v", "approve_below": 0.4, "decline_at": 0.3},
-    {"policy_version": "v", "approve_below": -0.1, "decline_at": 0.3},
-    {"policy_version": "v", "approve_below": 0.1, "decline_at": 1.5},
-    {"policy_version": "", "approve_below": 0.1, "decline_at": 0.3},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"policy_version": "v", "approve_below": 0.1},
+        {"policy_version": "v", "approve_below": "x", "decline_at": 0.3},
+        {"policy_version": "v", "approve_below": 0.4, "decline_at": 0.3},
+        {"policy_version": "v", "approve_below": -0.1, "decline_at": 0.3},
+        {"policy_version": "v", "approve_below": 0.1, "decline_at": 1.5},
+        {"policy_version": "", "approve_below": 0.1, "decline_at": 0.3},
+    ],
+)
 def test_invalid_policy_is_an_error_value(config: dict) -> None:
     assert isinstance(policy_from_mapping(config), str)

@@ -12,12 +12,31 @@ from loanrisk import events
 from loanrisk.events import Decision, Reason, Received, Source
 
 APPLICANT = {"id": "G000123", "loan_amnt": 12000.0, "grade": "B", "emp_title": None, "schema_version": 1}
-RECEIVED = Received(Source("loan-applications", 3, 41), "G000123", '{"id":"G000123"}',
-                    hashlib.sha256(b'{"id":"G000123"}').hexdigest(), 1_790_000_000_123)
-MODEL = Decision("G000123", "REVIEW", "MODEL", 0.1875, (Reason("R01", "High debt-to-income ratio"),),
-                 "lr-2026.11.22-abc", "thresholds-v1")
-PRESCREEN = Decision("G000123", "DECLINE", "PRESCREEN", None,
-                     (Reason("PS_GRADE", "Grade E is below the lending policy"),), None, "prescreen-v1")
+RECEIVED = Received(
+    Source("loan-applications", 3, 41),
+    "G000123",
+    '{"id":"G000123"}',
+    hashlib.sha256(b'{"id":"G000123"}').hexdigest(),
+    1_790_000_000_123,
+)
+MODEL = Decision(
+    "G000123",
+    "REVIEW",
+    "MODEL",
+    0.1875,
+    (Reason("R01", "High debt-to-income ratio"),),
+    "lr-2026.11.22-abc",
+    "thresholds-v1",
+)
+PRESCREEN = Decision(
+    "G000123",
+    "DECLINE",
+    "PRESCREEN",
+    None,
+    (Reason("PS_GRADE", "Grade E is below the lending policy"),),
+    None,
+    "prescreen-v1",
+)
 
 
 def test_fingerprint_ignores_key_order_and_changes_with_content():
@@ -66,8 +85,19 @@ def test_decision_event_round_trips_through_json():
     payload = events.dumps(event.to_dict())
     assert events.parse_decision_event(payload) == event
     assert set(json.loads(payload)) == {
-        "schema_version", "application_id", "decision", "decided_by", "probability_of_default", "reasons",
-        "model_version", "policy_version", "source", "kafka_ts_ms", "saved_at_ms", "event_id"}
+        "schema_version",
+        "application_id",
+        "decision",
+        "decided_by",
+        "probability_of_default",
+        "reasons",
+        "model_version",
+        "policy_version",
+        "source",
+        "kafka_ts_ms",
+        "saved_at_ms",
+        "event_id",
+    }
 
 
 def test_prescreen_event_has_null_probability():
@@ -101,9 +131,15 @@ def test_parse_dead_letter_rejects_garbage(payload):
 
 def test_decision_from_evaluation_reads_the_risk_api_result():
     """A Risk API result becomes a MODEL decision with its reasons and versions."""
-    result = {"application_id": "G000123", "probability_of_default": 0.1875, "probability_of_payoff": 0.8125,
-              "decision": "REVIEW", "reasons": [{"code": "R01", "text": "High debt-to-income ratio"}],
-              "model_version": "lr-2026.11.22-abc", "policy_version": "thresholds-v1"}
+    result = {
+        "application_id": "G000123",
+        "probability_of_default": 0.1875,
+        "probability_of_payoff": 0.8125,
+        "decision": "REVIEW",
+        "reasons": [{"code": "R01", "text": "High debt-to-income ratio"}],
+        "model_version": "lr-2026.11.22-abc",
+        "policy_version": "thresholds-v1",
+    }
     assert events.decision_from_evaluation(result) == MODEL
 
 
@@ -118,16 +154,19 @@ def _received(raw: str, key: str | None = None) -> Received:
     return Received(Source("loan-applications", 0, 1), key, raw, "0" * 64, 1)
 
 
-@pytest.mark.parametrize(("raw", "key", "expected"), [
-    ('{"id": "G77", "loan_amnt": "x"}', None, "G77"),
-    ('{"id": 12345}', None, "12345"),
-    ('{"id": ""}', "K1", "K1"),
-    ('{"id": true}', None, None),
-    ('{"id": "G77"', "G77", "G77"),
-    ("[1, 2]", None, None),
-    ("", None, None),
-    ('{"loan_amnt": 1}', "  ", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "key", "expected"),
+    [
+        ('{"id": "G77", "loan_amnt": "x"}', None, "G77"),
+        ('{"id": 12345}', None, "12345"),
+        ('{"id": ""}', "K1", "K1"),
+        ('{"id": true}', None, None),
+        ('{"id": "G77"', "G77", "G77"),
+        ("[1, 2]", None, None),
+        ("", None, None),
+        ('{"loan_amnt": 1}', "  ", None),
+    ],
+)
 def test_application_id_hint(raw, key, expected):
     """The id of a rejected payload comes from its JSON, else from the Kafka key, else is unknown."""
     assert events.application_id_hint(_received(raw, key)) == expected
@@ -196,8 +235,9 @@ def test_shard_of_is_stable_and_spreads():
     ids = [f"G{i:06d}" for i in range(400)]
     shards = [events.shard_of(i, 4) for i in ids]
     assert shards == [events.shard_of(i, 4) for i in ids] and set(shards) == {0, 1, 2, 3}
-    assert events.shard_of("G000123", 4) == int.from_bytes(
-        hashlib.blake2b(b"G000123", digest_size=4).digest(), "big") % 4
+    assert (
+        events.shard_of("G000123", 4) == int.from_bytes(hashlib.blake2b(b"G000123", digest_size=4).digest(), "big") % 4
+    )
 
 
 def test_duplicate_letter_names_the_id_and_the_payload_by_sha_and_coordinates():

@@ -11,12 +11,36 @@ from loanrisk import features
 from loanrisk.applicant import Applicant
 
 BASE = Applicant(
-    id="G1", loan_amnt=12000.0, term=36, int_rate=11.99, installment=398.52, grade="B", sub_grade="B5",
-    emp_title="Nurse", emp_length=6, home_ownership="MORTGAGE", annual_inc=72000.0,
-    verification_status="Source Verified", purpose="debt_consolidation", title="Debt consolidation",
-    zip_code="940xx", addr_state="CA", dti=17.4, delinq_2yrs=0, earliest_cr_line="2004-07",
-    fico_range_low=700, fico_range_high=704, inq_last_6mths=1, mths_since_last_delinq=None, open_acc=11,
-    pub_rec=0, revol_bal=14200.0, revol_util=48.3, total_acc=24, application_type="Individual", issue_d="2026-11",
+    id="G1",
+    loan_amnt=12000.0,
+    term=36,
+    int_rate=11.99,
+    installment=398.52,
+    grade="B",
+    sub_grade="B5",
+    emp_title="Nurse",
+    emp_length=6,
+    home_ownership="MORTGAGE",
+    annual_inc=72000.0,
+    verification_status="Source Verified",
+    purpose="debt_consolidation",
+    title="Debt consolidation",
+    zip_code="940xx",
+    addr_state="CA",
+    dti=17.4,
+    delinq_2yrs=0,
+    earliest_cr_line="2004-07",
+    fico_range_low=700,
+    fico_range_high=704,
+    inq_last_6mths=1,
+    mths_since_last_delinq=None,
+    open_acc=11,
+    pub_rec=0,
+    revol_bal=14200.0,
+    revol_util=48.3,
+    total_acc=24,
+    application_type="Individual",
+    issue_d="2026-11",
 )
 
 
@@ -35,8 +59,9 @@ def test_sub_grade_rank_is_nan_when_unknown(bad: str) -> None:
     assert math.isnan(features.sub_grade_rank(bad))
 
 
-@pytest.mark.parametrize(("start", "end", "months"), [("2004-07", "2026-11", 268), ("2020-01", "2020-01", 0),
-                                                      ("2019-12", "2020-01", 1)])
+@pytest.mark.parametrize(
+    ("start", "end", "months"), [("2004-07", "2026-11", 268), ("2020-01", "2020-01", 0), ("2019-12", "2020-01", 1)]
+)
 def test_months_between(start: str, end: str, months: float) -> None:
     assert features.months_between(start, end) == months
 
@@ -70,7 +95,9 @@ def test_identifiers_and_free_text_are_not_features(field: str) -> None:
     assert features.feature_row(other) == features.feature_row(BASE)
 
 
-@pytest.mark.parametrize("field", ["dti", "revol_util", "revol_bal", "emp_length", "inq_last_6mths", "earliest_cr_line"])
+@pytest.mark.parametrize(
+    "field", ["dti", "revol_util", "revol_bal", "emp_length", "inq_last_6mths", "earliest_cr_line"]
+)
 def test_unknown_values_become_nan(field: str) -> None:
     name = {"revol_bal": "log_revol_bal", "earliest_cr_line": "credit_history_years"}.get(field, field)
     assert math.isnan(value(dataclasses.replace(BASE, **{field: None}), name))

@@ -22,8 +22,13 @@ def test_header_is_found_after_a_preamble(preamble: str) -> None:
     lines = iter(io.StringIO(preamble + HEADER + '1,,5000.0, 36 months,"Fully Paid"\n'))
     columns = find_header(lines)
     assert columns == ["id", "member_id", "loan_amnt", "term", "loan_status"]
-    assert next(read_rows(lines, columns)) == {"id": "1", "member_id": "", "loan_amnt": "5000.0",
-                                               "term": " 36 months", "loan_status": "Fully Paid"}
+    assert next(read_rows(lines, columns)) == {
+        "id": "1",
+        "member_id": "",
+        "loan_amnt": "5000.0",
+        "term": " 36 months",
+        "loan_status": "Fully Paid",
+    }
 
 
 def test_a_file_without_header_is_reported() -> None:
@@ -45,8 +50,15 @@ def test_progress_advances_by_characters_read() -> None:
 def test_summary_adds_batches_and_counts_applicants() -> None:
     summary = LoadSummary(file="x.csv", read=7, rejected=Counter({"JUNK_ROW": 1}))
     summary.add(db.UpsertCounts(inserted=3, updated=1, unchanged=2))
-    assert summary.to_dict() == {"file": "x.csv", "read": 7, "inserted": 3, "updated": 1, "unchanged": 2,
-                                 "rejected": {"JUNK_ROW": 1}, "applicants": 6}
+    assert summary.to_dict() == {
+        "file": "x.csv",
+        "read": 7,
+        "inserted": 3,
+        "updated": 1,
+        "unchanged": 2,
+        "rejected": {"JUNK_ROW": 1},
+        "applicants": 6,
+    }
 
 
 @pytest.mark.parametrize("argv", [[], ["--samples", "--batch-size", "0"]])

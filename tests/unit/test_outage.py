@@ -38,8 +38,9 @@ def flaky(failures: int, exc: BaseException):
 def test_a_short_outage_is_waited_through_with_one_line_per_retry() -> None:
     clock, out = Clock(), io.StringIO()
     action, calls = flaky(3, ConnectionRefusedError(111, "Connection refused"))
-    result = until_up(action, "reading kafka", label="demo", budget_s=60, errors=(OSError,), clock=clock,
-                      sleep=clock.sleep, out=out)
+    result = until_up(
+        action, "reading kafka", label="demo", budget_s=60, errors=(OSError,), clock=clock, sleep=clock.sleep, out=out
+    )
     assert result == "done" and calls["n"] == 4
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
@@ -88,6 +89,10 @@ def test_a_failure_after_a_long_healthy_run_starts_a_new_outage_with_the_full_bu
             raise TimeoutError("broker restarting")
         return "done"
 
-    assert until_up(long_running_then_flaky, "x", budget_s=60, errors=(TimeoutError,), clock=clock,
-                    sleep=clock.sleep, out=out) == "done"
+    assert (
+        until_up(
+            long_running_then_flaky, "x", budget_s=60, errors=(TimeoutError,), clock=clock, sleep=clock.sleep, out=out
+        )
+        == "done"
+    )
     assert "(0s of 60s)" in out.getvalue().splitlines()[0]

@@ -123,7 +123,7 @@ def test_page_limit_keeps_pages_short_under_a_rate(rate, expected) -> None:
         (b'{"id": null}', None),
         (b'{"id": true}', None),
         (b'{"loan_amnt": 1000}', None),
-        (b'[1, 2]', None),
+        (b"[1, 2]", None),
         (b'{"id": "G1", "loan_amnt": 10', None),
         (b"\xff\xfe not utf-8", None),
         (b"", None),

@@ -47,9 +47,14 @@ def test_documented_catalogue_is_current() -> None:
 
 
 def test_largest_adverse_factors_first_up_to_four() -> None:
-    contributions = [Contribution("dti", 0.5), Contribution("credit_score", 0.9),
-                     Contribution("revolving_utilization", 0.1), Contribution("business_purpose", 0.3),
-                     Contribution("inquiries", 0.2), Contribution("term", 0.05)]
+    contributions = [
+        Contribution("dti", 0.5),
+        Contribution("credit_score", 0.9),
+        Contribution("revolving_utilization", 0.1),
+        Contribution("business_purpose", 0.3),
+        Contribution("inquiries", 0.2),
+        Contribution("term", 0.05),
+    ]
     codes = [r.code for r in principal_reasons(contributions)]
     assert codes == ["FICO_LOW", "DTI_HIGH", "SMALL_BUSINESS_PURPOSE", "INQUIRIES_HIGH"]
 

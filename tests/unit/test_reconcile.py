@@ -133,8 +133,10 @@ def test_parse_manifest_line(text: str, ok: bool) -> None:
 
 def test_load_manifests(tmp_path) -> None:
     path = tmp_path / "a.jsonl.dirt.jsonl"
-    lines = [{"line": 1, "id": "G1", "kind": "k", "expect": "reject", "sha256": "aa"},
-             {"line": 2, "id": None, "kind": "k", "expect": "accept", "sha256": "bb"}]
+    lines = [
+        {"line": 1, "id": "G1", "kind": "k", "expect": "reject", "sha256": "aa"},
+        {"line": 2, "id": None, "kind": "k", "expect": "accept", "sha256": "bb"},
+    ]
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\nbroken\n")
     entries, problems = load_manifests([path])
     assert [(e.line, e.id, e.expect) for e in entries] == [(1, "G1", "reject"), (2, None, "accept")]
@@ -154,8 +156,12 @@ def test_row_summary_of_a_broken_row_is_an_error_value() -> None:
 
 
 def test_only_manifests_of_the_current_kafka_cluster_are_checked(tmp_path) -> None:
-    for name, cluster, published in [("run-a", "c1", True), ("run-b", "c2", True), ("run-c", None, True),
-                                     ("run-d", "c1", False)]:
+    for name, cluster, published in [
+        ("run-a", "c1", True),
+        ("run-b", "c2", True),
+        ("run-c", None, True),
+        ("run-d", "c1", False),
+    ]:
         run_dir = tmp_path / name
         run_dir.mkdir()
         (run_dir / "dirty.jsonl.dirt.jsonl").write_text("")

@@ -36,13 +36,16 @@ def handed_on(recorder: Path, *args: str) -> list[str]:
     """Run the wrapper with args (in the recorder's folder) and return what it passed to the launcher."""
     (recorder.parent / "t.jar").write_bytes(b"PK")
     env = {**os.environ, "STORM_BIN": str(recorder), "TMPDIR": str(recorder.parent)}
-    result = subprocess.run([str(WRAPPER), *args], cwd=recorder.parent, env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [str(WRAPPER), *args], cwd=recorder.parent, env=env, capture_output=True, text=True, check=True
+    )
     return result.stdout.splitlines()
 
 
-@pytest.mark.parametrize(("sleep", "ttl"), [("10", "10"), ("1", "1"), ("9223372036854775807", FOREVER),
-                                            ("99999999999", FOREVER), ("-5", FOREVER)])
+@pytest.mark.parametrize(
+    ("sleep", "ttl"),
+    [("10", "10"), ("1", "1"), ("9223372036854775807", FOREVER), ("99999999999", FOREVER), ("-5", FOREVER)],
+)
 def test_sparse_run_becomes_storm_local(recorder: Path, sleep: str, ttl: str) -> None:
     """streamparse's `storm jar … Flux --local … --sleep N` becomes `storm local --local-ttl N … Flux`."""
     args = handed_on(recorder, "jar", "t.jar", FLUX, "--local", "--no-splash", "--sleep", sleep, "/tmp/t.yaml")
@@ -52,8 +55,16 @@ def test_sparse_run_becomes_storm_local(recorder: Path, sleep: str, ttl: str) ->
     assert not list(recorder.parent.glob("sparse-run-*")), "the copy is removed when the run ends"
 
 
-@pytest.mark.parametrize("args", [["version"], ["list"], ["kill", "smoke", "-w", "0"],
-                                  ["jar", "t.jar", FLUX, "--remote", "t.yaml"], ["jar", "t.jar", "com.Example"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["version"],
+        ["list"],
+        ["kill", "smoke", "-w", "0"],
+        ["jar", "t.jar", FLUX, "--remote", "t.yaml"],
+        ["jar", "t.jar", "com.Example"],
+    ],
+)
 def test_other_commands_pass_through(recorder: Path, args: list[str]) -> None:
     """Everything but sparse run's exact command line reaches the launcher unchanged."""
     assert handed_on(recorder, *args) == args
@@ -67,8 +78,9 @@ def load_storm_ui() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("secs", "text"), [(0, "0s"), (59, "59s"), (61, "1m 1s"), (3600, "1h 0m 0s"),
-                                            (90061, "1d 1h 1m 1s"), (None, "0s")])
+@pytest.mark.parametrize(
+    ("secs", "text"), [(0, "0s"), (59, "59s"), (61, "1m 1s"), (3600, "1h 0m 0s"), (90061, "1d 1h 1m 1s"), (None, "0s")]
+)
 def test_uptime_is_formatted_like_storm_ui(secs: int | None, text: str) -> None:
     """Uptimes read '1d 1h 1m 1s', leading zero units left out."""
     assert load_storm_ui().pretty_uptime(secs) == text
@@ -81,6 +93,7 @@ def test_windows_are_ordered_like_storm_ui() -> None:
 
 
 # ---- Storm UI (stack/storm/stormui): field mapping, log confinement, lag, problems and CSRF, without a cluster ----
+
 
 @pytest.fixture(scope="module")
 def ui() -> ModuleType:
@@ -99,10 +112,16 @@ def thrift() -> ModuleType:
 def bolt_stats(thrift: ModuleType, executed: int, latency_ms: float) -> object:
     """A bolt's ComponentAggregateStats."""
     return thrift.ComponentAggregateStats(
-        type=1, common_stats=thrift.CommonAggregateStats(num_executors=2, num_tasks=2, emitted=executed,
-                                                         transferred=executed, acked=executed, failed=1),
-        specific_stats=thrift.SpecificAggregateStats(bolt=thrift.BoltAggregateStats(
-            execute_latency_ms=latency_ms, process_latency_ms=latency_ms * 2, executed=executed, capacity=0.25)))
+        type=1,
+        common_stats=thrift.CommonAggregateStats(
+            num_executors=2, num_tasks=2, emitted=executed, transferred=executed, acked=executed, failed=1
+        ),
+        specific_stats=thrift.SpecificAggregateStats(
+            bolt=thrift.BoltAggregateStats(
+                execute_latency_ms=latency_ms, process_latency_ms=latency_ms * 2, executed=executed, capacity=0.25
+            )
+        ),
+    )
 
 
 def test_component_page_has_storm_ui_fields(thrift: ModuleType) -> None:
@@ -111,26 +130,52 @@ def test_component_page_has_storm_ui_fields(thrift: ModuleType) -> None:
 
     gsid = thrift.GlobalStreamId(componentId="filter_bolt", streamId="default")
     page = thrift.ComponentPageInfo(
-        component_id="decision_bolt", component_type=1, topology_id="loan-risk-1-1", topology_name="loan-risk",
-        num_executors=2, num_tasks=2, topology_status="ACTIVE",
+        component_id="decision_bolt",
+        component_type=1,
+        topology_id="loan-risk-1-1",
+        topology_name="loan-risk",
+        num_executors=2,
+        num_tasks=2,
+        topology_status="ACTIVE",
         window_to_stats={":all-time": bolt_stats(thrift, 900, 1.5), "600": bolt_stats(thrift, 100, 1.0)},
-        gsid_to_input_stats={gsid: bolt_stats(thrift, 900, 1.5),
-                             thrift.GlobalStreamId(componentId="__system", streamId="__tick"): bolt_stats(thrift, 5, 0)},
+        gsid_to_input_stats={
+            gsid: bolt_stats(thrift, 900, 1.5),
+            thrift.GlobalStreamId(componentId="__system", streamId="__tick"): bolt_stats(thrift, 5, 0),
+        },
         sid_to_output_stats={"default": bolt_stats(thrift, 800, 0), "declined": bolt_stats(thrift, 100, 0)},
-        exec_stats=[thrift.ExecutorAggregateStats(
-            exec_summary=thrift.ExecutorSummary(executor_info=thrift.ExecutorInfo(task_start=3, task_end=3),
-                                                component_id="decision_bolt", host="localhost", port=6700,
-                                                uptime_secs=61),
-            stats=bolt_stats(thrift, 450, 1.5))],
-        errors=[thrift.ErrorInfo(error="old", error_time_secs=100, host="localhost", port=6700),
-                thrift.ErrorInfo(error="new", error_time_secs=200, host="localhost", port=6701)])
+        exec_stats=[
+            thrift.ExecutorAggregateStats(
+                exec_summary=thrift.ExecutorSummary(
+                    executor_info=thrift.ExecutorInfo(task_start=3, task_end=3),
+                    component_id="decision_bolt",
+                    host="localhost",
+                    port=6700,
+                    uptime_secs=61,
+                ),
+                stats=bolt_stats(thrift, 450, 1.5),
+            )
+        ],
+        errors=[
+            thrift.ErrorInfo(error="old", error_time_secs=100, host="localhost", port=6700),
+            thrift.ErrorInfo(error="new", error_time_secs=200, host="localhost", port=6701),
+        ],
+    )
     body = mapping.component_page(page, ":all-time", include_sys=False)
     assert body["componentType"] == "bolt" and body["executors"] == 2 and body["name"] == "loan-risk"
     assert [s["window"] for s in body["boltStats"]] == ["600", ":all-time"]
     assert body["boltStats"][1]["executed"] == 900 and body["boltStats"][1]["executeLatency"] == "1.500"
-    assert body["inputStats"] == [{"component": "filter_bolt", "encodedComponentId": "filter_bolt", "stream": "default",
-                                   "executeLatency": "1.500", "processLatency": "3.000", "executed": 900,
-                                   "acked": 900, "failed": 1}]
+    assert body["inputStats"] == [
+        {
+            "component": "filter_bolt",
+            "encodedComponentId": "filter_bolt",
+            "stream": "default",
+            "executeLatency": "1.500",
+            "processLatency": "3.000",
+            "executed": 900,
+            "acked": 900,
+            "failed": 1,
+        }
+    ]
     assert [o["stream"] for o in body["outputStats"]] == ["declined", "default"]
     executor = body["executorStats"][0]
     assert (executor["id"], executor["port"], executor["uptime"], executor["executed"]) == ("[3-3]", 6700, "1m 1s", 450)
@@ -144,42 +189,74 @@ def test_visualization_draws_every_stream_with_its_rate(thrift: ModuleType) -> N
     from stormui import mapping
 
     def inputs(*pairs: tuple[str, str]) -> dict:
-        return {thrift.GlobalStreamId(componentId=c, streamId=s): thrift.Grouping(shuffle=thrift.NullStruct())
-                for c, s in pairs}
+        return {
+            thrift.GlobalStreamId(componentId=c, streamId=s): thrift.Grouping(shuffle=thrift.NullStruct())
+            for c, s in pairs
+        }
 
     def common(inputs_: dict, streams: list[str]) -> object:
-        return thrift.ComponentCommon(inputs=inputs_, streams={s: thrift.StreamInfo(output_fields=["x"], direct=False)
-                                                               for s in streams}, parallelism_hint=1)
+        return thrift.ComponentCommon(
+            inputs=inputs_,
+            streams={s: thrift.StreamInfo(output_fields=["x"], direct=False) for s in streams},
+            parallelism_hint=1,
+        )
 
     topology = thrift.StormTopology(
-        spouts={"kafka_spout": thrift.SpoutSpec(spout_object=thrift.ComponentObject(shell=thrift.ShellComponent()),
-                                                common=common({}, ["default"]))},
-        bolts={"decision_bolt": thrift.Bolt(bolt_object=thrift.ComponentObject(shell=thrift.ShellComponent()),
-                                            common=common(inputs(("kafka_spout", "default")), ["default", "declined"])),
-               "save_bolt": thrift.Bolt(bolt_object=thrift.ComponentObject(shell=thrift.ShellComponent()),
-                                        common=common(inputs(("decision_bolt", "default"),
-                                                             ("decision_bolt", "declined")), []))},
-        state_spouts={})
+        spouts={
+            "kafka_spout": thrift.SpoutSpec(
+                spout_object=thrift.ComponentObject(shell=thrift.ShellComponent()), common=common({}, ["default"])
+            )
+        },
+        bolts={
+            "decision_bolt": thrift.Bolt(
+                bolt_object=thrift.ComponentObject(shell=thrift.ShellComponent()),
+                common=common(inputs(("kafka_spout", "default")), ["default", "declined"]),
+            ),
+            "save_bolt": thrift.Bolt(
+                bolt_object=thrift.ComponentObject(shell=thrift.ShellComponent()),
+                common=common(inputs(("decision_bolt", "default"), ("decision_bolt", "declined")), []),
+            ),
+        },
+        state_spouts={},
+    )
     declined = thrift.GlobalStreamId(componentId="decision_bolt", streamId="declined")
     executor = thrift.ExecutorSummary(
-        executor_info=thrift.ExecutorInfo(task_start=1, task_end=1), component_id="save_bolt", host="h", port=1,
-        uptime_secs=100, stats=thrift.ExecutorStats(
-            emitted={}, transferred={}, rate=1.0, specific=thrift.ExecutorSpecificStats(bolt=thrift.BoltStats(
-                acked={}, failed={}, process_ms_avg={}, executed={"600": {declined: 300}},
-                execute_ms_avg={"600": {declined: 100.0}}))))
+        executor_info=thrift.ExecutorInfo(task_start=1, task_end=1),
+        component_id="save_bolt",
+        host="h",
+        port=1,
+        uptime_secs=100,
+        stats=thrift.ExecutorStats(
+            emitted={},
+            transferred={},
+            rate=1.0,
+            specific=thrift.ExecutorSpecificStats(
+                bolt=thrift.BoltStats(
+                    acked={},
+                    failed={},
+                    process_ms_avg={},
+                    executed={"600": {declined: 300}},
+                    execute_ms_avg={"600": {declined: 100.0}},
+                )
+            ),
+        ),
+    )
     info = thrift.TopologyInfo(id="t-1-1", name="t", uptime_secs=1000, executors=[executor], status="ACTIVE", errors={})
     vis = mapping.visualization(topology, info, "600")
     assert set(vis["components"]) == {"kafka_spout", "decision_bolt", "save_bolt"}
     assert {(e["source"], e["stream"], e["target"]) for e in vis["edges"]} == {
-        ("kafka_spout", "default", "decision_bolt"), ("decision_bolt", "default", "save_bolt"),
-        ("decision_bolt", "declined", "save_bolt")}
+        ("kafka_spout", "default", "decision_bolt"),
+        ("decision_bolt", "default", "save_bolt"),
+        ("decision_bolt", "declined", "save_bolt"),
+    }
     declined_edge = next(e for e in vis["edges"] if e["stream"] == "declined")
     assert declined_edge["executed"] == 300 and declined_edge["rate"] == 0.5
     assert vis["components"]["save_bolt"][":capacity"] == 0.05  # 300 × 100 ms busy in 600 s
 
 
-@pytest.mark.parametrize(("window", "uptime", "seconds"), [("600", 1000, 600), ("600", 100, 100),
-                                                         (":all-time", 5000, 5000), ("86400", 0, 1)])
+@pytest.mark.parametrize(
+    ("window", "uptime", "seconds"), [("600", 1000, 600), ("600", 100, 100), (":all-time", 5000, 5000), ("86400", 0, 1)]
+)
 def test_rates_cover_at_most_the_uptime(window: str, uptime: int, seconds: int) -> None:
     """A 10-minute window of a topology up for 100 s holds 100 s of counts."""
     from stormui import mapping
@@ -193,9 +270,16 @@ def test_lag_is_log_end_minus_committed() -> None:
 
     rows = lag.lag_rows("loan-applications", {0: 90, 1: None}, {0: 100, 1: 7, 2: 0})
     assert [(r["partition"], r["consumerCommittedOffset"], r["logHeadOffset"], r["lag"]) for r in rows] == [
-        (0, 90, 100, 10), (1, None, 7, 7), (2, None, 0, 0)]
-    assert lag.spout_lag_result("kafka_spout", {lag.GROUP_KEY: "g", lag.TOPIC_KEY: "loan-applications"},
-                                rows, None)["totalLag"] == 17
+        (0, 90, 100, 10),
+        (1, None, 7, 7),
+        (2, None, 0, 0),
+    ]
+    assert (
+        lag.spout_lag_result("kafka_spout", {lag.GROUP_KEY: "g", lag.TOPIC_KEY: "loan-applications"}, rows, None)[
+            "totalLag"
+        ]
+        == 17
+    )
 
 
 @pytest.fixture
@@ -212,10 +296,21 @@ def log_dir(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize(("name", "status"), [
-    ("../secret.txt", 403), ("workers-artifacts/../../secret.txt", 403), ("/etc/passwd", 403),
-    ("escape.log", 403), ("workers-artifacts/linked/secret.txt", 403), ("./nimbus.log", 403),
-    ("workers-artifacts", 404), ("missing.log", 404), ("", 422), ("a\\b", 422)])
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("../secret.txt", 403),
+        ("workers-artifacts/../../secret.txt", 403),
+        ("/etc/passwd", 403),
+        ("escape.log", 403),
+        ("workers-artifacts/linked/secret.txt", 403),
+        ("./nimbus.log", 403),
+        ("workers-artifacts", 404),
+        ("missing.log", 404),
+        ("", 422),
+        ("a\\b", 422),
+    ],
+)
 def test_log_paths_cannot_leave_the_log_directory(log_dir: Path, name: str, status: int) -> None:
     """`..`, absolute paths and symlinks are refused with a 4xx; nothing outside is ever opened."""
     from stormui import logs
@@ -235,7 +330,7 @@ def test_log_tail_page_and_search(log_dir: Path) -> None:
     assert logs.read_page(path, 0, 7)["content"] == "line 0 "
     matches = logs.search(path, "line 99", 3)
     assert [m["lineNumber"] for m in matches] == [100, 991, 992]
-    assert path.read_bytes()[matches[0]["byteOffset"]:].startswith(b"line 99")
+    assert path.read_bytes()[matches[0]["byteOffset"] :].startswith(b"line 99")
     listed = {f["file"] for f in logs.worker_logs(log_dir)}
     assert listed == {"nimbus.log", "workers-artifacts/loan-risk-1-1/6700/worker.log"}, "symlinks are not listed"
 
@@ -244,13 +339,21 @@ def test_log_tail_page_and_search(log_dir: Path) -> None:
 def client(ui: ModuleType, log_dir: Path) -> object:
     """The UI's test client, pointed at a port where no Nimbus listens."""
     tokens = shared_tokens()
-    app = ui.create_app({**tokens.config(), "TESTING": True, "NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500,
-                         "LOG_DIR": str(log_dir)})
+    app = ui.create_app(
+        {**tokens.config(), "TESTING": True, "NIMBUS_PORT": 9, "NIMBUS_TIMEOUT_MS": 500, "LOG_DIR": str(log_dir)}
+    )
     return tokens.client(app, "operator")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/cluster/summary", "/api/v1/topology/summary", "/api/v1/topology/t-1-1",
-                                  "/api/v1/topology/t-1-1/component/filter_bolt"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/cluster/summary",
+        "/api/v1/topology/summary",
+        "/api/v1/topology/t-1-1",
+        "/api/v1/topology/t-1-1/component/filter_bolt",
+    ],
+)
 def test_nimbus_down_is_a_503_problem(client: object, path: str) -> None:
     """No stack trace: problem+json that the pages turn into a banner."""
     response = client.get(path)
@@ -258,19 +361,31 @@ def test_nimbus_down_is_a_503_problem(client: object, path: str) -> None:
     assert response.json["title"] == "Nimbus unavailable"
 
 
-@pytest.mark.parametrize(("path", "status"), [("/api/v1/topology/t-1-1?window=61", 422),
-                                              ("/api/v1/topology/t-1-1/component/x?window=all", 422),
-                                              ("/api/v1/topology/bad%20id", 404),
-                                              ("/api/v1/topology/t/component/no%3Csuch", 404),
-                                              ("/api/v1/no/such/path", 404)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/v1/topology/t-1-1?window=61", 422),
+        ("/api/v1/topology/t-1-1/component/x?window=all", 422),
+        ("/api/v1/topology/bad%20id", 404),
+        ("/api/v1/topology/t/component/no%3Csuch", 404),
+        ("/api/v1/no/such/path", 404),
+    ],
+)
 def test_bad_windows_and_ids_are_problems(client: object, path: str, status: int) -> None:
     """Checked before Nimbus is asked."""
     response = client.get(path)
     assert response.status_code == status and response.mimetype == "application/problem+json"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/topology/t-1-1/activate", "/api/v1/topology/t-1-1/deactivate",
-                                  "/api/v1/topology/t-1-1/rebalance/0", "/api/v1/topology/t-1-1/kill/30"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/topology/t-1-1/activate",
+        "/api/v1/topology/t-1-1/deactivate",
+        "/api/v1/topology/t-1-1/rebalance/0",
+        "/api/v1/topology/t-1-1/kill/30",
+    ],
+)
 def test_actions_need_the_csrf_token(client: object, path: str) -> None:
     """A POST without the session's token, or with another one, is refused before Nimbus is asked."""
     assert client.post(path).status_code == 403
@@ -294,8 +409,12 @@ def test_log_api_confines_and_serves(client: object) -> None:
             assert response.status_code == 403 and response.mimetype == "application/problem+json", (path, name)
     log = "workers-artifacts/loan-risk-1-1/6700/worker.log"
     assert client.get("/api/v1/log", query_string={"file": log, "length": 15}).json["content"] == "line 999 tuple\n"
-    assert client.get("/api/v1/search", query_string={"file": log, "search-string": "line 5 "}).json["matches"][0][
-        "lineNumber"] == 6
+    assert (
+        client.get("/api/v1/search", query_string={"file": log, "search-string": "line 5 "}).json["matches"][0][
+            "lineNumber"
+        ]
+        == 6
+    )
     download = client.get("/api/v1/download", query_string={"file": log})
     assert download.status_code == 200 and download.data.count(b"\n") == 1000
 
@@ -303,15 +422,22 @@ def test_log_api_confines_and_serves(client: object) -> None:
 LAUNCHER = ROOT / "stack" / "storm" / "storm"
 
 
-@pytest.mark.parametrize(("args", "main_class"), [
-    (["activate", "loan-risk"], "org.apache.storm.command.Activate"),
-    (["deactivate", "loan-risk"], "org.apache.storm.command.Deactivate"),
-    (["rebalance", "loan-risk", "-w", "10", "-n", "2", "-e", "submit_bolt=3"], "org.apache.storm.command.Rebalance"),
-    (["kill", "loan-risk", "-w", "30"], "org.apache.storm.command.KillTopology"),
-    (["list"], "org.apache.storm.command.ListTopologies"),
-    (["monitor", "loan-risk", "-m", "filter_bolt"], "org.apache.storm.command.Monitor"),
-    (["set_log_level", "loan-risk", "-l", "ROOT=DEBUG:60"], "org.apache.storm.command.SetLogLevel"),
-    (["get_errors", "loan-risk"], "org.apache.storm.command.GetErrors")])
+@pytest.mark.parametrize(
+    ("args", "main_class"),
+    [
+        (["activate", "loan-risk"], "org.apache.storm.command.Activate"),
+        (["deactivate", "loan-risk"], "org.apache.storm.command.Deactivate"),
+        (
+            ["rebalance", "loan-risk", "-w", "10", "-n", "2", "-e", "submit_bolt=3"],
+            "org.apache.storm.command.Rebalance",
+        ),
+        (["kill", "loan-risk", "-w", "30"], "org.apache.storm.command.KillTopology"),
+        (["list"], "org.apache.storm.command.ListTopologies"),
+        (["monitor", "loan-risk", "-m", "filter_bolt"], "org.apache.storm.command.Monitor"),
+        (["set_log_level", "loan-risk", "-l", "ROOT=DEBUG:60"], "org.apache.storm.command.SetLogLevel"),
+        (["get_errors", "loan-risk"], "org.apache.storm.command.GetErrors"),
+    ],
+)
 def test_operator_verbs_run_storms_command_classes(recorder: Path, args: list[str], main_class: str) -> None:
     """`storm VERB ARGS` runs Storm 2.8's own org.apache.storm.command class with ARGS unchanged."""
     home = recorder.parent / "home"
@@ -321,7 +447,7 @@ def test_operator_verbs_run_storms_command_classes(recorder: Path, args: list[st
     handed = subprocess.run([str(LAUNCHER), *args], env=env, capture_output=True, text=True, check=True).stdout
     java_args = handed.splitlines()
     at = java_args.index(main_class)
-    assert java_args[at + 1:] == args[1:]
+    assert java_args[at + 1 :] == args[1:]
     assert java_args[java_args.index("-cp") + 1].startswith(f"{home}/lib/*")
 
 
@@ -344,7 +470,10 @@ def test_a_second_supervisors_logs_are_served_too(log_dir: Path) -> None:
     assert roots == [log_dir, log_dir.parent / "logs-supervisor2"]
     found = logs.find(roots, "workers-artifacts/loan-risk-1-1/6704/worker.log")
     assert isinstance(found, Path) and found.read_text() == "second supervisor\n"
-    assert logs.find(roots, "escape.log") == logs.LogRefused(403, "symbolic links are not followed in Storm's log "
-                                                                  "directory")
-    assert {f["file"] for f in logs.all_logs(roots)} >= {"workers-artifacts/loan-risk-1-1/6700/worker.log",
-                                                         "workers-artifacts/loan-risk-1-1/6704/worker.log"}
+    assert logs.find(roots, "escape.log") == logs.LogRefused(
+        403, "symbolic links are not followed in Storm's log directory"
+    )
+    assert {f["file"] for f in logs.all_logs(roots)} >= {
+        "workers-artifacts/loan-risk-1-1/6700/worker.log",
+        "workers-artifacts/loan-risk-1-1/6704/worker.log",
+    }

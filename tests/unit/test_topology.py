@@ -42,8 +42,11 @@ def test_named_components_with_the_dead_letter_path_in_the_graph(topo):
 def test_every_hop_keeps_an_id_on_one_task(topo):
     """Fields grouping on the key into the filter, on the shard of the id hash after it; letters shuffled."""
     bolts = topo.LoanRisk.thrift_bolts
-    groupings = {(name, sid.componentId, sid.streamId): g.fields or ("shuffle" if g.shuffle else None)
-                 for name, bolt in bolts.items() for sid, g in bolt.common.inputs.items()}
+    groupings = {
+        (name, sid.componentId, sid.streamId): g.fields or ("shuffle" if g.shuffle else None)
+        for name, bolt in bolts.items()
+        for sid, g in bolt.common.inputs.items()
+    }
     assert groupings == {
         ("filter_bolt", "kafka_spout", "default"): ["key"],
         ("decision_bolt", "filter_bolt", "default"): ["shard"],
@@ -59,10 +62,17 @@ def test_every_hop_keeps_an_id_on_one_task(topo):
 
 def test_stream_fields(topo):
     """Declared output fields match what the bolts emit."""
-    streams = {(name, sid): s.output_fields for name, bolt in topo.LoanRisk.thrift_bolts.items()
-               for sid, s in bolt.common.streams.items()}
-    for key in [("filter_bolt", "default"), ("decision_bolt", "default"), ("decision_bolt", "declined"),
-                ("submit_bolt", "default")]:
+    streams = {
+        (name, sid): s.output_fields
+        for name, bolt in topo.LoanRisk.thrift_bolts.items()
+        for sid, s in bolt.common.streams.items()
+    }
+    for key in [
+        ("filter_bolt", "default"),
+        ("decision_bolt", "default"),
+        ("decision_bolt", "declined"),
+        ("submit_bolt", "default"),
+    ]:
         assert streams[key] == ["shard", "items"]
     for bolt in ("filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"):
         assert streams[(bolt, "dead_letter")] == ["application_id", "letter"]
@@ -92,8 +102,9 @@ def test_topology_config_carries_the_merged_settings(topo):
     """The topology's config is defaults < env options < -o, which the bolts read."""
     assert topo.LoanRisk.config["loanrisk.design"] == "batched"
     assert topo.LoanRisk.config["topology.max.spout.pending"] == STORM_DEFAULTS["topology.max.spout.pending"]
-    naive = load_topology(["sparse", "submit", "-e", "local", "-o", "loanrisk.design=naive",
-                           "-o", "loanrisk.save.batch_size=7"])
+    naive = load_topology(
+        ["sparse", "submit", "-e", "local", "-o", "loanrisk.design=naive", "-o", "loanrisk.save.batch_size=7"]
+    )
     assert naive.LoanRisk.config["loanrisk.filter.batch_size"] == 1
     assert naive.LoanRisk.config["loanrisk.multilang.codec"] == "json"
     assert naive.LoanRisk.config["loanrisk.save.batch_size"] == 7
@@ -111,14 +122,32 @@ def test_bolts_read_the_design_preset_and_explicit_settings_win():
 
 def test_spout_arguments_follow_env_and_cli_overrides():
     """The spout's constructor arguments come from the env's options, overridden by sparse -o."""
-    topo = load_topology(["sparse", "run", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.spout.group_id=g-test",
-                          "-o", "loanrisk.spout.max_uncommitted_offsets=42"])
+    topo = load_topology(
+        [
+            "sparse",
+            "run",
+            "-e",
+            "local",
+            "-n",
+            "loan-risk",
+            "-o",
+            "loanrisk.spout.group_id=g-test",
+            "-o",
+            "loanrisk.spout.max_uncommitted_offsets=42",
+        ]
+    )
     args = topo.LoanRisk.thrift_spouts["kafka_spout"].spout_object.java_object.args_list
     values = [a.string_arg if a.string_arg is not None else a.long_arg for a in args]
     local = merged(CONFIG["envs"]["local"]["options"])
-    assert values == [local["loanrisk.kafka.bootstrap"], local["loanrisk.kafka.input_topic"], "g-test", 42,
-                      local["loanrisk.spout.offset_commit_period_ms"], local["loanrisk.spout.retry_initial_delay_ms"],
-                      local["loanrisk.spout.retry_max_delay_ms"]]
+    assert values == [
+        local["loanrisk.kafka.bootstrap"],
+        local["loanrisk.kafka.input_topic"],
+        "g-test",
+        42,
+        local["loanrisk.spout.offset_commit_period_ms"],
+        local["loanrisk.spout.retry_initial_delay_ms"],
+        local["loanrisk.spout.retry_max_delay_ms"],
+    ]
 
 
 def test_storm_timeouts_leave_room_for_the_slowest_bolt_call():

@@ -25,10 +25,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Storm UI app; settings come from STORM_UI_* environment variables or test_config."""
     app = Flask(__name__)
     app.config.from_mapping(
-        NIMBUS_HOST="localhost", NIMBUS_PORT=6627, NIMBUS_TIMEOUT_MS=10000,
-        LOG_DIR=str(Path(os.environ.get("STORM_LOG_DIR", "logs"))), REFRESH_SECS=10,
-        KAFKA_TIMEOUT_MS=5000, MAX_CONTENT_LENGTH=64 * 1024, SECRET_KEY=secrets.token_bytes(32),
-        SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,
+        NIMBUS_HOST="localhost",
+        NIMBUS_PORT=6627,
+        NIMBUS_TIMEOUT_MS=10000,
+        LOG_DIR=str(Path(os.environ.get("STORM_LOG_DIR", "logs"))),
+        REFRESH_SECS=10,
+        KAFKA_TIMEOUT_MS=5000,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        SECRET_KEY=secrets.token_bytes(32),
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_HTTPONLY=True,
         # A page on another site that rebinds its DNS name to 127.0.0.1 would be same-origin with the UI and
         # could read the anti-forgery token; answering only to these Host names stops that (400 otherwise).
         TRUSTED_HOSTS=["127.0.0.1", "localhost", "[::1]"],

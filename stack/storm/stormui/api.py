@@ -64,8 +64,11 @@ def require_csrf() -> None:
     """Refuse a POST whose X-CSRF-Token header does not match the session's token (403)."""
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or "csrf" not in session or not secrets.compare_digest(sent, str(session["csrf"])):
-        raise Problem(403, "CSRF token missing or wrong",
-                      f"actions need the {CSRF_HEADER} header with the antiForgeryToken of the topology page")
+        raise Problem(
+            403,
+            "CSRF token missing or wrong",
+            f"actions need the {CSRF_HEADER} header with the antiForgeryToken of the topology page",
+        )
 
 
 @bp.get("/cluster/configuration")
@@ -104,8 +107,12 @@ def get_topology_workers(topology_id: str) -> Response:
     checked_id(topology_id, "topology")
     with client() as c:
         page = c.getTopologyPageInfo(topology_id, ":all-time", False)
-    return jsonify({"hostPortList": [{"host": w.host, "port": w.port} for w in page.workers or []],
-                    "logviewerPort": request.host.rsplit(":", 1)[-1]})
+    return jsonify(
+        {
+            "hostPortList": [{"host": w.host, "port": w.port} for w in page.workers or []],
+            "logviewerPort": request.host.rsplit(":", 1)[-1],
+        }
+    )
 
 
 @bp.get("/topology/<topology_id>")
@@ -163,8 +170,12 @@ def get_lag(topology_id: str) -> Response:
             result[spout_id] = lag.spout_lag_result(spout_id, conf, None, f"topology conf lacks {missing}")
             continue
         try:
-            committed, log_end = lag.read_offsets(conf[lag.BOOTSTRAP_KEY], conf[lag.GROUP_KEY],
-                                                  conf[lag.TOPIC_KEY], int(current_app.config["KAFKA_TIMEOUT_MS"]))
+            committed, log_end = lag.read_offsets(
+                conf[lag.BOOTSTRAP_KEY],
+                conf[lag.GROUP_KEY],
+                conf[lag.TOPIC_KEY],
+                int(current_app.config["KAFKA_TIMEOUT_MS"]),
+            )
         except Exception as error:  # Kafka down or slow: the lag is unknown, the page still answers
             result[spout_id] = lag.spout_lag_result(spout_id, conf, None, f"Kafka did not answer: {error}")
             continue

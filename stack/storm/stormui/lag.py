@@ -19,17 +19,32 @@ def lag_rows(topic: str, committed: dict[int, int | None], log_end: dict[int, in
     for partition in sorted(log_end):
         offset = committed.get(partition)
         lag = log_end[partition] - (offset if offset is not None else 0)
-        rows.append({"topic": topic, "partition": partition, "consumerCommittedOffset": offset,
-                     "logHeadOffset": log_end[partition], "lag": max(lag, 0)})
+        rows.append(
+            {
+                "topic": topic,
+                "partition": partition,
+                "consumerCommittedOffset": offset,
+                "logHeadOffset": log_end[partition],
+                "lag": max(lag, 0),
+            }
+        )
     return rows
 
 
-def spout_lag_result(spout_id: str, conf: dict[str, Any], rows: list[dict[str, Any]] | None,
-                     error: str | None) -> dict[str, Any]:
+def spout_lag_result(
+    spout_id: str, conf: dict[str, Any], rows: list[dict[str, Any]] | None, error: str | None
+) -> dict[str, Any]:
     """A spout's entry of /api/v1/topology/<id>/lag (Storm's field names: spoutId, spoutType, spoutLagResult)."""
-    return {"spoutId": spout_id, "spoutType": "KAFKA", "groupId": conf.get(GROUP_KEY), "topic": conf.get(TOPIC_KEY),
-            "bootstrapServers": conf.get(BOOTSTRAP_KEY), "spoutLagResult": rows or [],
-            "totalLag": sum(r["lag"] for r in rows or []), "errorInfo": error}
+    return {
+        "spoutId": spout_id,
+        "spoutType": "KAFKA",
+        "groupId": conf.get(GROUP_KEY),
+        "topic": conf.get(TOPIC_KEY),
+        "bootstrapServers": conf.get(BOOTSTRAP_KEY),
+        "spoutLagResult": rows or [],
+        "totalLag": sum(r["lag"] for r in rows or []),
+        "errorInfo": error,
+    }
 
 
 def read_offsets(bootstrap: str, group: str, topic: str, timeout_ms: int = 5000) -> tuple[dict, dict]:
@@ -37,8 +52,9 @@ def read_offsets(bootstrap: str, group: str, topic: str, timeout_ms: int = 5000)
     from kafka import KafkaConsumer, TopicPartition
     from kafka.admin import KafkaAdminClient, OffsetSpec
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             request_timeout_ms=timeout_ms + 1000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, request_timeout_ms=timeout_ms + 1000
+    )
     try:
         partitions = sorted(consumer.partitions_for_topic(topic) or [])
     finally:
@@ -47,9 +63,12 @@ def read_offsets(bootstrap: str, group: str, topic: str, timeout_ms: int = 5000)
     try:
         wanted = [TopicPartition(topic, p) for p in partitions]
         group_offsets = admin.list_group_offsets({group: wanted}).get(group, {})
-        ends = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in wanted})
+        ends = admin.list_partition_offsets(dict.fromkeys(wanted, OffsetSpec.LATEST))
     finally:
         admin.close()
-    committed = {tp.partition: (meta.offset if meta is not None and meta.offset >= 0 else None)
-                 for tp, meta in group_offsets.items() if tp.topic == topic}
+    committed = {
+        tp.partition: (meta.offset if meta is not None and meta.offset >= 0 else None)
+        for tp, meta in group_offsets.items()
+        if tp.topic == topic
+    }
     return committed, {tp.partition: value.offset for tp, value in ends.items()}

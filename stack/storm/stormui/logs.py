@@ -90,11 +90,17 @@ def search(path: Path, needle: str, max_matches: int = 20, context: int = 128) -
         for number, line in enumerate(handle, start=1):
             at = line.find(wanted)
             while at >= 0 and len(matches) < min(max_matches, MAX_MATCHES):
-                matches.append({"byteOffset": offset + at, "lineNumber": number,
-                                "beforeString": line[max(0, at - context):at].decode("utf-8", "replace"),
-                                "matchString": needle,
-                                "afterString": line[at + len(wanted):at + len(wanted) + context]
-                                .decode("utf-8", "replace").rstrip("\n")})
+                matches.append(
+                    {
+                        "byteOffset": offset + at,
+                        "lineNumber": number,
+                        "beforeString": line[max(0, at - context) : at].decode("utf-8", "replace"),
+                        "matchString": needle,
+                        "afterString": line[at + len(wanted) : at + len(wanted) + context]
+                        .decode("utf-8", "replace")
+                        .rstrip("\n"),
+                    }
+                )
                 at = line.find(wanted, at + len(wanted))
             if len(matches) >= min(max_matches, MAX_MATCHES):
                 break
@@ -113,8 +119,11 @@ def all_logs(roots: list[Path], topology_id: str | None = None) -> list[dict[str
 
 def worker_logs(root: Path, topology_id: str | None = None) -> list[dict[str, object]]:
     """Log files Storm wrote: the daemons' logs, then each worker's (workers-artifacts/<topology>/<port>/)."""
-    files = [{"file": p.name, "size": p.stat().st_size} for p in sorted(root.glob("*.log"))
-             if p.is_file() and not p.is_symlink()]
+    files = [
+        {"file": p.name, "size": p.stat().st_size}
+        for p in sorted(root.glob("*.log"))
+        if p.is_file() and not p.is_symlink()
+    ]
     artifacts = root / "workers-artifacts"
     pattern = f"{topology_id}/*/worker.log*" if topology_id else "*/*/worker.log*"
     if artifacts.is_dir() and "/" not in (topology_id or "") and ".." not in (topology_id or ""):

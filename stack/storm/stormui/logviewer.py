@@ -61,5 +61,6 @@ def search_log() -> Response:
 @bp.get("/download")
 def download_log() -> Response:
     path = requested_file()
-    return send_file(path, mimetype="text/plain", as_attachment=True,
-                     download_name=request.args["file"].replace("/", "_"))
+    return send_file(
+        path, mimetype="text/plain", as_attachment=True, download_name=request.args["file"].replace("/", "_")
+    )

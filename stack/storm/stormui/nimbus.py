@@ -22,17 +22,21 @@ class NotFound(Exception):
 @contextmanager
 def nimbus(host: str, port: int, timeout_ms: int = 10000) -> Iterator[Any]:
     """Yield a Thrift client of Nimbus (framed binary protocol); any transport failure becomes NimbusDown."""
-    from streamparse.thrift import NotAliveException
+    from streamparse.thrift import Nimbus, NotAliveException
     from thriftpy2.protocol import TBinaryProtocolFactory
     from thriftpy2.rpc import make_client
     from thriftpy2.thrift import TApplicationException
     from thriftpy2.transport import TFramedTransportFactory, TTransportException
 
-    from streamparse.thrift import Nimbus
-
     try:
-        client = make_client(Nimbus, host=host, port=port, proto_factory=TBinaryProtocolFactory(),
-                             trans_factory=TFramedTransportFactory(), timeout=timeout_ms)
+        client = make_client(
+            Nimbus,
+            host=host,
+            port=port,
+            proto_factory=TBinaryProtocolFactory(),
+            trans_factory=TFramedTransportFactory(),
+            timeout=timeout_ms,
+        )
     except (OSError, TTransportException) as error:
         raise NimbusDown(f"Nimbus at {host}:{port} does not answer: {error}") from error
     try:

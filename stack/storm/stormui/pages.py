@@ -7,14 +7,20 @@ from flask import Blueprint, current_app, render_template
 from .api import csrf_token
 
 bp = Blueprint("pages", __name__)
-PAGES = {"index": "Cluster", "topology": "Topology", "component": "Component", "visualize": "Topology graph",
-         "logviewer": "Logs"}
+PAGES = {
+    "index": "Cluster",
+    "topology": "Topology",
+    "component": "Component",
+    "visualize": "Topology graph",
+    "logviewer": "Logs",
+}
 
 
 def render(page: str) -> str:
     """The shell of `page`, with the refresh period and this session's anti-forgery token."""
-    return render_template(f"{page}.html", page=page, title=PAGES[page], csrf=csrf_token(),
-                           refresh=int(current_app.config["REFRESH_SECS"]))
+    return render_template(
+        f"{page}.html", page=page, title=PAGES[page], csrf=csrf_token(), refresh=int(current_app.config["REFRESH_SECS"])
+    )
 
 
 @bp.get("/")
