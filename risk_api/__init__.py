@@ -69,7 +69,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
         risk.challenger.version if risk.challenger else "none",
     )
     problems.init_app(app)
-    app.spec_processor(problem_content_types)
     app.register_blueprint(evaluations.bp)
     app.register_blueprint(health.bp)
     init_metrics(app)
@@ -80,14 +79,3 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
 def challenger_dir(configured: str | None) -> Path | None:
     """Return the challenger model's directory, or None when no challenger is configured."""
     return Path(configured) if configured else None
-
-
-def problem_content_types(spec: dict[str, Any]) -> dict[str, Any]:
-    """Document every 4xx/5xx body as application/problem+json, which is what the API sends."""
-    for path in spec.get("paths", {}).values():
-        for operation in path.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if str(status)[0] in "45" and "application/json" in content:
-                    content[problems.PROBLEM_JSON] = content.pop("application/json")
-    return spec

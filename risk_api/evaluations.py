@@ -10,7 +10,7 @@ from apiflask.scaffold import _annotate
 from flask import Response, current_app, jsonify, request
 
 from loanrisk.cleaning import Rejection, applicant_from_json
-from risk_api.problems import invalid_applicants, problem
+from risk_api.problems import bad_json, failed, invalid_applicants
 from risk_api.schemas import EXAMPLE_APPLICANT, ApplicantIn, BatchIn, BatchOut, EvaluationOut, ModelOut
 from risk_api.service import RiskService, batch_response, validate_batch
 
@@ -47,17 +47,17 @@ def json_body() -> tuple[Any, Response | None]:
     """Return the parsed JSON body, or a problem response (415, 400; 413 is raised by Werkzeug)."""
     if not request.is_json:
         if not request.mimetype and not request.content_length:
-            return None, problem(400, "a JSON request body is required", "missing-body", reason="BAD_JSON")
-        return None, problem(415, "send the body as application/json", "unsupported-media-type")
+            return None, bad_json("a JSON request body is required", "missing-body")
+        return None, failed(415, "send the body as application/json", "unsupported-media-type")
     raw = request.get_data(cache=False)
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is None and limit is not None and len(raw) >= limit:
         # a chunked body has no length to check up front; Werkzeug stops reading at the limit
-        return None, problem(413, f"body over the size limit of {limit} bytes", "too-large")
+        return None, failed(413, f"body over the size limit of {limit} bytes", "too-large")
     try:
         return json.loads(raw), None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return None, problem(400, f"invalid JSON: {str(exc)[:200]}", "bad-json", reason="BAD_JSON")
+        return None, bad_json(f"invalid JSON: {str(exc)[:200]}", "bad-json")
 
 
 @bp.post("/evaluations")

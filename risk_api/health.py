@@ -6,7 +6,7 @@ from apiflask import APIBlueprint
 from flask import Response, current_app, jsonify
 
 from loanrisk.cleaning import applicant_from_json
-from risk_api.problems import problem
+from risk_api.problems import failed
 from risk_api.schemas import EXAMPLE_APPLICANT, StatusOut
 
 bp = APIBlueprint("health", __name__, tag="Health")
@@ -30,5 +30,5 @@ def readyz() -> Response:
         risk.evaluate([applicant_from_json(EXAMPLE_APPLICANT)])
     except Exception as exc:  # a probe reports failure instead of raising
         current_app.logger.exception("readiness probe failed")
-        return problem(503, f"model cannot score: {type(exc).__name__}", "not-ready")
+        return failed(503, f"model cannot score: {type(exc).__name__}", "not-ready")
     return jsonify({"status": "ready", "model_version": risk.model.version})

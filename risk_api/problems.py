@@ -1,59 +1,45 @@
-"""Every error of the Risk API as application/problem+json (RFC 9457), from one place."""
+"""The Risk API's problems, in the one dialect of ``loanrisk.problems`` (RFC 9457, ``invalid_params``).
+
+A refused request also names its first invalid parameter on top (``field``, ``reason`` and, in a batch, ``index``):
+the SubmitBolt reads those members to dead-letter the right applicant with the right reason.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from apiflask import HTTPError
-from flask import Response, json
-from werkzeug.http import HTTP_STATUS_CODES
+from apiflask import APIFlask
+from flask import Response
 
-PROBLEM_JSON = "application/problem+json"
-MAX_LISTED_ERRORS = 100
+from loanrisk.problems import InvalidParam, invalid, problem
+from webkit import problems as web
 
 
-def problem(status: int, detail: str, slug: str | None = None, **extra: Any) -> Response:
-    """Return a problem+json response; ``slug`` names a problem type of this API, else about:blank."""
-    body = {
-        "type": f"urn:loanrisk:problem:{slug}" if slug else "about:blank",
-        "title": HTTP_STATUS_CODES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        **extra,
-    }
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+def refused(status: int, params: Iterable[Mapping[str, Any]], slug: str) -> Response:
+    """Answer a request with bad parts (rejection dicts), the first one also on top."""
+    found = [InvalidParam.from_mapping(p) for p in params]
+    first = found[0]
+    on_top: dict[str, Any] = {"field": first.field, "reason": first.reason}
+    if first.index is not None:
+        on_top["index"] = first.index
+    return web.response(invalid(status, found, slug, **on_top))
 
 
 def invalid_applicants(errors: list[dict[str, Any]]) -> Response:
-    """Return the 422 for applicants the domain validation refused; the first error is named on top."""
-    first = errors[0]
-    where = f"applicant {first['index']}: " if "index" in first else ""
-    return problem(
-        422,
-        f"{where}{first['detail']}",
-        "invalid-applicant",
-        reason=first["reason"],
-        field=first["field"],
-        **({"index": first["index"]} if "index" in first else {}),
-        errors=errors[:MAX_LISTED_ERRORS],
-    )
+    """Answer the 422 of applicants (or a batch envelope) the domain validation refused."""
+    return refused(422, errors, "invalid-applicant")
 
 
-def http_error_to_problem(error: HTTPError) -> Response:
-    """Turn any HTTPError (404, 405, 413, aborts) into a problem+json response."""
-    detail = error.message if isinstance(error.message, str) else HTTP_STATUS_CODES.get(error.status_code, "Error")
-    response = problem(error.status_code, detail, **(error.extra_data or {}))
-    for key, value in (error.headers or {}).items():
-        response.headers[key] = value
-    return response
+def bad_json(detail: str, slug: str) -> Response:
+    """Answer the 400 of a body that is missing or is not JSON."""
+    return refused(400, [{"field": None, "reason": "BAD_JSON", "detail": detail}], slug)
 
 
-def internal_error(_: Exception) -> Response:
-    """Return a generic 500 problem without leaking internals (the traceback goes to the log)."""
-    return problem(500, "internal error; see the Risk API log")
+def failed(status: int, detail: str, slug: str | None = None) -> Response:
+    """Answer a problem without invalid parameters (415, 413, 503)."""
+    return web.response(problem(status, detail, slug))
 
 
-def init_app(app: Any) -> None:
-    """Route every HTTP error and unexpected exception of app through problem+json."""
-    app.error_processor(http_error_to_problem)
-    app.register_error_handler(500, internal_error)
+def init_app(app: APIFlask) -> None:
+    web.init_app(app)

@@ -9,10 +9,13 @@ below come from that module so the document cannot drift from the validator on t
 
 from __future__ import annotations
 
+from typing import Any
+
 from apiflask import Schema
 from apiflask.fields import Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
+from loanrisk import problems
 from loanrisk.applicant import GRADES, SCHEMA_VERSION
 from loanrisk.cleaning import (
     APPLICATION_TYPES,
@@ -221,17 +224,13 @@ class StatusOut(Schema):
     model_version = String()
 
 
-PROBLEM_SCHEMA = {
+# The one problem document (loanrisk.problems), plus the first invalid parameter named on top for the SubmitBolt.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    **problems.SCHEMA,
     "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "reason": {"type": "string"},
-        "field": {"type": "string", "nullable": True},
-        "index": {"type": "integer"},
-        "errors": {"type": "array", "items": {"type": "object"}},
+        **problems.SCHEMA["properties"],
+        "field": {"type": "string", "nullable": True, "description": "the first invalid parameter's field"},
+        "reason": {"type": "string", "description": "the first invalid parameter's reason code"},
+        "index": {"type": "integer", "minimum": 0, "description": "the first invalid applicant's batch index"},
     },
-    "required": ["type", "title", "status", "detail"],
-    "type": "object",
 }

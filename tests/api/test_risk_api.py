@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from flask import Flask
@@ -132,6 +133,7 @@ def test_batch_of_the_maximum_size_is_accepted(client: FlaskClient) -> None:
 def test_batch_wrong_as_a_whole_is_422(client: FlaskClient, body: Any, field: str | None) -> None:
     problem = assert_problem(post(client, "/v1/evaluations/batch", body), 422)
     assert problem["field"] == field
+    assert [(p["field"], p["reason"]) for p in problem["invalid_params"]] == [(field, problem["reason"])]
 
 
 def test_invalid_applicants_in_a_batch_cost_only_their_own_evaluation(client: FlaskClient) -> None:
@@ -197,6 +199,7 @@ def test_invalid_applicant_is_422_naming_the_field(
 ) -> None:
     problem = assert_problem(post(client, "/v1/evaluations", body), 422)
     assert problem["field"] == field
+    assert problem["invalid_params"][0] == {"field": field, "reason": problem["reason"], "detail": ANY}
     if reason:
         assert problem["reason"] == reason
 
@@ -266,7 +269,9 @@ def test_json_that_is_not_an_object_is_422(client: FlaskClient, body: Any) -> No
 @pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/evaluations/batch"])
 @pytest.mark.parametrize("raw", [b"{", b"", b'{"id": }', b"\xff\xfe\x00", b"[" * 100_000])
 def test_bad_json_is_400(client: FlaskClient, path: str, raw: bytes) -> None:
-    assert assert_problem(client.post(path, data=raw, content_type="application/json"), 400)["reason"] == "BAD_JSON"
+    problem = assert_problem(client.post(path, data=raw, content_type="application/json"), 400)
+    assert problem["reason"] == "BAD_JSON"
+    assert [p["reason"] for p in problem["invalid_params"]] == ["BAD_JSON"]
 
 
 @pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/evaluations/batch"])
@@ -325,7 +330,17 @@ def test_openapi_document_describes_the_endpoints(client: FlaskClient) -> None:
     body = spec["components"]["schemas"]["ApplicantIn"]
     assert set(body["properties"]) == set(FIELD_NAMES)
     errors = spec["paths"]["/v1/evaluations"]["post"]["responses"]
-    assert {"400", "413", "415", "422"} <= set(errors) and PROBLEM in errors["422"]["content"]
+    assert {"400", "413", "415", "422"} <= set(errors)
+    assert PROBLEM in errors["422"]["content"]
+
+
+def test_openapi_documents_one_problem_dialect(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    documented = spec["components"]["schemas"]["HTTPError"]["properties"]
+    assert {"invalid_params", "field", "reason", "index"} <= set(documented)
+    assert "errors" not in documented
+    item = documented["invalid_params"]["items"]
+    assert set(item["properties"]) == {"field", "reason", "index", "detail"}
 
 
 def test_policy_thresholds_come_from_config(client: FlaskClient) -> None:

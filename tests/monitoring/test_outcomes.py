@@ -72,7 +72,7 @@ def test_problem_reasons_in_a_200_batch(body, expected) -> None:
             {
                 "status": 422,
                 "reason": "BAD_TYPE",
-                "errors": [{"index": 0, "reason": "BAD_TYPE"}, {"index": 3, "reason": "OUT_OF_RANGE"}],
+                "invalid_params": [{"index": 0, "reason": "BAD_TYPE"}, {"index": 3, "reason": "OUT_OF_RANGE"}],
             },
             {"BAD_TYPE": 1, "OUT_OF_RANGE": 1},
         ),

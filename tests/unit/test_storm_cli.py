@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import subprocess
+from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
 
@@ -374,7 +375,16 @@ def test_nimbus_down_is_a_503_problem(client: object, path: str) -> None:
 def test_bad_windows_and_ids_are_problems(client: object, path: str, status: int) -> None:
     """Checked before Nimbus is asked."""
     response = client.get(path)
-    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_bad_parameter_is_listed_as_in_every_other_api(client: object) -> None:
+    """The one dialect of loanrisk.problems: the refused parameter in ``invalid_params`` with a reason code."""
+    body = client.get("/api/v1/topology/t-1-1?window=61").json
+    assert body["status"] == 422
+    assert body["title"] == HTTPStatus(422).phrase
+    assert [(p["field"], p["reason"]) for p in body["invalid_params"]] == [("window", "UNKNOWN_CATEGORY")]
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,11 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
 from webkit import auth
 
-from .nimbus import NimbusDown, NimbusError, NotFound
-from .problems import Problem, problem
+from .problems import register_error_handlers
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -62,27 +60,3 @@ ACCESS_RULES = {
     "/api/v1/download": "operator",
     "/logviewer": "operator",
 }
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Every error is problem+json: Nimbus down 503, unknown topology/component 404, HTTP errors as they are."""
-
-    @app.errorhandler(Problem)
-    def on_problem(error: Problem) -> Response:
-        return error.response()
-
-    @app.errorhandler(NimbusDown)
-    def on_nimbus_down(error: NimbusDown) -> Response:
-        return problem(503, "Nimbus unavailable", str(error))
-
-    @app.errorhandler(NimbusError)
-    def on_nimbus_error(error: NimbusError) -> Response:
-        return problem(502, "Nimbus error", str(error))
-
-    @app.errorhandler(NotFound)
-    def on_not_found(error: NotFound) -> Response:
-        return problem(404, "Not Found", str(error))
-
-    @app.errorhandler(HTTPException)
-    def on_http_error(error: HTTPException) -> Response:
-        return problem(error.code or 500, error.name, error.description or error.name)

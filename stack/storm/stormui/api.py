@@ -15,7 +15,7 @@ from webkit.auth import audit
 
 from . import lag, mapping
 from .nimbus import NotFound, component_ids, kill_options, nimbus, rebalance_options, topology_name
-from .problems import Problem
+from .problems import bad_parameter, refusal
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,512}")
@@ -44,7 +44,7 @@ def window_arg() -> str:
     """The ?window= parameter (default all time), or 422 when it is not one of Storm's windows."""
     window = request.args.get("window", ":all-time")
     if window not in mapping.WINDOWS:
-        raise Problem(422, "Bad window", f"window must be one of {', '.join(mapping.WINDOWS)}")
+        raise bad_parameter("window", "UNKNOWN_CATEGORY", f"window must be one of {', '.join(mapping.WINDOWS)}")
     return window
 
 
@@ -64,8 +64,9 @@ def require_csrf() -> None:
     """Refuse a POST whose X-CSRF-Token header does not match the session's token (403)."""
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or "csrf" not in session or not secrets.compare_digest(sent, str(session["csrf"])):
-        raise Problem(
+        raise refusal(
             403,
+            "csrf",
             "CSRF token missing or wrong",
             f"actions need the {CSRF_HEADER} header with the antiForgeryToken of the topology page",
         )
@@ -193,7 +194,7 @@ def operation(name: str, topology_id: str, **details: Any) -> Response:
 def wait_secs(value: str) -> int:
     """A <wait-time> path part: whole seconds 0..3600, or 422."""
     if not value.isdigit() or int(value) > MAX_WAIT_SECS:
-        raise Problem(422, "Bad wait time", f"wait time must be whole seconds from 0 to {MAX_WAIT_SECS}")
+        raise bad_parameter("wait-time", "OUT_OF_RANGE", f"wait time must be whole seconds from 0 to {MAX_WAIT_SECS}")
     return int(value)
 
 
@@ -220,18 +221,18 @@ def rebalance_body(known: set[str]) -> tuple[int | None, dict[str, int]]:
     body = request.get_json(silent=True) or {}
     options = body.get("rebalanceOptions", {}) if isinstance(body, dict) else None
     if not isinstance(options, dict):
-        raise Problem(422, "Bad rebalance options", "rebalanceOptions must be an object")
+        raise bad_parameter("rebalanceOptions", "BAD_TYPE", "rebalanceOptions must be an object")
     workers = options.get("numWorkers")
     if workers is not None and (not str(workers).isdigit() or not 1 <= int(workers) <= MAX_WORKERS):
-        raise Problem(422, "Bad rebalance options", f"numWorkers must be 1..{MAX_WORKERS}")
+        raise bad_parameter("numWorkers", "OUT_OF_RANGE", f"numWorkers must be 1..{MAX_WORKERS}")
     executors = options.get("executors") or {}
     if not isinstance(executors, dict):
-        raise Problem(422, "Bad rebalance options", "executors must map component ids to counts")
+        raise bad_parameter("executors", "BAD_TYPE", "executors must map component ids to counts")
     for name, count in executors.items():
         if name not in known:
-            raise Problem(422, "Bad rebalance options", f"the topology has no component {str(name)[:80]!r}")
+            raise bad_parameter("executors", "UNKNOWN_FIELD", f"the topology has no component {str(name)[:80]!r}")
         if not str(count).isdigit() or not 1 <= int(count) <= MAX_EXECUTORS:
-            raise Problem(422, "Bad rebalance options", f"executors of {name!r} must be 1..{MAX_EXECUTORS}")
+            raise bad_parameter("executors", "OUT_OF_RANGE", f"executors of {name!r} must be 1..{MAX_EXECUTORS}")
     return (int(workers) if workers is not None else None), {k: int(v) for k, v in executors.items()}
 
 

@@ -6,8 +6,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
+from loanrisk.problems import problem
+from webkit.problems import ProblemError
+
 from . import logs
-from .problems import Problem
+from .problems import bad_parameter, refusal
 
 bp = Blueprint("logviewer", __name__, url_prefix="/api/v1")
 
@@ -21,7 +24,9 @@ def requested_file() -> Path:
     """The ?file= log inside Storm's log directories, or the 4xx problem saying why not."""
     found = logs.find(log_roots(), request.args.get("file", ""))
     if isinstance(found, logs.LogRefused):
-        raise Problem(found.status, "Log file refused" if found.status != 404 else "Not Found", found.reason)
+        if found.status == 404:
+            raise ProblemError(problem(404, found.reason))
+        raise refusal(found.status, "log-refused", "Log file refused", found.reason)
     return found
 
 
@@ -31,7 +36,7 @@ def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     if value is None or value == "":
         return default
     if not value.lstrip("-").isdigit() or not low <= int(value) <= high:
-        raise Problem(422, f"Bad {name}", f"{name} must be a whole number from {low} to {high}")
+        raise bad_parameter(name, "OUT_OF_RANGE", f"{name} must be a whole number from {low} to {high}")
     return int(value)
 
 
@@ -53,7 +58,9 @@ def search_log() -> Response:
     path = requested_file()
     needle = request.args.get("search-string", "")
     if not 1 <= len(needle) <= logs.MAX_NEEDLE:
-        raise Problem(422, "Bad search-string", f"search-string must have 1 to {logs.MAX_NEEDLE} characters")
+        raise bad_parameter(
+            "search-string", "OUT_OF_RANGE", f"search-string must have 1 to {logs.MAX_NEEDLE} characters"
+        )
     matches = logs.search(path, needle, int_arg("num-matches", 20, 1, logs.MAX_MATCHES) or 20)
     return jsonify({"file": request.args["file"], "searchString": needle, "matches": matches})
 

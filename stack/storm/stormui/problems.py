@@ -1,25 +1,45 @@
-"""One shape for every error the UI answers: RFC 9457 problem details."""
+"""The Storm UI's errors in the project's one problem dialect (``loanrisk.problems``, answered by ``webkit.problems``)."""
 
 from __future__ import annotations
 
-import json
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
 
-from flask import Response
+from loanrisk.problems import InvalidParam, invalid, problem
+from webkit.problems import ProblemError, response
 
-
-def problem(status: int, title: str, detail: str) -> Response:
-    """An application/problem+json response."""
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    return Response(body, status=status, mimetype="application/problem+json")
+from .nimbus import NimbusDown, NimbusError, NotFound
 
 
-class Problem(Exception):
-    """Raised by a view to answer a problem document (status, title, detail)."""
+def bad_parameter(name: str, reason: str, detail: str) -> ProblemError:
+    """Return the 422 a view raises for a query, path or body parameter it refuses."""
+    return ProblemError(invalid(422, [InvalidParam(name, reason, detail)]))
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
 
-    def response(self) -> Response:
-        """This problem as a response."""
-        return problem(self.status, self.title, self.detail)
+def refusal(status: int, slug: str, title: str, detail: str) -> ProblemError:
+    """Return a problem of the UI's own type ``slug`` (a refused action or log file) for a view to raise."""
+    return ProblemError(problem(status, detail, slug, title=title))
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error is problem+json: Nimbus down 503, unknown topology/component 404, HTTP errors as they are."""
+
+    @app.errorhandler(ProblemError)
+    def on_problem(error: ProblemError) -> Response:
+        return response(error.problem)
+
+    @app.errorhandler(NimbusDown)
+    def on_nimbus_down(error: NimbusDown) -> Response:
+        return response(problem(503, str(error), "nimbus-unavailable", title="Nimbus unavailable"))
+
+    @app.errorhandler(NimbusError)
+    def on_nimbus_error(error: NimbusError) -> Response:
+        return response(problem(502, str(error), "nimbus-error", title="Nimbus error"))
+
+    @app.errorhandler(NotFound)
+    def on_not_found(error: NotFound) -> Response:
+        return response(problem(404, str(error)))
+
+    @app.errorhandler(HTTPException)
+    def on_http_error(error: HTTPException) -> Response:
+        return response(problem(error.code or 500, error.description or error.name))
