@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters.nimbus import nimbus
 from jobs import outage, produce, reconcile
 from jobs.reconcile import RowSummary
 from jobs.settings import ROOT, Settings, default_data_dir
@@ -302,23 +303,8 @@ def executors_running(
 
     Publishing before that would measure the worker's start-up as pipeline latency.
     """
-    from streamparse.thrift import Nimbus
-    from thriftpy2.protocol import TBinaryProtocolFactory
-    from thriftpy2.rpc import make_client
-    from thriftpy2.transport import TFramedTransportFactory
-
-    client = make_client(
-        Nimbus,
-        host=nimbus_host,
-        port=nimbus_port,
-        proto_factory=TBinaryProtocolFactory(),
-        trans_factory=TFramedTransportFactory(),
-        timeout=10_000,
-    )
-    try:
+    with nimbus(nimbus_host, nimbus_port) as client:
         info = client.getTopologyInfo(topology_id)
-    finally:
-        client.close()
     executors = info.executors or []
     return bool(executors) and all((e.uptime_secs or 0) >= min_uptime_s for e in executors)
 

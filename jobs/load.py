@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from jobs import db, outage
+from adapters import mysql as db
+from jobs import outage
 from jobs.settings import Settings, default_data_dir
 from loanrisk.cleaning import Rejection, clean_record
 

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import requests
+from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from adapters.hbase import KeptConnection
+from adapters.kafka import OffsetReader
 from jobs.settings import Settings
 from loanrisk import events as ev
 from monitoring.pipeline import (
@@ -43,7 +46,6 @@ INPUT_TOPIC = "loan-applications"
 TOPOLOGY_GROUP = "loan-risk"  # config.json: loanrisk.spout.group_id
 TOPOLOGY_NAME = "loan-risk"
 HTTP_TIMEOUT_S = 3
-HBASE_IDLE_S = 50  # under the Thrift server's 60 s idle timeout
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300)
 PD_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
 
@@ -147,8 +149,6 @@ class Exporter:
     """Reads the topics, HBase, Kafka's offsets and Storm UI, and updates PipelineMetrics."""
 
     def __init__(self, config: ExporterConfig, metrics: PipelineMetrics) -> None:
-        from kafka import KafkaConsumer
-
         self.config, self.metrics = config, metrics
         self.first = FirstDecisions()
         self.consumer = KafkaConsumer(
@@ -158,17 +158,14 @@ class Exporter:
             client_id="loanrisk-exporter",
             max_poll_records=2000,
         )
-        self.admin = None
-        self.hbase = None
-        self.hbase_used_at = 0.0
-        self.assigned: set = set()
+        self.offsets = OffsetReader(config.kafka_bootstrap, client_id="loanrisk-exporter-offsets")
+        self.hbase = KeptConnection(config.hbase_host, config.hbase_port)
+        self.assigned: set[TopicPartition] = set()
 
     # ------------------------------------------------------------ topics
 
     def assign_new_partitions(self) -> None:
         """Follow both topics' partitions (they may be created after the exporter starts), from the beginning."""
-        from kafka import TopicPartition
-
         existing = self.consumer.topics()  # fresh metadata (a poll would consume records here and lose them)
         found = {
             TopicPartition(t, p)
@@ -235,7 +232,7 @@ class Exporter:
             return {}
         for attempt in (1, 2):
             try:
-                table = self.hbase_table()
+                table = self.hbase.table(ev.TABLE)
                 return {
                     key.decode(): grade_of(row.applicant)
                     for key, columns in table.rows([i.encode() for i in ids])
@@ -243,55 +240,24 @@ class Exporter:
                 }
             except Exception as exc:  # Thrift and socket errors: reconnect once, then count and go on
                 log.warning("HBase read failed (attempt %d): %s", attempt, exc)
-                self.hbase = None
+                self.hbase.drop()
         self.metrics.poll_errors.labels("hbase").inc()
         return {}
-
-    def hbase_table(self):
-        """Return the loan_applications table, connecting when needed.
-
-        HBase's Thrift server drops a connection idle for 60 s: after a quiet spell, connect afresh instead of
-        failing the first read.
-        """
-        import happybase
-
-        now = time.monotonic()
-        if self.hbase is not None and now - self.hbase_used_at > HBASE_IDLE_S:
-            self.hbase.close()
-            self.hbase = None
-        if self.hbase is None:
-            self.hbase = happybase.Connection(self.config.hbase_host, self.config.hbase_port, timeout=10_000)
-        self.hbase_used_at = now
-        return self.hbase.table(ev.TABLE)
 
     # ------------------------------------------------------------ lag and Storm
 
     def refresh_lag(self) -> None:
         """Set the topology group's lag on each partition of the input topic."""
-        from kafka import KafkaAdminClient, TopicPartition
-
+        group = self.config.topology_group
         try:
-            if self.admin is None:
-                self.admin = KafkaAdminClient(
-                    bootstrap_servers=self.config.kafka_bootstrap, client_id="loanrisk-exporter-admin"
-                )
-            partitions = self.consumer.partitions_for_topic(INPUT_TOPIC) or set()
-            tps = [TopicPartition(INPUT_TOPIC, p) for p in sorted(partitions)]
-            if not tps:
-                return
-            group = self.config.topology_group
-            committed = self.admin.list_group_offsets({group: tps}).get(group, {})
-            ends = self.consumer.end_offsets(tps)
-            lag = consumer_lag(
-                {tp.partition: ends[tp] for tp in tps},
-                {tp.partition: committed_offset(committed.get(tp)) for tp in tps},
-            )
-            for partition, value in lag.items():
-                self.metrics.lag.labels(self.config.topology_group, INPUT_TOPIC, str(partition)).set(value)
-        except Exception as exc:  # the broker may be restarting; the next refresh tries again
+            committed, ends = self.offsets.offsets(group, INPUT_TOPIC)
+        except Exception as exc:  # noqa: BLE001 (the broker may be restarting; the next refresh tries again)
             log.warning("reading Kafka offsets failed: %s", exc)
             self.metrics.poll_errors.labels("kafka_offsets").inc()
-            self.admin = None
+            self.offsets.close()
+            return
+        for partition, value in consumer_lag(ends, committed).items():
+            self.metrics.lag.labels(group, INPUT_TOPIC, str(partition)).set(value)
 
     def refresh_storm(self) -> None:
         """Set each component's figures from Storm UI's REST API (components as the API lists them)."""
@@ -326,11 +292,6 @@ class Exporter:
                 self.refresh_storm()
                 next_refresh = time.monotonic() + self.config.interval_s
             self.poll_once()
-
-
-def committed_offset(meta) -> int | None:
-    """Return a committed offset, or None when the group has none for the partition (Kafka says -1)."""
-    return meta.offset if meta is not None and meta.offset >= 0 else None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,8 @@ from stormui import (
     logs,
 )
 from stormui.mapping import pretty_uptime, window_order  # noqa: F401  (kept importable from here)
-from stormui.nimbus import nimbus
+
+from adapters.nimbus import nimbus
 
 NIMBUS_HOST = os.environ.get("STORM_NIMBUS_HOST", "localhost")
 NIMBUS_PORT = int(os.environ.get("STORM_NIMBUS_PORT", "6627"))

@@ -1,4 +1,4 @@
-"""The domain package stays framework-free: the problem shapes, rules and records import no adapter library."""
+"""The layers: the domain imports no framework or adapter, the adapters no CLI, and no app or service imports a CLI."""
 
 from __future__ import annotations
 
@@ -7,21 +7,44 @@ from pathlib import Path
 
 import pytest
 
-DOMAIN = Path(__file__).resolve().parents[2] / "src" / "loanrisk"
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = ROOT / "src" / "loanrisk"
+ADAPTER_PACKAGE = ROOT / "src" / "adapters"
 ADAPTERS = {"flask", "apiflask", "werkzeug", "marshmallow", "kafka", "happybase", "thriftpy2", "streamparse",
-            "pystorm", "mysql", "requests", "webkit", "jobs", "risk_api", "applicant_api", "bolts"}  # fmt: skip
+            "pystorm", "mysql", "requests", "webkit", "adapters", "jobs", "risk_api", "applicant_api", "bolts"}  # fmt: skip
+# jobs.settings is the one module of jobs/ the services read (where the stack is); any other is a CLI
+SERVICES = [ROOT / "risk_api", ROOT / "monitoring", ROOT / "stack" / "storm", ROOT / "src" / "webkit"]
 
 
-def imported_roots(path: Path) -> set[str]:
-    roots = set()
+def imported(path: Path) -> set[str]:
+    names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
+            names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+            # ``from jobs import demo`` imports the module jobs.demo
+            names |= {f"{node.module}.{alias.name}" for alias in node.names} if "." not in node.module else set()
+            names.add(node.module)
+    return names
+
+
+def roots(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
 
 
 @pytest.mark.parametrize("path", sorted(DOMAIN.glob("*.py")), ids=lambda p: p.name)
 def test_domain_module_imports_no_framework_or_adapter(path: Path) -> None:
-    assert imported_roots(path) & ADAPTERS == set()
+    assert roots(imported(path)) & ADAPTERS == set()
+
+
+@pytest.mark.parametrize("path", sorted(ADAPTER_PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_adapters_import_no_cli_or_app(path: Path) -> None:
+    assert roots(imported(path)) & {"jobs", "risk_api", "applicant_api", "monitoring", "bolts"} == set()
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for d in SERVICES for p in d.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_services_import_no_cli(path: Path) -> None:
+    clis = {n for n in imported(path) if n.startswith("jobs.") and n != "jobs.settings"}
+    assert clis == set()

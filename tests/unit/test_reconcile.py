@@ -7,17 +7,18 @@ import json
 
 import pytest
 
-from jobs.reconcile import (
+from jobs.reconcile import load_manifests, manifests_for_cluster
+from loanrisk import events as ev
+from loanrisk.reconcile import (
     ManifestEntry,
     RowSummary,
+    collect_rows,
     format_report,
-    load_manifests,
-    manifests_for_cluster,
+    parse_all,
     parse_manifest_line,
     reconcile,
     row_summary,
 )
-from loanrisk import events as ev
 
 SRC = ev.Source("loan-applications", 0, 0)
 
@@ -153,6 +154,24 @@ def test_row_summary_reads_the_columns_the_save_bolt_writes() -> None:
 
 def test_row_summary_of_a_broken_row_is_an_error_value() -> None:
     assert isinstance(row_summary(b"G1", {ev.COL_DECISION: b"APPROVE"}), ev.ParseError)
+
+
+def test_collect_rows_keeps_the_readable_rows_by_id_and_names_the_broken_ones() -> None:
+    decision = ev.Decision("G1", "APPROVE", "MODEL", 0.1, (), "m1", "p1")
+    good = ev.hbase_row({"id": "G1"}, decision, ev.Received(SRC, "G1", "{}", sha("{}"), 5), saved_at_ms=9)
+    rows, bad = collect_rows([(b"G1", good), (b"G2", {ev.COL_DECISION: b"APPROVE"})])
+    assert list(rows) == ["G1"]
+    assert rows["G1"].decision == "APPROVE"
+    assert len(bad) == 1
+    assert "G2" in bad[0]
+
+
+def test_parse_all_says_where_each_unreadable_record_was() -> None:
+    letter = json.dumps(ev.DeadLetter("BAD_JSON", None, "x", "A1", "{", sha("{"), SRC, 1).to_dict()).encode()
+    found, bad = parse_all([("dlq/0@0", letter), ("dlq/0@1", b"not json")], ev.parse_dead_letter)
+    assert [dl.application_id for dl in found] == ["A1"]
+    assert len(bad) == 1
+    assert bad[0].startswith("dlq/0@1: ")
 
 
 def test_only_manifests_of_the_current_kafka_cluster_are_checked(tmp_path) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, session
 
+from adapters.kafka import OffsetReader
+from adapters.nimbus import NotFoundError, component_ids, kill_options, nimbus, rebalance_options, topology_name
 from webkit.auth import audit
 
 from . import lag, mapping
-from .nimbus import NotFound, component_ids, kill_options, nimbus, rebalance_options, topology_name
 from .problems import bad_parameter, refusal
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -36,7 +37,7 @@ def client() -> Iterator[Any]:
 def checked_id(value: str, what: str) -> str:
     """A topology or component id as given, or 404 when it cannot be one."""
     if not ID_PATTERN.fullmatch(value):
-        raise NotFound(f"no {what} {value[:80]!r}")
+        raise NotFoundError(f"no {what} {value[:80]!r}")
     return value
 
 
@@ -133,7 +134,7 @@ def get_component(topology_id: str, component: str) -> Response:
     with client() as c:
         topology = c.getTopology(topology_id)
         if component not in set(topology.spouts or {}) | set(topology.bolts or {}):
-            raise NotFound(f"topology {topology_id!r} has no component {component!r}")
+            raise NotFoundError(f"topology {topology_id!r} has no component {component!r}")
         page = c.getComponentPageInfo(topology_id, component, window, include_sys())
     return jsonify(mapping.component_page(page, window, include_sys()))
 
@@ -171,13 +172,9 @@ def get_lag(topology_id: str) -> Response:
             result[spout_id] = lag.spout_lag_result(spout_id, conf, None, f"topology conf lacks {missing}")
             continue
         try:
-            committed, log_end = lag.read_offsets(
-                conf[lag.BOOTSTRAP_KEY],
-                conf[lag.GROUP_KEY],
-                conf[lag.TOPIC_KEY],
-                int(current_app.config["KAFKA_TIMEOUT_MS"]),
-            )
-        except Exception as error:  # Kafka down or slow: the lag is unknown, the page still answers
+            with OffsetReader(conf[lag.BOOTSTRAP_KEY], int(current_app.config["KAFKA_TIMEOUT_MS"])) as reader:
+                committed, log_end = reader.offsets(conf[lag.GROUP_KEY], conf[lag.TOPIC_KEY])
+        except Exception as error:  # noqa: BLE001 (Kafka down or slow: the lag is unknown, the page still answers)
             result[spout_id] = lag.spout_lag_result(spout_id, conf, None, f"Kafka did not answer: {error}")
             continue
         rows = lag.lag_rows(conf[lag.TOPIC_KEY], committed, log_end)

@@ -1,7 +1,8 @@
-"""Kafka spout lag, read from Kafka itself: the spout's consumer group's committed offsets vs. log-end offsets.
+"""Kafka spout lag in Storm UI's fields: the spout's consumer group's committed offsets vs. log-end offsets.
 
 storm-kafka-client commits only offsets of acked tuples, so this lag counts records not yet fully processed.
-The group id, topic and bootstrap servers come from the running topology's configuration.
+The group id, topic and bootstrap servers come from the running topology's configuration; the offsets are
+read by ``adapters.kafka.OffsetReader``.
 """
 
 from __future__ import annotations
@@ -45,30 +46,3 @@ def spout_lag_result(
         "totalLag": sum(r["lag"] for r in rows or []),
         "errorInfo": error,
     }
-
-
-def read_offsets(bootstrap: str, group: str, topic: str, timeout_ms: int = 5000) -> tuple[dict, dict]:
-    """Committed offsets of `group` and log-end offsets of every partition of `topic`, by partition."""
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.admin import KafkaAdminClient, OffsetSpec
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, request_timeout_ms=timeout_ms + 1000
-    )
-    try:
-        partitions = sorted(consumer.partitions_for_topic(topic) or [])
-    finally:
-        consumer.close()
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
-    try:
-        wanted = [TopicPartition(topic, p) for p in partitions]
-        group_offsets = admin.list_group_offsets({group: wanted}).get(group, {})
-        ends = admin.list_partition_offsets(dict.fromkeys(wanted, OffsetSpec.LATEST))
-    finally:
-        admin.close()
-    committed = {
-        tp.partition: (meta.offset if meta is not None and meta.offset >= 0 else None)
-        for tp, meta in group_offsets.items()
-        if tp.topic == topic
-    }
-    return committed, {tp.partition: value.offset for tp, value in ends.items()}

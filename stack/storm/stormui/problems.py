@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from adapters.nimbus import NimbusDownError, NimbusError, NotFoundError
 from loanrisk.problems import InvalidParam, invalid, problem
 from webkit.problems import ProblemError, response
-
-from .nimbus import NimbusDown, NimbusError, NotFound
 
 
 def bad_parameter(name: str, reason: str, detail: str) -> ProblemError:
@@ -28,16 +27,16 @@ def register_error_handlers(app: Flask) -> None:
     def on_problem(error: ProblemError) -> Response:
         return response(error.problem)
 
-    @app.errorhandler(NimbusDown)
-    def on_nimbus_down(error: NimbusDown) -> Response:
+    @app.errorhandler(NimbusDownError)
+    def on_nimbus_down(error: NimbusDownError) -> Response:
         return response(problem(503, str(error), "nimbus-unavailable", title="Nimbus unavailable"))
 
     @app.errorhandler(NimbusError)
     def on_nimbus_error(error: NimbusError) -> Response:
         return response(problem(502, str(error), "nimbus-error", title="Nimbus error"))
 
-    @app.errorhandler(NotFound)
-    def on_not_found(error: NotFound) -> Response:
+    @app.errorhandler(NotFoundError)
+    def on_not_found(error: NotFoundError) -> Response:
         return response(problem(404, str(error)))
 
     @app.errorhandler(HTTPException)

@@ -1,4 +1,4 @@
-"""The UI's one adapter to Nimbus: a Thrift client per request, and the actions an operator takes."""
+"""Nimbus over Thrift: a client per use (the UI, the demo, the health checks), and the actions an operator takes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 
-class NimbusDown(Exception):
+class NimbusDownError(ConnectionError):
     """Nimbus did not answer (connection refused, timeout)."""
 
 
@@ -15,13 +15,13 @@ class NimbusError(Exception):
     """Nimbus answered with an internal error (a Thrift application exception)."""
 
 
-class NotFound(Exception):
+class NotFoundError(Exception):
     """No running topology with that id, or no such component in it."""
 
 
 @contextmanager
 def nimbus(host: str, port: int, timeout_ms: int = 10000) -> Iterator[Any]:
-    """Yield a Thrift client of Nimbus (framed binary protocol); any transport failure becomes NimbusDown."""
+    """Yield a Thrift client of Nimbus (framed binary protocol); any transport failure becomes NimbusDownError."""
     from streamparse.thrift import Nimbus, NotAliveException
     from thriftpy2.protocol import TBinaryProtocolFactory
     from thriftpy2.rpc import make_client
@@ -38,13 +38,13 @@ def nimbus(host: str, port: int, timeout_ms: int = 10000) -> Iterator[Any]:
             timeout=timeout_ms,
         )
     except (OSError, TTransportException) as error:
-        raise NimbusDown(f"Nimbus at {host}:{port} does not answer: {error}") from error
+        raise NimbusDownError(f"Nimbus at {host}:{port} does not answer: {error}") from error
     try:
         yield client
     except NotAliveException as error:
-        raise NotFound(error.msg) from error
+        raise NotFoundError(error.msg) from error
     except (OSError, TTransportException) as error:
-        raise NimbusDown(f"Nimbus at {host}:{port} does not answer: {error}") from error
+        raise NimbusDownError(f"Nimbus at {host}:{port} does not answer: {error}") from error
     except TApplicationException as error:
         raise NimbusError(f"Nimbus failed to answer: {error}") from error
     finally:
@@ -56,7 +56,7 @@ def topology_name(client: Any, topology_id: str) -> str:
     for summary in client.getClusterInfo().topologies:
         if summary.id == topology_id:
             return summary.name
-    raise NotFound(f"no running topology with id {topology_id!r}")
+    raise NotFoundError(f"no running topology with id {topology_id!r}")
 
 
 def component_ids(client: Any, topology_id: str) -> set[str]:
