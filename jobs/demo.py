@@ -183,6 +183,12 @@ def ensure_model(settings: Settings) -> None:
     run_cmd("stack/stack.sh", "up", "risk_api")
 
 
+def generate_dirty(path: Path, count: int, seed: int) -> None:
+    """Write ``count`` generated applicants with injected dirt to ``path`` (JSON lines) and its manifest beside it."""
+    args = ["--count", str(count), "--format", "jsonl", "--out", str(path), "--seed", str(seed)]
+    python("-m", "jobs.generate", *args, "--dirt-rate", str(DIRT_RATE))
+
+
 def prepare_data(
     run_dir: Path, n: int, seed: int, dirty_share: float, samples: bool = True
 ) -> tuple[Path | None, Path | None]:
@@ -199,20 +205,7 @@ def prepare_data(
     if dirty_n <= 0:
         return None, None
     dirty = run_dir / "dirty.jsonl"
-    python(
-        "-m",
-        "jobs.generate",
-        "--count",
-        str(dirty_n),
-        "--format",
-        "jsonl",
-        "--out",
-        str(dirty),
-        "--seed",
-        str(seed + 1),
-        "--dirt-rate",
-        str(DIRT_RATE),
-    )
+    generate_dirty(dirty, dirty_n, seed + 1)
     manifest = Path(f"{dirty}.dirt.jsonl")
     return dirty, manifest if manifest.exists() else None
 

@@ -191,12 +191,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"dirt manifest(s) to check (default: every {RUNS_DIR.relative_to(ROOT)}/*/*.dirt.jsonl)",
     )
     p.add_argument("--ids-file", type=Path, help="only these application ids (one a line) instead of the whole table")
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=outage.DEFAULT_BUDGET_S,
-        help="seconds to wait for a service that does not answer (default %(default)s)",
-    )
+    wait = "seconds to wait for a service that does not answer (default %(default)s)"
+    p.add_argument("--wait", type=float, default=outage.DEFAULT_BUDGET_S, help=wait)
     return p.parse_args(argv)
 
 
