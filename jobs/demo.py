@@ -102,8 +102,10 @@ def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter, urls: 
         "loan-risk demo: summary of this run",
         "=" * 72,
         f"applicants in (published to Kafka)   {published:>8,}",
-        f"decided and saved in HBase           {fig.decided:>8,}   "
-        f"(pre-screen {fig.decided_by.get('PRESCREEN', 0):,}, model {fig.decided_by.get('MODEL', 0):,})",
+        (
+            f"decided and saved in HBase           {fig.decided:>8,}   "
+            f"(pre-screen {fig.decided_by.get('PRESCREEN', 0):,}, model {fig.decided_by.get('MODEL', 0):,})"
+        ),
     ]
     for decision in ev.DECISIONS:
         top = ", ".join(f"{code} {n:,}" for code, n in fig.reasons[decision].most_common(3)) or "-"
@@ -112,12 +114,18 @@ def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter, urls: 
     lines.extend(f"  {reason:<30} {n:>8,}" for reason, n in dlq_reasons.most_common())
     tput = fig.throughput
     lines += [
-        f"end-to-end throughput                {'n/a' if tput is None else f'{tput:,.0f} applicants/s':>8}"
-        "   (first Kafka timestamp -> last HBase write)",
-        f"latency Kafka timestamp -> HBase     p50 {_ms(percentile(fig.latency_ms, 50))}, "
-        f"p99 {_ms(percentile(fig.latency_ms, 99))}, max {_ms(max(fig.latency_ms, default=None))}",
-        "  (the producer publishes in a burst, faster than the topology decides: latency includes the time"
-        " queued in Kafka;\n   `benchmarks/bench_pipeline.py --rate R` measures it below capacity)",
+        (
+            f"end-to-end throughput                {'n/a' if tput is None else f'{tput:,.0f} applicants/s':>8}"
+            "   (first Kafka timestamp -> last HBase write)"
+        ),
+        (
+            f"latency Kafka timestamp -> HBase     p50 {_ms(percentile(fig.latency_ms, 50))}, "
+            f"p99 {_ms(percentile(fig.latency_ms, 99))}, max {_ms(max(fig.latency_ms, default=None))}"
+        ),
+        (
+            "  (the producer publishes in a burst, faster than the topology decides: latency includes the time"
+            " queued in Kafka;\n   `benchmarks/bench_pipeline.py --rate R` measures it below capacity)"
+        ),
     ]
     lines += [f"{name:<36} {url}" for name, url in urls.items()]
     return "\n".join(lines)
@@ -171,7 +179,7 @@ def python(*args: str, timeout: float | None = None) -> None:
     run_cmd(sys.executable, *args, timeout=timeout)
 
 
-def ensure_model(settings: Settings) -> None:
+def ensure_model() -> None:
     """Train the model when none is in models/ and restart the Risk API so it loads it."""
     if MODEL_FILE.exists():
         print(f"    model present: {MODEL_FILE.relative_to(ROOT)}", file=sys.stderr)
@@ -201,7 +209,7 @@ def prepare_data(
         csv_path = run_dir / "applicants.csv"
         python("-m", "jobs.generate", "--count", str(n), "--format", "csv", "--out", str(csv_path), "--seed", str(seed))
         python("-m", "jobs.load", str(csv_path))
-    dirty_n = int(round(n * dirty_share))
+    dirty_n = round(n * dirty_share)
     if dirty_n <= 0:
         return None, None
     dirty = run_dir / "dirty.jsonl"
@@ -442,9 +450,8 @@ def run_pipeline(
     whole_table: wait for every id in MySQL; otherwise only for the ids this run generated.
     """
     t0 = time.monotonic()
-    step(
-        f"data: {'LendingClub samples + ' if samples and default_data_dir() else ''}{n:,} generated applicants (seed {seed}) in {run_dir}"
-    )
+    sources = "LendingClub samples + " if samples and default_data_dir() else ""
+    step(f"data: {sources}{n:,} generated applicants (seed {seed}) in {run_dir}")
     dirty, manifest_path = prepare_data(run_dir, n, seed, dirty_share, samples)
     if submit:
         step(f"topology: sparse submit -e {STORM_ENV} -n {TOPOLOGY} --force")
@@ -472,10 +479,7 @@ def run_pipeline(
         marker = {"lines": len(lines), "published": sent, "at": datetime.now(UTC).isoformat()}
         reconcile.published_marker(Path(f"{dirty}.dirt.jsonl")).write_text(json.dumps(marker))
     step("waiting until every applicant is in HBase or the dead-letter topic")
-    if whole_table or n <= 0:
-        wanted = set(reconcile.mysql_ids(settings))
-    else:
-        wanted = set(csv_ids(run_dir / "applicants.csv"))
+    wanted = set(reconcile.mysql_ids(settings)) if whole_table or n <= 0 else set(csv_ids(run_dir / "applicants.csv"))
     acc = Accounting(pending_ids=wanted, lines=lines)
     done = wait_accounted(settings, acc, timeout_s)
     return PipelineRun(run_dir, published, api.keys, lines, manifest_path, done, acc.pending_ids, time.monotonic() - t0)
@@ -500,7 +504,7 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = Settings.load()
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000_000
     step("model")
-    ensure_model(settings)
+    ensure_model()
     run = run_pipeline(
         settings,
         new_run_dir("demo", settings),

@@ -24,6 +24,7 @@ import requests
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from adapters import hbase
 from adapters.hbase import KeptConnection
 from adapters.kafka import OffsetReader
 from jobs.settings import Settings
@@ -238,7 +239,7 @@ class Exporter:
                     for key, columns in table.rows([i.encode() for i in ids])
                     if not isinstance(row := ev.parse_row(key, columns), ev.ParseError)
                 }
-            except Exception as exc:  # Thrift and socket errors: reconnect once, then count and go on
+            except hbase.ERRORS as exc:  # reconnect once, then count and go on
                 log.warning("HBase read failed (attempt %d): %s", attempt, exc)
                 self.hbase.drop()
         self.metrics.poll_errors.labels("hbase").inc()

@@ -22,7 +22,7 @@ accesslog = os.environ.get("RISK_API_ACCESS_LOG")  # off by default: it costs la
 errorlog = "-"
 
 
-def pre_fork(server, worker):
+def pre_fork(_server: object, _worker: object) -> None:
     """Freeze the preloaded app's objects out of the garbage collector's reach before forking a worker.
 
     The loaded model and libraries make a large heap; without this, every full collection triggered

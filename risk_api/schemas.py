@@ -2,8 +2,8 @@
 
 These schemas document; they do not validate. They must never be stricter than the validator (a value
 the document calls invalid has to be refused), so schemathesis' negative tests hold; cross-field rules
-(sub_grade within grade, fico_range_high >= fico_range_low) are not expressible here. Requests are validated by the domain's
-``loanrisk.cleaning.applicant_from_json`` (one definition of every rule), and the category lists
+(sub_grade within grade, fico_range_high >= fico_range_low) are not expressible here. Requests are validated by
+the domain's ``loanrisk.cleaning.applicant_from_json`` (one definition of every rule), and the category lists
 below come from that module so the document cannot drift from the validator on them.
 """
 

@@ -35,13 +35,14 @@ SUMMARY = {
 }
 TOP_DECLINE_REASONS = 'topk(10, sum by (code) (loanrisk_pipeline_decision_reasons_total{decision="DECLINE"}))'
 
+# the latency over the last 15 minutes, so the figure stays readable after a run ends (the chart: the 1 min view)
+LATENCY_15M = "sum by (le) (increase(loanrisk_pipeline_e2e_latency_seconds_bucket[15m]))"
 SCALARS = {
     "decision_events": "sum(loanrisk_pipeline_decision_events_total)",
     "applicants_per_s": "loanrisk:applicants_decided:rate1m",
     "kafka_lag": "sum(loanrisk_kafka_consumer_lag)",
-    # over the last 15 minutes, so the figure stays readable after a run ends (the chart shows the 1 min view)
-    "latency_p50_s": "histogram_quantile(0.5, sum by (le) (increase(loanrisk_pipeline_e2e_latency_seconds_bucket[15m])))",
-    "latency_p99_s": "histogram_quantile(0.99, sum by (le) (increase(loanrisk_pipeline_e2e_latency_seconds_bucket[15m])))",
+    "latency_p50_s": f"histogram_quantile(0.5, {LATENCY_15M})",
+    "latency_p99_s": f"histogram_quantile(0.99, {LATENCY_15M})",
 }
 # Charts over time: (PromQL, label naming the lines or None for one line).
 SERIES = {

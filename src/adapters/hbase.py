@@ -7,8 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import happybase
+from thriftpy2.thrift import TException
 
 Columns = dict[bytes, bytes]
+# what an unreachable or failing Thrift server raises (TTransportException is a TException)
+ERRORS = (OSError, TException)
 # the Thrift server drops a connection idle for 60 s
 IDLE_S = 50
 

@@ -256,7 +256,7 @@ def parse_month(field: str, value: object, strict: bool) -> str | Rejection:
     return f"{year:04d}-{month:02d}"
 
 
-def text(field: str, value: object, strict: bool) -> str | Rejection:
+def text(field: str, value: object, _strict: bool) -> str | Rejection:
     """Parse free text: stripped, at most MAX_TEXT_LENGTH characters."""
     if not isinstance(value, str):
         return Rejection("BAD_TYPE", field, f"expected text, got {type(value).__name__}")
@@ -287,10 +287,7 @@ def category(choices: tuple[str, ...], aliases: Mapping[str, str] | None = None)
     def parse(field: str, value: object, strict: bool) -> str | Rejection:
         if not isinstance(value, str):
             return Rejection("BAD_TYPE", field, f"expected text, got {type(value).__name__}")
-        if strict:
-            found = value if value in choices else None
-        else:
-            found = folded.get(value.strip().lower())
+        found = (value if value in choices else None) if strict else folded.get(value.strip().lower())
         if found is None:
             return Rejection("UNKNOWN_CATEGORY", field, f"{value[:40]!r} is not one of {', '.join(choices)}")
         return found

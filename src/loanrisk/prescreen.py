@@ -105,7 +105,7 @@ def loan_amount_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason | None:
     return None
 
 
-def income_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason | None:
+def income_rule(a: Mapping[str, Any], _: PrescreenPolicy) -> Reason | None:
     """Decline applications without a verifiable positive income."""
     income = _num(a, "annual_inc")
     if income is None or income <= 0:
@@ -113,7 +113,7 @@ def income_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason | None:
     return None
 
 
-def dti_unknown_rule(a: Mapping[str, Any], p: PrescreenPolicy) -> Reason | None:
+def dti_unknown_rule(a: Mapping[str, Any], _: PrescreenPolicy) -> Reason | None:
     """Decline when the debt-to-income ratio cannot be computed."""
     if a.get("dti") is None:
         return Reason("PS_DTI_UNKNOWN", "Debt-to-income ratio could not be determined")

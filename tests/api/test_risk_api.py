@@ -67,20 +67,25 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
     body = json.loads(response.get_data())
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert body["type"]
     return body
 
 
 def test_valid_applicant_gets_a_decision(client: FlaskClient) -> None:
     response = post(client, "/v1/evaluations", applicant())
-    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
     result = response.get_json()
     assert set(result) == RESULT_KEYS
     assert result["application_id"] == EXAMPLE_APPLICANT["id"]
     assert 0 < result["probability_of_default"] < 1
     assert result["probability_of_default"] + result["probability_of_payoff"] == pytest.approx(1.0)
     assert result["decision"] in {"APPROVE", "REVIEW", "DECLINE"}
-    assert all(CATALOGUE[r["code"]] == r["text"] for r in result["reasons"]) and len(result["reasons"]) <= 4
+    assert all(CATALOGUE[r["code"]] == r["text"] for r in result["reasons"])
+    assert len(result["reasons"]) <= 4
 
 
 @pytest.mark.parametrize(
@@ -116,7 +121,8 @@ def test_batch_keeps_request_order(client: FlaskClient) -> None:
 
 def test_batch_of_the_maximum_size_is_accepted(client: FlaskClient) -> None:
     response = post(client, "/v1/evaluations/batch", {"applicants": [applicant(id=f"M{i}") for i in range(1000)]})
-    assert response.status_code == 200 and len(response.get_json()["results"]) == 1000
+    assert response.status_code == 200
+    assert len(response.get_json()["results"]) == 1000
 
 
 @pytest.mark.parametrize(
@@ -141,7 +147,8 @@ def test_invalid_applicants_in_a_batch_cost_only_their_own_evaluation(client: Fl
     people[1] = applicant(id="I1", loan_amnt="lots")
     people[3] = without("dti")
     response = post(client, "/v1/evaluations/batch", {"applicants": people})
-    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
     body = response.get_json()
     assert set(body) == {"results", "problems"}
     assert [r and r["application_id"] for r in body["results"]] == ["I0", None, "I2", None, "I4"]
@@ -157,7 +164,8 @@ def test_batch_of_500_with_one_invalid_applicant_gives_499_evaluations_and_1_pro
     people = [applicant(id=f"F{i}") for i in range(500)]
     people[250] = applicant(id="F250", fico_range_low=9000)
     body = post(client, "/v1/evaluations/batch", {"applicants": people}).get_json()
-    assert sum(r is not None for r in body["results"]) == 499 and body["results"][250] is None
+    assert sum(r is not None for r in body["results"]) == 499
+    assert body["results"][250] is None
     assert body["problems"] == [
         {"index": 250, "field": "fico_range_low", "reason": "OUT_OF_RANGE", "detail": body["problems"][0]["detail"]}
     ]
@@ -165,7 +173,8 @@ def test_batch_of_500_with_one_invalid_applicant_gives_499_evaluations_and_1_pro
 
 def test_valid_batch_has_no_problems(client: FlaskClient) -> None:
     body = post(client, "/v1/evaluations/batch", {"applicants": [applicant()]}).get_json()
-    assert body["problems"] == [] and len(body["results"]) == 1
+    assert body["problems"] == []
+    assert len(body["results"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -314,14 +323,16 @@ def test_model_endpoint_reports_metadata_and_metrics(client: FlaskClient) -> Non
     body = client.get("/v1/model").get_json()
     assert body["metrics"]["holdout"]["roc_auc"] > 0.5
     assert {"random", "out_of_time", "experiments"} <= set(body["metrics"])
-    assert body["training_data"]["sha256"] and body["sklearn_version"]
+    assert body["training_data"]["sha256"]
+    assert body["sklearn_version"]
     assert body["reason_codes"] == CATALOGUE
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json()["model_version"]
+    assert ready.status_code == 200
+    assert ready.get_json()["model_version"]
 
 
 def test_openapi_document_describes_the_endpoints(client: FlaskClient) -> None:

@@ -58,7 +58,8 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "Debian's chromium and chromium-driver are needed (stack/stack.sh install)"
+    assert chromium, "Debian's chromium is needed (stack/stack.sh install)"
+    assert driver, "Debian's chromium-driver is needed (stack/stack.sh install)"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in (
@@ -126,7 +127,7 @@ def test_dashboard_renders_its_charts_and_opens_a_decision(browser, decisions) -
     drawn = wait(browser, charts_with_data, "data in every chart")
     assert [row[0] for row in drawn] == CHARTS
     assert all(width > 0 for _, _, width in drawn), drawn
-    assert browser.find_element(By.ID, "t-decided").text not in ("", "–")
+    assert browser.find_element(By.ID, "t-decided").text not in ("", "\N{EN DASH}")
     assert "model" in browser.find_element(By.ID, "versions").text
 
     ident = wait(browser, click_first_decision, "the decision list")
@@ -134,7 +135,8 @@ def test_dashboard_renders_its_charts_and_opens_a_decision(browser, decisions) -
     detail = browser.find_element(By.ID, "d-fields").text
     for label in ("probability of default", "model version", "policy version", "Kafka record"):
         assert label in detail
-    assert "partition" in detail and "offset" in detail
+    assert "partition" in detail
+    assert "offset" in detail
     assert browser.find_elements(By.CSS_SELECTOR, "#d-applicant tbody tr")
     if os.environ.get("LOANRISK_SCREENSHOT"):
         browser.save_screenshot(os.environ["LOANRISK_SCREENSHOT"])

@@ -105,7 +105,8 @@ def test_graph_renders_components_and_streams(browser, ui: str, topology_id: str
     nodes = {n.get_attribute("data-component") for n in browser.find_elements(By.CSS_SELECTOR, "#topology-graph .node")}
     assert {"kafka_spout", "filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"} <= nodes
     labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#topology-graph .edge-label")]
-    assert labels and all("/s" in label for label in labels)
+    assert labels
+    assert all("/s" in label for label in labels)
     shoot("graph")
 
 
@@ -172,4 +173,5 @@ def test_component_rows_link_their_workers_logs(browser, ui: str, topology_id: s
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#bolts td[data-field=logs] a"), "log links")
     for row in browser.find_elements(By.CSS_SELECTOR, "#spouts tbody tr, #bolts tbody tr"):
         links = row.find_elements(By.CSS_SELECTOR, "td[data-field=logs] a")
-        assert links and all("worker.log" in a.get_attribute("href") for a in links)
+        assert links
+        assert all("worker.log" in a.get_attribute("href") for a in links)

@@ -21,7 +21,7 @@ def connection(settings) -> Iterator[happybase.Connection]:
 def table(connection: happybase.Connection) -> Iterator[happybase.Table]:
     """Create a uniquely named table with families `a` and `d`; disable and drop it afterwards."""
     name = f"it_{uuid.uuid4().hex[:12]}"
-    connection.create_table(name, {"a": dict(max_versions=1), "d": dict(max_versions=1)})
+    connection.create_table(name, {"a": {"max_versions": 1}, "d": {"max_versions": 1}})
     yield connection.table(name)
     connection.delete_table(name, disable=True)
     assert name.encode() not in connection.tables()

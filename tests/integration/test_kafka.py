@@ -57,7 +57,8 @@ def test_message_round_trip(bootstrap: str, scratch_topic: str) -> None:
         sent = producer.send(scratch_topic, key=key, value=value, headers=[("schema", b"1")]).get(timeout=30)
     finally:
         producer.close()
-    assert sent.topic == scratch_topic and sent.offset >= 0
+    assert sent.topic == scratch_topic
+    assert sent.offset >= 0
 
     received = read_one(bootstrap, TopicPartition(scratch_topic, sent.partition), sent.offset)
     assert (received.key, received.value, received.headers) == (key, value, [("schema", b"1")])

@@ -98,4 +98,5 @@ def test_the_shared_samples_load_completely_and_idempotently(conn: Any, name: st
     assert (first.inserted, first.rejected) == (rows, Counter())
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, rows)
     labelled = list(db.iter_labelled(conn))
-    assert len(labelled) == rows and all(item.loan_status for item in labelled)
+    assert len(labelled) == rows
+    assert all(item.loan_status for item in labelled)

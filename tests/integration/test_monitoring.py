@@ -154,7 +154,7 @@ def run(settings) -> demo.PipelineRun:
 def truth(settings, run) -> dict[str, Any]:
     """What `make reconcile` counts over the whole table and topics, and the HBase rows by decision."""
     report = reconcile.run(settings, reconcile.default_manifests(settings))
-    print(reconcile.format_report(report))
+    print(reconcile.format_report(report))  # noqa: T201 (the accounting in the test log, as make reconcile prints it)
     rows, _ = reconcile.scan_rows(settings)
     return {"report": report, "by_decision": dict(Counter(r.decision for r in rows.values())), "rows": rows}
 
@@ -194,13 +194,15 @@ def test_dashboard_series_carry_the_run(truth) -> None:
     )
     assert len(series["timestamps"]) > 10
     assert any(v and v > 0 for line in series["applicants_per_s"].values() for v in line)
-    assert set(series["decision_mix"]) <= set(ev.DECISIONS) and series["decision_mix"]
+    assert set(series["decision_mix"]) <= set(ev.DECISIONS)
+    assert series["decision_mix"]
     assert any(v is not None for v in series["latency_p99_s"].get("", []))
 
 
 def test_dashboard_lists_recent_decisions_and_opens_one_from_hbase(settings, truth) -> None:
     recent = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
-    assert recent and all(d["application_id"] in truth["rows"] for d in recent)
+    assert recent
+    assert all(d["application_id"] in truth["rows"] for d in recent)
     ident = recent[0]["application_id"]
     detail = requests.get(f"{DASHBOARD}/api/decisions/{ident}", headers=AUTH, timeout=15).json()
     conn = reconcile.hbase_connection(settings)
@@ -223,6 +225,8 @@ def test_dashboard_lists_recent_decisions_and_opens_one_from_hbase(settings, tru
 
 def test_dashboard_answers_bad_and_unknown_ids_with_problems() -> None:
     missing = requests.get(f"{DASHBOARD}/api/decisions/no-such-application-id", headers=AUTH, timeout=15)
-    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/problem+json")
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"].startswith("application/problem+json")
     bad = requests.get(f"{DASHBOARD}/api/decisions", params={"q": "<script>"}, headers=AUTH, timeout=15)
-    assert bad.status_code == 400 and bad.headers["Content-Type"].startswith("application/problem+json")
+    assert bad.status_code == 400
+    assert bad.headers["Content-Type"].startswith("application/problem+json")

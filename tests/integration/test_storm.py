@@ -47,7 +47,8 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout: float = 180, e
 
 def ui_get(settings: Any, path: str) -> Any:
     """GET a Storm UI REST path and decode its JSON."""
-    request = urllib.request.Request(f"{settings.storm_ui_url}{path}", headers=settings.auth_headers("reader"))
+    url = f"{settings.storm_ui_url}{path}"
+    request = urllib.request.Request(url, headers=settings.auth_headers("reader"))  # noqa: S310 (the local UI's http URL)
     with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (the local UI's http URL)
         return json.load(response)
 

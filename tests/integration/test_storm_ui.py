@@ -54,7 +54,9 @@ def get(ui: str, path: str, **params: str) -> requests.Response:
 
 def test_cluster_nimbus_and_supervisor_summaries(ui: str, topology_id: str) -> None:
     cluster = get(ui, "/api/v1/cluster/summary").json()
-    assert cluster["stormVersion"].startswith("2.8") and cluster["supervisors"] >= 1 and cluster["slotsTotal"] >= 1
+    assert cluster["stormVersion"].startswith("2.8")
+    assert cluster["supervisors"] >= 1
+    assert cluster["slotsTotal"] >= 1
     assert any(n["status"] == "Leader" for n in get(ui, "/api/v1/nimbus/summary").json()["nimbuses"])
     supervisors = get(ui, "/api/v1/supervisor/summary").json()["supervisors"]
     assert all(s["slotsTotal"] >= s["slotsUsed"] >= 0 for s in supervisors)
@@ -65,17 +67,23 @@ def test_cluster_nimbus_and_supervisor_summaries(ui: str, topology_id: str) -> N
 def test_topology_summary_lists_loan_risk(ui: str, topology_id: str) -> None:
     rows = get(ui, "/api/v1/topology/summary").json()["topologies"]
     row = next(r for r in rows if r["id"] == topology_id)
-    assert row["name"] == "loan-risk" and row["workersTotal"] >= 1 and row["executorsTotal"] >= 5
+    assert row["name"] == "loan-risk"
+    assert row["workersTotal"] >= 1
+    assert row["executorsTotal"] >= 5
     workers = get(ui, f"/api/v1/topology-workers/{topology_id}").json()["hostPortList"]
-    assert len(workers) == row["workersTotal"] and all(w["host"] and w["port"] for w in workers)
+    assert len(workers) == row["workersTotal"]
+    assert all(w["host"] and w["port"] for w in workers)
 
 
 @pytest.mark.parametrize("window", WINDOWS)
 def test_topology_page_for_every_window(ui: str, topology_id: str, window: str) -> None:
     body = get(ui, f"/api/v1/topology/{topology_id}", window=window).json()
-    assert body["window"] == window and body["antiForgeryToken"]
+    assert body["window"] == window
+    assert body["antiForgeryToken"]
     assert [s["window"] for s in body["topologyStats"]] == WINDOWS
-    assert body["spouts"] and len(body["bolts"]) >= 4 and body["workers"][0]["workerLogLink"]
+    assert body["spouts"]
+    assert len(body["bolts"]) >= 4
+    assert body["workers"][0]["workerLogLink"]
     assert body["configuration"]["loanrisk.spout.group_id"]
 
 
@@ -89,13 +97,18 @@ def test_topology_page_has_figures(page: dict[str, Any]) -> None:
 def test_component_pages(ui: str, topology_id: str, components: list[str]) -> None:
     for component in components:
         body = get(ui, f"/api/v1/topology/{topology_id}/component/{component}").json()
-        assert body["id"] == component and body["executors"] >= 1 and body["executorStats"], component
+        assert body["id"] == component
+        assert body["executors"] >= 1, component
+        assert body["executorStats"], component
         assert all(e["host"] and e["port"] and e["workerLogLink"] for e in body["executorStats"])
         assert body["outputStats"] or body["componentType"] == "bolt"
         if body["componentType"] == "bolt":
-            assert body["boltStats"] and body["inputStats"] and sum(i["executed"] for i in body["inputStats"]) > 0
+            assert body["boltStats"]
+            assert body["inputStats"]
+            assert sum(i["executed"] for i in body["inputStats"]) > 0
         else:
-            assert body["spoutSummary"] and body["spoutSummary"][-1]["emitted"] > 0
+            assert body["spoutSummary"]
+            assert body["spoutSummary"][-1]["emitted"] > 0
         assert isinstance(body["componentErrors"], list)
 
 
@@ -114,7 +127,8 @@ def test_component_pages(ui: str, topology_id: str, components: list[str]) -> No
 )
 def test_bad_ids_components_and_windows_are_problems(ui: str, topology_id: str, path: str, status: int) -> None:
     response = requests.get(ui + path.format(id=topology_id), headers=AUTH, timeout=30)
-    assert response.status_code == status and response.headers["Content-Type"] == PROBLEM
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == PROBLEM
 
 
 def test_visualization_has_every_component_and_stream_with_rates(
@@ -140,7 +154,8 @@ def test_lag_is_read_from_kafka(ui: str, topology_id: str, page: dict[str, Any])
     conf = page["configuration"]
     lag = get(ui, f"/api/v1/topology/{topology_id}/lag").json()
     spout = lag[page["spouts"][0]["spoutId"]]
-    assert spout["errorInfo"] is None and spout["groupId"] == conf["loanrisk.spout.group_id"]
+    assert spout["errorInfo"] is None
+    assert spout["groupId"] == conf["loanrisk.spout.group_id"]
     rows = spout["spoutLagResult"]
     consumer = KafkaConsumer(bootstrap_servers=conf["loanrisk.kafka.bootstrap"])
     try:
@@ -159,11 +174,14 @@ def test_lag_is_read_from_kafka(ui: str, topology_id: str, page: dict[str, Any])
 def test_worker_logs_tail_search_download(ui: str, page: dict[str, Any]) -> None:
     name = page["workers"][0]["workerLogFile"]
     tail = get(ui, "/api/v1/log", file=name, length="4096").json()
-    assert tail["length"] > 0 and tail["start"] + tail["length"] == tail["fileSize"]
+    assert tail["length"] > 0
+    assert tail["start"] + tail["length"] == tail["fileSize"]
     found = get(ui, "/api/v1/search", **{"file": name, "search-string": "Worker", "num-matches": "3"}).json()
-    assert found["matches"] and "Worker" in found["matches"][0]["matchString"]
+    assert found["matches"]
+    assert "Worker" in found["matches"][0]["matchString"]
     download = get(ui, "/api/v1/download", file=name)
-    assert download.status_code == 200 and len(download.content) >= tail["length"]
+    assert download.status_code == 200
+    assert len(download.content) >= tail["length"]
     assert name in {f["file"] for f in get(ui, "/api/v1/listLogs").json()}
 
 
@@ -210,7 +228,8 @@ def test_actions_refuse_a_missing_or_forged_token(ui: str, topology_id: str) -> 
         forged = session.post(
             f"{ui}/api/v1/topology/{topology_id}/{action}", headers={"X-CSRF-Token": "x" * 43}, timeout=30
         )
-        assert forged.status_code == 403 and forged.headers["Content-Type"] == PROBLEM
+        assert forged.status_code == 403
+        assert forged.headers["Content-Type"] == PROBLEM
     assert status_of(ui, topology_id) == "ACTIVE"
 
 
@@ -267,7 +286,8 @@ def test_rebalance_checks_its_options(ui: str, topology_id: str, components: lis
         response = session.post(
             f"{ui}/api/v1/topology/{topology_id}/rebalance/0", json=body, headers=headers, timeout=30
         )
-        assert response.status_code == 422 and response.headers["Content-Type"] == PROBLEM, body
+        assert response.status_code == 422, body
+        assert response.headers["Content-Type"] == PROBLEM, body
     assert (
         session.post(
             f"{ui}/api/v1/topology/{topology_id}/rebalance/abc", json={}, headers=headers, timeout=30
@@ -283,7 +303,8 @@ def test_rebalance_keeps_the_topology(ui: str, topology_id: str, page: dict[str,
     answer = session.post(
         f"{ui}/api/v1/topology/{topology_id}/rebalance/2", json=options, headers={"X-CSRF-Token": token}, timeout=30
     ).json()
-    assert answer["topologyOperation"] == "rebalance" and answer["status"] == "success"
+    assert answer["topologyOperation"] == "rebalance"
+    assert answer["status"] == "success"
     assert status_of(ui, topology_id) in {"REBALANCING", "ACTIVE"}
 
 
@@ -313,18 +334,22 @@ def numbers_in_rows(text: str, first_cell: str) -> list[int]:
 
 def test_sparse_stats_component_prints_figures(topology_id: str) -> None:
     out = sparse_stats("-c", "filter_bolt")
-    assert "Bolt stats" in out and "Input stats" in out and "kafka_spout" in out
+    assert "Bolt stats" in out
+    assert "Input stats" in out
+    assert "kafka_spout" in out
     assert sum(numbers_in_rows(out, "All time")) > 0, out
 
 
 def test_sparse_stats_topology_prints_figures(topology_id: str) -> None:
     out = sparse_stats()
-    assert "# Topology stats" in out and "# Spouts" in out and "# Bolt" in out  # names may wrap in narrow cells
+    assert "# Topology stats" in out
+    assert "# Spouts" in out
+    assert "# Bolt" in out
     assert sum(numbers_in_rows(out, "All time")) > 0, out
 
 
 def test_sparse_stats_all_prints_every_component(topology_id: str, components: list[str]) -> None:
-    """streamparse 5.0.1's --all crashes on its own; the project's `sparse` (stack/storm/sparse-path-wrapper) fixes it."""
+    """streamparse 5.0.1's --all crashes; the project's `sparse` (stack/storm/sparse-path-wrapper) fixes that."""
     out = sparse_stats("--all")
     assert [line[3:] for line in out.splitlines() if line.startswith("## ")] == components
     assert out.count("# Component summary") == len(components)

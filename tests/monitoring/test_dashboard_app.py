@@ -35,18 +35,21 @@ def test_page_loads_every_script_from_the_app_itself(client) -> None:
 
 def test_chartjs_is_served_from_the_configured_file(client) -> None:
     response = client.get("/vendor/chart.umd.js")
-    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
 
 
 def test_missing_chartjs_is_a_404_problem(tmp_path) -> None:
     app = create_app({**TOKENS.config(), "TESTING": True, "CHARTJS_FILE": str(tmp_path / "absent.js")})
     response = app.test_client().get("/vendor/chart.umd.js")
-    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
 
 
 def test_summary_without_prometheus_is_a_503_problem(client) -> None:
     response = client.get("/api/summary")
-    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
     assert CLOSED in response.json["detail"]
 
 
@@ -70,7 +73,8 @@ def test_bad_requests_are_400_problems(client, path) -> None:
 
 def test_unknown_path_is_a_404_problem(client) -> None:
     response = client.get("/nope")
-    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
 
 
 def test_without_a_token_the_page_asks_to_sign_in_and_the_api_is_401(tmp_path) -> None:

@@ -309,7 +309,8 @@ def test_every_row_of_the_shared_samples_cleans(name: str) -> None:
     with open(data_dir / name, newline="", encoding="utf-8") as handle:
         results = [clean_record(row) for row in csv.DictReader(handle)]
     refused = [r for r in results if isinstance(r, Rejection)]
-    assert results and not refused, refused[:3]
+    assert results
+    assert not refused, refused[:3]
     assert all(applicant_from_json(a.to_dict()) == a for a in results)
 
 
@@ -324,7 +325,8 @@ def test_every_row_of_the_shared_samples_cleans(name: str) -> None:
 )
 def test_strict_json_trims_free_text(field: str, raw: str, kept: str | None) -> None:
     result = applicant_from_json(cleaned().to_dict() | {field: raw})
-    assert isinstance(result, Applicant) and getattr(result, field) == kept
+    assert isinstance(result, Applicant)
+    assert getattr(result, field) == kept
 
 
 @pytest.mark.parametrize("field", [name for name, rule in FIELDS.items() if not rule.scored])
@@ -332,7 +334,8 @@ def test_strict_json_treats_an_absent_unscored_field_as_null(field: str) -> None
     record = cleaned().to_dict()
     del record[field]
     result = applicant_from_json(record)
-    assert isinstance(result, Applicant) and getattr(result, field) is None
+    assert isinstance(result, Applicant)
+    assert getattr(result, field) is None
     assert applicant_from_json(cleaned().to_dict() | {field: None}) == result
 
 

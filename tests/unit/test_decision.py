@@ -37,7 +37,7 @@ def test_equal_thresholds_leave_no_review_band() -> None:
 
 
 def test_nan_probability_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nan"):
         decide(float("nan"), POLICY)
 
 

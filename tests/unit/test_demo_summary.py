@@ -45,7 +45,8 @@ def test_figures_aggregate_rows() -> None:
 
 def test_figures_of_nothing() -> None:
     fig = figures([])
-    assert fig.decided == 0 and fig.throughput is None
+    assert fig.decided == 0
+    assert fig.throughput is None
 
 
 def test_format_summary_names_every_figure() -> None:
@@ -53,7 +54,8 @@ def test_format_summary_names_every_figure() -> None:
     text = format_summary(2, fig, Counter({"BAD_JSON": 1}), {"Storm UI": "http://127.0.0.1:8080"})
     assert "applicants in (published to Kafka)          2" in text
     assert "REVIEW          1   top reasons: HIGH_DTI 1" in text
-    assert "BAD_JSON" in text and "p50 100 ms, p99 100 ms" in text
+    assert "BAD_JSON" in text
+    assert "p50 100 ms, p99 100 ms" in text
     assert "http://127.0.0.1:8080" in text
 
 

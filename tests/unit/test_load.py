@@ -38,13 +38,15 @@ def test_a_file_without_header_is_reported() -> None:
 def test_quoted_newlines_stay_in_one_row() -> None:
     lines = iter(io.StringIO(HEADER.replace("member_id", "desc") + '1,"two\nlines",5000.0, 36 months,Current\n'))
     rows = list(read_rows(lines, find_header(lines)))
-    assert len(rows) == 1 and rows[0]["desc"] == "two\nlines"
+    assert len(rows) == 1
+    assert rows[0]["desc"] == "two\nlines"
 
 
 def test_progress_advances_by_characters_read() -> None:
     with tqdm(total=100, file=io.StringIO()) as bar:
         consumed = list(counted_lines(io.StringIO("ab\ncd\n"), bar))
-        assert consumed == ["ab\n", "cd\n"] and bar.n == 6
+        assert consumed == ["ab\n", "cd\n"]
+        assert bar.n == 6
 
 
 def test_summary_adds_batches_and_counts_applicants() -> None:

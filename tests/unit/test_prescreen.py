@@ -72,8 +72,10 @@ def test_each_rule_declines_with_its_code(change, code):
     assert decision is not None
     assert (decision.decision, decision.decided_by) == ("DECLINE", "PRESCREEN")
     assert [r.code for r in decision.reasons] == [code]
-    assert decision.probability_of_default is None and decision.model_version is None
-    assert decision.application_id == GOOD["id"] and decision.policy_version == POLICY.policy_version
+    assert decision.probability_of_default is None
+    assert decision.model_version is None
+    assert decision.application_id == GOOD["id"]
+    assert decision.policy_version == POLICY.policy_version
 
 
 @pytest.mark.parametrize(
@@ -137,7 +139,9 @@ def test_thresholds_come_from_options():
             "unrelated.key": 1,
         }
     )
-    assert policy.declined_grades == ("F", "G") and policy.max_dti == 35.0 and policy.min_fico == 700
+    assert policy.declined_grades == ("F", "G")
+    assert policy.max_dti == 35.0
+    assert policy.min_fico == 700
     assert prescreen({**GOOD, "grade": "E"}, policy) is None
     assert [r.code for r in prescreen({**GOOD, "dti": 36.0}, policy).reasons] == ["PS_DTI_HIGH"]
     assert prescreen({**GOOD, "dti": 36.0}, policy).policy_version == "prescreen-test"
@@ -164,7 +168,8 @@ def test_catalogue_is_complete_and_rules_read_real_fields():
 
 def test_v3_leaves_repeated_delinquencies_to_the_model():
     """prescreen-v3: more than 2 delinquencies in 2 years declined mostly repaid loans, so the rule is off."""
-    assert POLICY.policy_version == "prescreen-v3" and POLICY.max_delinq_2yrs == 100
+    assert POLICY.policy_version == "prescreen-v3"
+    assert POLICY.max_delinq_2yrs == 100
     assert prescreen({**GOOD, "delinq_2yrs": 3}, POLICY) is None
     assert (
         prescreen({**GOOD, "delinq_2yrs": 3}, PrescreenPolicy(max_delinq_2yrs=2)).reasons[0].code == "PS_DELINQUENCIES"

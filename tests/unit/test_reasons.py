@@ -35,7 +35,9 @@ def test_features_without_a_direction_are_not_reasons() -> None:
 def test_codes_are_upper_snake_with_applicant_readable_text(code: str) -> None:
     assert re.fullmatch(r"[A-Z][A-Z0-9_]+", code)
     text = reasons.CATALOGUE[code]
-    assert text[0].isupper() and "_" not in text and "associated with" not in text
+    assert text[0].isupper()
+    assert "_" not in text
+    assert "associated with" not in text
 
 
 def test_texts_are_distinct() -> None:

@@ -49,10 +49,10 @@ def handed_on(recorder: Path, *args: str) -> list[str]:
 )
 def test_sparse_run_becomes_storm_local(recorder: Path, sleep: str, ttl: str) -> None:
     """streamparse's `storm jar … Flux --local … --sleep N` becomes `storm local --local-ttl N … Flux`."""
-    args = handed_on(recorder, "jar", "t.jar", FLUX, "--local", "--no-splash", "--sleep", sleep, "/tmp/t.yaml")
+    args = handed_on(recorder, "jar", "t.jar", FLUX, "--local", "--no-splash", "--sleep", sleep, "conf/t.yaml")
     assert args[:3] == ["local", "--local-ttl", ttl]
     assert re.fullmatch(r".*/sparse-run-\w+\.jar", args[3]), "runs a private copy of the jar"
-    assert args[4:] == [FLUX, "--no-splash", "/tmp/t.yaml"]
+    assert args[4:] == [FLUX, "--no-splash", "conf/t.yaml"]
     assert not list(recorder.parent.glob("sparse-run-*")), "the copy is removed when the run ends"
 
 
@@ -162,9 +162,12 @@ def test_component_page_has_storm_ui_fields(thrift: ModuleType) -> None:
         ],
     )
     body = mapping.component_page(page, ":all-time", include_sys=False)
-    assert body["componentType"] == "bolt" and body["executors"] == 2 and body["name"] == "loan-risk"
+    assert body["componentType"] == "bolt"
+    assert body["executors"] == 2
+    assert body["name"] == "loan-risk"
     assert [s["window"] for s in body["boltStats"]] == ["600", ":all-time"]
-    assert body["boltStats"][1]["executed"] == 900 and body["boltStats"][1]["executeLatency"] == "1.500"
+    assert body["boltStats"][1]["executed"] == 900
+    assert body["boltStats"][1]["executeLatency"] == "1.500"
     assert body["inputStats"] == [
         {
             "component": "filter_bolt",
@@ -182,7 +185,8 @@ def test_component_page_has_storm_ui_fields(thrift: ModuleType) -> None:
     assert (executor["id"], executor["port"], executor["uptime"], executor["executed"]) == ("[3-3]", 6700, "1m 1s", 450)
     assert executor["workerLogLink"] == "/logviewer?file=workers-artifacts/loan-risk-1-1/6700/worker.log"
     assert [e["error"] for e in body["componentErrors"]] == ["new", "old"]
-    assert body["componentErrors"][0]["errorPort"] == 6701 and body["componentErrors"][0]["errorTime"] == 200
+    assert body["componentErrors"][0]["errorPort"] == 6701
+    assert body["componentErrors"][0]["errorTime"] == 200
 
 
 def test_visualization_draws_every_stream_with_its_rate(thrift: ModuleType) -> None:
@@ -251,8 +255,9 @@ def test_visualization_draws_every_stream_with_its_rate(thrift: ModuleType) -> N
         ("decision_bolt", "declined", "save_bolt"),
     }
     declined_edge = next(e for e in vis["edges"] if e["stream"] == "declined")
-    assert declined_edge["executed"] == 300 and declined_edge["rate"] == 0.5
-    assert vis["components"]["save_bolt"][":capacity"] == 0.05  # 300 × 100 ms busy in 600 s
+    assert declined_edge["executed"] == 300
+    assert declined_edge["rate"] == 0.5
+    assert vis["components"]["save_bolt"][":capacity"] == 0.05  # 300 x 100 ms busy in 600 s
 
 
 @pytest.mark.parametrize(
@@ -317,7 +322,8 @@ def test_log_paths_cannot_leave_the_log_directory(log_dir: Path, name: str, stat
     from stormui import logs
 
     refused = logs.resolve(log_dir, name)
-    assert isinstance(refused, logs.LogRefused) and refused.status == status
+    assert isinstance(refused, logs.LogRefused)
+    assert refused.status == status
 
 
 def test_log_tail_page_and_search(log_dir: Path) -> None:
@@ -327,7 +333,8 @@ def test_log_tail_page_and_search(log_dir: Path) -> None:
     path = logs.resolve(log_dir, "workers-artifacts/loan-risk-1-1/6700/worker.log")
     assert isinstance(path, Path)
     tail = logs.read_page(path, None, 20)
-    assert tail["content"].endswith("line 999 tuple\n") and tail["start"] == tail["fileSize"] - 20
+    assert tail["content"].endswith("line 999 tuple\n")
+    assert tail["start"] == tail["fileSize"] - 20
     assert logs.read_page(path, 0, 7)["content"] == "line 0 "
     matches = logs.search(path, "line 99", 3)
     assert [m["lineNumber"] for m in matches] == [100, 991, 992]
@@ -358,7 +365,8 @@ def client(ui: ModuleType, log_dir: Path) -> object:
 def test_nimbus_down_is_a_503_problem(client: object, path: str) -> None:
     """No stack trace: problem+json that the pages turn into a banner."""
     response = client.get(path)
-    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
     assert response.json["title"] == "Nimbus unavailable"
 
 
@@ -416,7 +424,8 @@ def test_log_api_confines_and_serves(client: object) -> None:
     for name in ("../secret.txt", "/etc/passwd", "escape.log", "workers-artifacts/linked/secret.txt"):
         for path in ("/api/v1/log", "/api/v1/download", "/api/v1/search"):
             response = client.get(path, query_string={"file": name, "search-string": "x"})
-            assert response.status_code == 403 and response.mimetype == "application/problem+json", (path, name)
+            assert response.status_code == 403, (path, name)
+            assert response.mimetype == "application/problem+json", (path, name)
     log = "workers-artifacts/loan-risk-1-1/6700/worker.log"
     assert client.get("/api/v1/log", query_string={"file": log, "length": 15}).json["content"] == "line 999 tuple\n"
     assert (
@@ -426,7 +435,8 @@ def test_log_api_confines_and_serves(client: object) -> None:
         == 6
     )
     download = client.get("/api/v1/download", query_string={"file": log})
-    assert download.status_code == 200 and download.data.count(b"\n") == 1000
+    assert download.status_code == 200
+    assert download.data.count(b"\n") == 1000
 
 
 LAUNCHER = ROOT / "stack" / "storm" / "storm"
@@ -479,7 +489,8 @@ def test_a_second_supervisors_logs_are_served_too(log_dir: Path) -> None:
     roots = logs.log_roots(log_dir)
     assert roots == [log_dir, log_dir.parent / "logs-supervisor2"]
     found = logs.find(roots, "workers-artifacts/loan-risk-1-1/6704/worker.log")
-    assert isinstance(found, Path) and found.read_text() == "second supervisor\n"
+    assert isinstance(found, Path)
+    assert found.read_text() == "second supervisor\n"
     assert logs.find(roots, "escape.log") == logs.LogRefused(
         403, "symbolic links are not followed in Storm's log directory"
     )

@@ -127,7 +127,9 @@ def worker_logs(root: Path, topology_id: str | None = None) -> list[dict[str, ob
     artifacts = root / "workers-artifacts"
     pattern = f"{topology_id}/*/worker.log*" if topology_id else "*/*/worker.log*"
     if artifacts.is_dir() and "/" not in (topology_id or "") and ".." not in (topology_id or ""):
-        for p in sorted(artifacts.glob(pattern)):
-            if p.is_file() and not p.is_symlink():
-                files.append({"file": str(p.relative_to(root)), "size": p.stat().st_size})
+        files.extend(
+            {"file": str(p.relative_to(root)), "size": p.stat().st_size}
+            for p in sorted(artifacts.glob(pattern))
+            if p.is_file() and not p.is_symlink()
+        )
     return files

@@ -24,7 +24,7 @@ def pretty_uptime(secs: int | None) -> str:
     parts = [f"{days}d"] if days else []
     parts += [f"{hours}h"] if days or hours else []
     parts += [f"{minutes}m"] if days or hours or minutes else []
-    return " ".join(parts + [f"{seconds}s"])
+    return " ".join([*parts, f"{seconds}s"])
 
 
 def latency(value: float | None) -> str:

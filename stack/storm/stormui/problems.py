@@ -1,4 +1,4 @@
-"""The Storm UI's errors in the project's one problem dialect (``loanrisk.problems``, answered by ``webkit.problems``)."""
+"""The Storm UI's errors in the project's one problem dialect (``loanrisk.problems``, sent by ``webkit.problems``)."""
 
 from __future__ import annotations
 
