@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ KEY_SCAN_ABOVE = 20_000  # more pending ids than this: one key-only scan beats t
 # ---------------------------------------------------------------- pure parts
 
 
-def percentile(values: list[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
     """Return the q-th percentile (0..100) by the nearest-rank method, or None for no values."""
     if not values:
         return None
@@ -60,9 +60,9 @@ class RunFigures:
     """What the summary prints about the records of one run."""
 
     decided: int = 0
-    by_decision: Counter = field(default_factory=Counter)
-    reasons: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    decided_by: Counter = field(default_factory=Counter)
+    by_decision: Counter[str] = field(default_factory=Counter)
+    reasons: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    decided_by: Counter[str] = field(default_factory=Counter)
     latency_ms: list[int] = field(default_factory=list)
     first_kafka_ms: int | None = None
     last_saved_ms: int | None = None
@@ -94,7 +94,7 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} ms"
 
 
-def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter, urls: Mapping[str, str]) -> str:
+def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter[str], urls: Mapping[str, str]) -> str:
     """Return the demo's summary as text."""
     lines = [
         "",
@@ -241,7 +241,7 @@ def submit_topology(settings: Settings, log_dir: Path, attempts: int = 3, extra:
     for attempt in range(1, attempts + 1):
         topology_id = submit_once(settings, log_dir, extra=tuple(extra))
         errors = component_errors(settings, topology_id) if topology_id else {"workers": "never settled"}
-        if not errors:
+        if topology_id and not errors:
             return topology_id
         print(f"    attempt {attempt}: components report errors: {errors}", file=sys.stderr)
     raise SystemExit(f"topology {TOPOLOGY} keeps failing at start-up; see var/log/storm/workers-artifacts/")
@@ -291,7 +291,7 @@ def submit_once(
             if found and found[1] == "ACTIVE" and executors_running(found[0], min_uptime_s=settle_s):
                 print(f"    topology {found[0]} ACTIVE, every executor running for {settle_s}s", file=sys.stderr)
                 return found[0]
-        except (OSError, *reconcile.service_errors()) as exc:  # Storm UI or Nimbus restarting
+        except reconcile.service_errors() as exc:  # Storm UI or Nimbus restarting
             print(f"    Storm not answering yet: {type(exc).__name__}", file=sys.stderr)
         time.sleep(2)
     return None
@@ -461,19 +461,19 @@ def run_pipeline(
         lambda: produce.run_api(settings, until_caught_up=True, rate=rate),
         "publishing from the Applicant Data API",
         label="demo",
-        errors=(produce.PublishError, *outage.service_errors()),
+        errors=publish_errors(),
     )
     entries = reconcile.load_manifests([manifest_path])[0] if manifest_path else []
     lines = file_lines(dirty, entries) if dirty else []
     published = api.published
     if dirty:
         step(f"producer: dirty file {dirty} ({len(lines)} lines, {len(entries)} dirty)")
-        done = produce.PublishResult()  # a retry after an outage resumes after the last confirmed chunk
+        progress = produce.PublishResult()  # a retry after an outage resumes after the last confirmed chunk
         sent = outage.until_up(
-            lambda: produce.run_file(settings, dirty, rate=rate, result=done),
+            lambda: produce.run_file(settings, dirty, rate=rate, result=progress),
             "publishing the dirty file",
             label="demo",
-            errors=(produce.PublishError, *outage.service_errors()),
+            errors=publish_errors(),
         ).published
         published += sent
         marker = {"lines": len(lines), "published": sent, "at": datetime.now(UTC).isoformat()}
@@ -485,12 +485,17 @@ def run_pipeline(
     return PipelineRun(run_dir, published, api.keys, lines, manifest_path, done, acc.pending_ids, time.monotonic() - t0)
 
 
+def publish_errors() -> tuple[type[BaseException], ...]:
+    """Return what publishing raises while a service is out: the producer's error and the services' own."""
+    return (produce.PublishError, *outage.service_errors())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo end to end; exit 1 when something is unaccounted or the reconciliation finds a discrepancy."""
     args = parse_args(argv)
     try:
         return run_demo(args)
-    except (produce.PublishError, *outage.service_errors()) as exc:  # an outage that outlasted the waits
+    except publish_errors() as exc:  # an outage that outlasted the waits
         print(
             f"\ndemo stopped: a service stayed unreachable ({outage.describe(exc)}); `make status` shows which, "
             "and `make demo` again resumes (the producer's cursor is durable)",

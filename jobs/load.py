@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
@@ -61,7 +61,7 @@ class LoadSummary:
         }
 
 
-def counted_lines(handle: TextIO, bar: tqdm) -> Iterator[str]:
+def counted_lines(handle: TextIO, bar: tqdm[NoReturn]) -> Iterator[str]:
     """Yield the lines of handle, advancing the progress bar by their length."""
     for line in handle:
         bar.update(len(line))

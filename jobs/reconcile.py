@@ -57,7 +57,8 @@ def manifests_for_cluster(runs_dir: Path, cluster_id: str | None) -> tuple[list[
     Manifests outlive a wiped Kafka (`stack/stack.sh clean kafka`): their records are gone with it, so only
     the runs that published to the current cluster can be checked.
     """
-    mine, others = [], []
+    mine: list[Path] = []
+    others: list[Path] = []
     for path in sorted(runs_dir.glob("*/*.dirt.jsonl")):
         try:
             info = json.loads((path.parent / RUN_INFO).read_text())

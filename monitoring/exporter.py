@@ -17,8 +17,9 @@ import argparse
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
+from typing import Any
 
 import requests
 from kafka import KafkaConsumer, TopicPartition
@@ -66,16 +67,16 @@ class ExporterConfig:
     topology_name: str = TOPOLOGY_NAME
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: object) -> ExporterConfig:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ExporterConfig:
         """Build the config from the project's settings, with command-line overrides."""
-        return cls(
+        config = cls(
             settings.kafka_bootstrap,
             settings.hbase_host,
             settings.hbase_port,
             settings.storm_ui_url,
             settings.auth_headers("reader"),
-            **{k: v for k, v in overrides.items() if v is not None},
         )
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
 class PipelineMetrics:
@@ -186,7 +187,8 @@ class Exporter:
         if not self.assigned:
             time.sleep(timeout_ms / 1000)
             return 0
-        decisions, letters = [], []
+        decisions: list[bytes] = []
+        letters: list[bytes] = []
         for tp, records in self.consumer.poll(timeout_ms=timeout_ms).items():
             for record in records:
                 (decisions if tp.topic == DECISIONS_TOPIC else letters).append(record.value or b"")

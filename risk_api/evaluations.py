@@ -40,7 +40,8 @@ def documented_body(schema: Any, example: Any = None) -> Any:
 
 def service() -> RiskService:
     """Return the app's scoring service, loaded once at start."""
-    return current_app.extensions["risk_service"]
+    risk: RiskService = current_app.extensions["risk_service"]
+    return risk
 
 
 def json_body() -> tuple[Any, Response | None]:

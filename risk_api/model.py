@@ -88,7 +88,8 @@ class RiskModel:
 
     def _points(self, x: np.ndarray) -> np.ndarray:
         """Return factor contributions coefficient x (column - reference), summed per factor."""
-        return ((x - self._reference) * self._coef) @ self._groups
+        points: np.ndarray = ((x - self._reference) * self._coef) @ self._groups
+        return points
 
     def _reasons(self, points: np.ndarray, top: np.ndarray) -> list[reasons.Reason]:
         """Return the principal reasons from one applicant's factor points and largest factors."""
@@ -133,7 +134,7 @@ class CompiledPreparation:
             for value, (mapping, fallback, _) in zip(
                 [values[k] for k in self.categorical_index], self.onehot, strict=True
             ):
-                column = mapping.get(value, fallback)
+                column = mapping.get(value, fallback) if value is not None else fallback
                 if column is not None:
                     out[i, column] = 1.0
         return out
@@ -157,7 +158,8 @@ def onehot_maps(encoder: Any, offset: int) -> list[tuple[dict[str, int], int | N
 
 def expit(z: np.ndarray) -> np.ndarray:
     """Return the logistic function of z."""
-    return 1.0 / (1.0 + np.exp(-z))
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return result
 
 
 def factor_groups(columns: list[dict[str, str]]) -> tuple[list[str], np.ndarray]:

@@ -9,10 +9,10 @@ below come from that module so the document cannot drift from the validator on t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from apiflask import Schema
-from apiflask.fields import Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Dict, Field, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from loanrisk import problems
@@ -80,14 +80,14 @@ def text(pattern: str | None = None) -> String:
     return String(validate=[Length(1, 255)] + ([Regexp(pattern)] if pattern else []))
 
 
-def choice(values: tuple) -> String:
+def choice(values: tuple[str, ...]) -> String:
     """Return a documented category field."""
     return String(validate=OneOf(values))
 
 
 # Type and range of every field, for the document; whether it is required or nullable comes from the
 # validator's own table (loanrisk.cleaning.FIELDS) in applicant_schema, so the two cannot drift.
-APPLICANT_FIELDS = {
+APPLICANT_FIELDS: dict[str, Field[Any]] = {
     "id": text(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
     "loan_amnt": money(100_000.0, 1.0),
     "term": Integer(validate=OneOf(TERMS)),
@@ -133,7 +133,7 @@ def applicant_schema() -> type[Schema]:
     for name, field in APPLICANT_FIELDS.items():
         field.required = strict_key_required(name)
         field.allow_none = not strict_value_required(name)
-    return Schema.from_dict(dict(APPLICANT_FIELDS), name="ApplicantIn")
+    return cast("type[Schema]", Schema.from_dict(dict(APPLICANT_FIELDS), name="ApplicantIn"))
 
 
 ApplicantIn = applicant_schema()

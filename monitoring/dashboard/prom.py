@@ -36,7 +36,8 @@ class Prometheus:
             return PrometheusError(f"Prometheus at {self.url} did not answer: {type(exc).__name__}")
         if answer.get("status") != "success":
             return PrometheusError(str(answer.get("error", "query failed")))
-        return answer["data"]
+        data: dict[str, Any] = answer["data"]
+        return data
 
     def vector(self, query: str) -> list[tuple[dict[str, str], float]] | PrometheusError:
         """Run an instant query; return (labels, value) pairs."""

@@ -33,7 +33,7 @@ def nimbus(host: str, port: int, timeout_ms: int = 10000) -> Iterator[Any]:
             Nimbus,
             host=host,
             port=port,
-            proto_factory=TBinaryProtocolFactory(),
+            proto_factory=TBinaryProtocolFactory(),  # type: ignore[no-untyped-call]  # thriftpy2 leaves it unannotated
             trans_factory=TFramedTransportFactory(),
             timeout=timeout_ms,
         )
@@ -55,7 +55,7 @@ def topology_name(client: Any, topology_id: str) -> str:
     """The name of a running topology (Nimbus' activate/deactivate/rebalance/kill take names, not ids)."""
     for summary in client.getClusterInfo().topologies:
         if summary.id == topology_id:
-            return summary.name
+            return str(summary.name)
     raise NotFoundError(f"no running topology with id {topology_id!r}")
 
 

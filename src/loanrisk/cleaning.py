@@ -50,7 +50,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from loanrisk.applicant import FIELD_NAMES, GRADES, SCHEMA_VERSION, Applicant
 
@@ -132,6 +132,7 @@ class Rejection:
 # ---------------------------------------------------------------------------------------------------------
 
 Parser = Callable[[str, object, bool], Any]
+Number = TypeVar("Number", int, float)
 
 
 def _blank(value: object) -> bool:
@@ -170,7 +171,7 @@ def _whole(field: str, value: object, strict: bool) -> int | Rejection:
     return int(number)
 
 
-def _in_range(field: str, number: float | int, low: float, high: float) -> float | int | Rejection:
+def _in_range(field: str, number: Number, low: float, high: float) -> Number | Rejection:
     """Return number when low <= number <= high, else an OUT_OF_RANGE rejection."""
     if low <= number <= high:
         return number
@@ -197,7 +198,7 @@ def percent(low: float, high: float) -> Parser:
     return parse
 
 
-def count(low: int, high: int) -> Parser:
+def count(low: int, high: int) -> Callable[[str, object, bool], int | Rejection]:
     """Make a parser for a whole number within [low, high]."""
 
     def parse(field: str, value: object, strict: bool) -> int | Rejection:
@@ -266,7 +267,7 @@ def text(field: str, value: object, _strict: bool) -> str | Rejection:
     return cleaned
 
 
-def pattern(regex: re.Pattern[str], upper: bool = False) -> Parser:
+def pattern(regex: re.Pattern[str], upper: bool = False) -> Callable[[str, object, bool], str | Rejection]:
     """Make a parser for a short code that must match regex (optionally upper-cased when lenient)."""
 
     def parse(field: str, value: object, strict: bool) -> str | Rejection:

@@ -154,17 +154,17 @@ def numeric_values(a: Applicant) -> list[float]:
     ]
 
 
-def categorical_values(a: Applicant) -> list[str]:
+def categorical_values(a: Applicant) -> list[str | None]:
     """Return the applicant's categorical features in CATEGORICAL_FEATURES order."""
     return [a.home_ownership, a.verification_status, a.purpose, a.application_type]
 
 
-def feature_row(a: Applicant) -> dict[str, float | str]:
+def feature_row(a: Applicant) -> dict[str, float | str | None]:
     """Return the applicant's model inputs keyed by feature name."""
-    return dict(zip(FEATURE_NAMES, numeric_values(a) + categorical_values(a), strict=True))
+    return dict(zip(FEATURE_NAMES, [*numeric_values(a), *categorical_values(a)], strict=True))
 
 
-def feature_columns(applicants: Iterable[Applicant]) -> dict[str, list[float | str]]:
+def feature_columns(applicants: Iterable[Applicant]) -> dict[str, list[float | str | None]]:
     """Return the model inputs of many applicants as columns keyed by feature name."""
-    rows = [numeric_values(a) + categorical_values(a) for a in applicants]
+    rows = [[*numeric_values(a), *categorical_values(a)] for a in applicants]
     return {name: [row[i] for row in rows] for i, name in enumerate(FEATURE_NAMES)}

@@ -36,7 +36,8 @@ def main() -> int:
     session = requests.Session()
     session.headers.update(Settings.load().auth_headers("reader"))
     util.requests = session
-    return sparse.main()
+    sparse.main()  # it exits with an error itself, and returns None when the command worked
+    return 0
 
 
 if __name__ == "__main__":

@@ -40,9 +40,10 @@ def check(what: str, arg: str | None = None) -> bool:
         headers = Settings.load().auth_headers("reader")
 
         def get(path: str) -> dict[str, Any]:
-            request = urllib.request.Request(f"{arg}{path}", headers=headers)  # noqa: S310
-            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (the UI's own http URL)
-                return json.load(response)
+            request = urllib.request.Request(f"{arg}{path}", headers=headers)  # noqa: S310 (the UI's own http URL)
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (as above)
+                answer: dict[str, Any] = json.load(response)
+                return answer
 
         leaders = [n for n in get("/api/v1/nimbus/summary")["nimbuses"] if n["status"] == "Leader"]
         return bool(leaders) and get("/api/v1/cluster/summary")["supervisors"] >= 1

@@ -66,7 +66,7 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     """Assert a problem+json response with the given status; return its body."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
-    body = json.loads(response.get_data())
+    body: dict[str, Any] = json.loads(response.get_data())
     assert body["status"] == status
     assert body["title"]
     assert body["detail"]
@@ -204,7 +204,7 @@ def test_valid_batch_has_no_problems(client: FlaskClient) -> None:
     ],
 )
 def test_invalid_applicant_is_422_naming_the_field(
-    client: FlaskClient, body: dict, field: str, reason: str | None
+    client: FlaskClient, body: dict[str, Any], field: str, reason: str | None
 ) -> None:
     problem = assert_problem(post(client, "/v1/evaluations", body), 422)
     assert problem["field"] == field
@@ -390,7 +390,7 @@ def test_policy_file_is_read(tmp_path: Path) -> None:
         {"MODEL_DIR": "/nonexistent"},
     ],
 )
-def test_bad_configuration_fails_at_start(config: dict) -> None:
+def test_bad_configuration_fails_at_start(config: dict[str, Any]) -> None:
     with pytest.raises(RuntimeError):
         create_app({**AUTH, "TESTING": True, **config})
 

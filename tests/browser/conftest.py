@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from jobs.settings import Settings
 
@@ -56,7 +57,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def shoot(browser: object):
+def shoot(browser: WebDriver):
     """Save a full-page screenshot of the current page as var/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 

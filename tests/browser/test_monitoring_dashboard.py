@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from typing import Any
 
 import pytest
 import requests
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from jobs.settings import Settings
 from tests.browser.conftest import sign_in
@@ -28,11 +30,13 @@ WAIT_S = 120
 
 
 @pytest.fixture(scope="module")
-def decisions(settings) -> list[dict]:
+def decisions(settings: Settings) -> list[dict[str, Any]]:
     """The dashboard's recent decisions, after a small pipeline run when there are none yet."""
     from jobs import demo
 
-    found = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()["decisions"]
+    found: list[dict[str, Any]] = requests.get(f"{DASHBOARD}/api/decisions", headers=AUTH, timeout=15).json()[
+        "decisions"
+    ]
     if not found:
         seed = int(time.time() * 1000) % 1_000_000_000
         run = demo.run_pipeline(
@@ -96,7 +100,7 @@ def click_first_decision(browser) -> str | None:
         row = browser.find_elements(By.CSS_SELECTOR, "#decisions tbody tr")[0]
         ident = row.get_attribute("data-id")
         row.click()
-        return ident
+        return str(ident) if ident is not None else None
     except (IndexError, StaleElementReferenceException):
         return None
 
@@ -104,7 +108,7 @@ def click_first_decision(browser) -> str | None:
 NEEDS_DATA = {"c-grade", "c-reasons", "c-pd", "c-mix", "c-rate", "c-latency"}
 
 
-def charts_with_data(browser) -> list | None:
+def charts_with_data(browser: WebDriver) -> list[list[Any]] | None:
     """Return [id, datasets, width] per chart once every chart in NEEDS_DATA has data, else None (retry)."""
     drawn = browser.execute_script(
         "return arguments[0].map(id => { const c = Chart.getChart(id);"
@@ -112,7 +116,7 @@ def charts_with_data(browser) -> list | None:
         CHARTS,
     )
     with_data = {cid for cid, datasets, _ in drawn if datasets > 0}
-    return drawn if with_data >= NEEDS_DATA else None
+    return list(drawn) if with_data >= NEEDS_DATA else None
 
 
 def test_dashboard_renders_its_charts_and_opens_a_decision(browser, decisions) -> None:

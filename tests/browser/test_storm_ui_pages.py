@@ -9,6 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from jobs.settings import Settings
 from tests.integration.ui_topology import running_loan_risk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ def topology_id(settings) -> str:
 
 
 @pytest.fixture(scope="module")
-def ui(settings) -> str:
+def ui(settings: Settings) -> str:
     return settings.storm_ui_url
 
 

@@ -9,10 +9,11 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from jobs.kafka_topics import TOPICS, TopicSpec, ensure_topics
+from jobs.settings import Settings
 
 
 @pytest.fixture
-def bootstrap(settings) -> str:
+def bootstrap(settings: Settings) -> str:
     """Return the local broker's bootstrap address."""
     return settings.kafka_bootstrap
 

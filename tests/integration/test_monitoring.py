@@ -110,7 +110,10 @@ def test_make_status_shows_the_monitoring_services_healthy() -> None:
 
 
 def targets() -> list[dict[str, Any]]:
-    return requests.get(f"{PROMETHEUS}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+    found: list[dict[str, Any]] = requests.get(f"{PROMETHEUS}/api/v1/targets", timeout=10).json()["data"][
+        "activeTargets"
+    ]
+    return found
 
 
 def test_prometheus_shows_every_target_up() -> None:
@@ -160,7 +163,8 @@ def truth(settings, run) -> dict[str, Any]:
 
 
 def dashboard_summary() -> dict[str, Any]:
-    return requests.get(f"{DASHBOARD}/api/summary", headers=AUTH, timeout=15).json()
+    summary: dict[str, Any] = requests.get(f"{DASHBOARD}/api/summary", headers=AUTH, timeout=15).json()
+    return summary
 
 
 def test_dashboard_totals_agree_with_reconcile(truth) -> None:

@@ -84,12 +84,18 @@ def no_smoke_on_nimbus(settings: Any) -> Iterator[None]:
     kill_smoke(settings)
 
 
+def first_group(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found is not None, f"{pattern!r} not in {text[:300]!r}"
+    return found.group(1)
+
+
 def test_storm_version_matches_project_clj() -> None:
     """`storm version` prints the Storm pinned in project.clj, and `lein deps :tree` shows it to streamparse."""
-    pinned = re.search(r'\(def storm-version "([^"]+)"\)', (ROOT / "project.clj").read_text()).group(1)
+    pinned = first_group(r'\(def storm-version "([^"]+)"\)', (ROOT / "project.clj").read_text())
     version = run("storm", "version", timeout=60)
     assert version.returncode == 0, version.stderr
-    assert re.search(r"^Storm ([0-9.]+)$", version.stdout, re.M).group(1) == pinned
+    assert first_group(r"(?m)^Storm ([0-9.]+)$", version.stdout) == pinned
     tree = run("lein", "deps", ":tree", timeout=300)
     assert tree.returncode == 0, tree.stderr
     assert set(re.findall(r'\[org\.apache\.storm/storm-core "([^"]+)"\]', tree.stdout)) == {pinned}

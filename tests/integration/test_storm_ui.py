@@ -33,13 +33,14 @@ def topology_id(settings) -> str:
 
 
 @pytest.fixture(scope="module")
-def ui(settings) -> str:
+def ui(settings: Settings) -> str:
     return settings.storm_ui_url
 
 
 @pytest.fixture(scope="module")
 def page(ui: str, topology_id: str) -> dict[str, Any]:
-    return requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
+    found: dict[str, Any] = requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +219,7 @@ def session_with_token(ui: str, topology_id: str) -> tuple[requests.Session, str
 
 
 def status_of(ui: str, topology_id: str) -> str:
-    return get(ui, f"/api/v1/topology/{topology_id}").json()["status"]
+    return str(get(ui, f"/api/v1/topology/{topology_id}").json()["status"])
 
 
 def test_actions_refuse_a_missing_or_forged_token(ui: str, topology_id: str) -> None:

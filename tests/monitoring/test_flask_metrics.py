@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from applicant_api import create_app as create_applicant_api
@@ -13,7 +14,7 @@ from tests.tokens import shared_tokens
 TOKENS = shared_tokens()
 
 
-def samples(client) -> dict[tuple[str, frozenset], float]:
+def samples(client: FlaskClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Read /metrics into {(sample name, labels): value}."""
     response = client.get("/metrics")
     assert response.status_code == 200
@@ -25,7 +26,7 @@ def samples(client) -> dict[tuple[str, frozenset], float]:
     }
 
 
-def value(found, name: str, **labels: str) -> float:
+def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
     return found.get((name, frozenset(labels.items())), 0.0)
 
 

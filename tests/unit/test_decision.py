@@ -59,5 +59,5 @@ def test_policy_from_mapping() -> None:
         {"policy_version": "", "approve_below": 0.1, "decline_at": 0.3},
     ],
 )
-def test_invalid_policy_is_an_error_value(config: dict) -> None:
+def test_invalid_policy_is_an_error_value(config: dict[str, object]) -> None:
     assert isinstance(policy_from_mapping(config), str)

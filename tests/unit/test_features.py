@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
+from typing import Any, cast
 
 import pytest
 
@@ -44,9 +46,15 @@ BASE = Applicant(
 )
 
 
-def value(applicant: Applicant, name: str) -> float | str:
-    """Return one named feature of the applicant."""
-    return features.feature_row(applicant)[name]
+def value(applicant: Applicant, name: str) -> float:
+    """Return one named numeric feature of the applicant."""
+    return numeric(features.feature_row(applicant), name)
+
+
+def numeric(row: Mapping[str, object], name: str) -> float:
+    found = row[name]
+    assert isinstance(found, float), (name, found)
+    return found
 
 
 @pytest.mark.parametrize(("sub_grade", "rank"), [("A1", 1), ("A5", 5), ("B1", 6), ("G5", 35)])
@@ -91,7 +99,7 @@ def test_derived_values_of_the_base_applicant() -> None:
 
 @pytest.mark.parametrize("field", ["id", "emp_title", "title", "zip_code", "addr_state"])
 def test_identifiers_and_free_text_are_not_features(field: str) -> None:
-    other = dataclasses.replace(BASE, **{field: "X99" if field != "zip_code" else "123xx"})
+    other = dataclasses.replace(BASE, **cast("dict[str, Any]", {field: "X99" if field != "zip_code" else "123xx"}))
     assert features.feature_row(other) == features.feature_row(BASE)
 
 
@@ -100,7 +108,7 @@ def test_identifiers_and_free_text_are_not_features(field: str) -> None:
 )
 def test_unknown_values_become_nan(field: str) -> None:
     name = {"revol_bal": "log_revol_bal", "earliest_cr_line": "credit_history_years"}.get(field, field)
-    assert math.isnan(value(dataclasses.replace(BASE, **{field: None}), name))
+    assert math.isnan(value(dataclasses.replace(BASE, **cast("dict[str, Any]", {field: None})), name))
 
 
 def test_sentinel_and_extreme_values_are_clipped() -> None:
@@ -110,14 +118,14 @@ def test_sentinel_and_extreme_values_are_clipped() -> None:
 
 def test_zero_income_gives_finite_features() -> None:
     row = features.feature_row(dataclasses.replace(BASE, annual_inc=0.0))
-    assert math.isfinite(row["log_annual_inc"])
-    assert math.isfinite(row["installment_to_income"])
+    assert math.isfinite(numeric(row, "log_annual_inc"))
+    assert math.isfinite(numeric(row, "installment_to_income"))
 
 
 def test_income_features_are_monotone_in_income() -> None:
     rows = [features.feature_row(dataclasses.replace(BASE, annual_inc=inc)) for inc in (0.0, 500.0, 5e3, 5e4, 5e5, 5e8)]
-    logs = [r["log_annual_inc"] for r in rows]
-    ratios = [r["installment_to_income"] for r in rows]
+    logs = [numeric(r, "log_annual_inc") for r in rows]
+    ratios = [numeric(r, "installment_to_income") for r in rows]
     assert logs == sorted(logs)
     assert ratios == sorted(ratios, reverse=True)
 

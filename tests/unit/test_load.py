@@ -37,7 +37,9 @@ def test_a_file_without_header_is_reported() -> None:
 
 def test_quoted_newlines_stay_in_one_row() -> None:
     lines = iter(io.StringIO(HEADER.replace("member_id", "desc") + '1,"two\nlines",5000.0, 36 months,Current\n'))
-    rows = list(read_rows(lines, find_header(lines)))
+    header = find_header(lines)
+    assert header is not None
+    rows = list(read_rows(lines, header))
     assert len(rows) == 1
     assert rows[0]["desc"] == "two\nlines"
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from loanrisk.applicant import FIELD_NAMES, Applicant
+from loanrisk.events import Decision
 from loanrisk.prescreen import REASON_CODES, RULES, PrescreenPolicy, decline_reasons, prescreen
 
 GOOD = Applicant(
@@ -40,6 +44,12 @@ GOOD = Applicant(
     issue_d="2015-12",
 ).to_dict()
 POLICY = PrescreenPolicy()
+
+
+def declined(applicant: Mapping[str, Any], policy: PrescreenPolicy) -> Decision:
+    decision = prescreen(applicant, policy)
+    assert decision is not None, "the pre-screen decided nothing"
+    return decision
 
 
 def test_a_good_applicant_goes_to_the_model():
@@ -120,7 +130,7 @@ def test_reasons_are_in_catalogue_order_and_capped():
         "PS_FICO_LOW",
         "PS_PUBLIC_RECORDS",
     ]
-    assert [r.code for r in prescreen(bad, POLICY).reasons] == [
+    assert [r.code for r in declined(bad, POLICY).reasons] == [
         "PS_GRADE",
         "PS_LOAN_AMOUNT",
         "PS_INCOME_MISSING",
@@ -143,8 +153,8 @@ def test_thresholds_come_from_options():
     assert policy.max_dti == 35.0
     assert policy.min_fico == 700
     assert prescreen({**GOOD, "grade": "E"}, policy) is None
-    assert [r.code for r in prescreen({**GOOD, "dti": 36.0}, policy).reasons] == ["PS_DTI_HIGH"]
-    assert prescreen({**GOOD, "dti": 36.0}, policy).policy_version == "prescreen-test"
+    assert [r.code for r in declined({**GOOD, "dti": 36.0}, policy).reasons] == ["PS_DTI_HIGH"]
+    assert declined({**GOOD, "dti": 36.0}, policy).policy_version == "prescreen-test"
 
 
 def test_list_options_are_accepted():
@@ -172,5 +182,5 @@ def test_v3_leaves_repeated_delinquencies_to_the_model():
     assert POLICY.max_delinq_2yrs == 100
     assert prescreen({**GOOD, "delinq_2yrs": 3}, POLICY) is None
     assert (
-        prescreen({**GOOD, "delinq_2yrs": 3}, PrescreenPolicy(max_delinq_2yrs=2)).reasons[0].code == "PS_DELINQUENCIES"
+        declined({**GOOD, "delinq_2yrs": 3}, PrescreenPolicy(max_delinq_2yrs=2)).reasons[0].code == "PS_DELINQUENCIES"
     )

@@ -13,8 +13,11 @@ import subprocess
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.tokens import shared_tokens
 
@@ -74,6 +77,8 @@ def test_other_commands_pass_through(recorder: Path, args: list[str]) -> None:
 def load_storm_ui() -> ModuleType:
     """Import stack/storm/storm_ui.py (not a package) by path; it puts its stormui package on sys.path."""
     spec = importlib.util.spec_from_file_location("storm_ui", ROOT / "stack" / "storm" / "storm_ui.py")
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -107,7 +112,8 @@ def thrift() -> ModuleType:
     """Storm's Thrift structs as streamparse defines them (the same classes Nimbus' answers are decoded into)."""
     from streamparse import thrift as storm_thrift
 
-    return storm_thrift
+    module: ModuleType = storm_thrift
+    return module
 
 
 def bolt_stats(thrift: ModuleType, executed: int, latency_ms: float) -> object:
@@ -193,13 +199,13 @@ def test_visualization_draws_every_stream_with_its_rate(thrift: ModuleType) -> N
     """Edges come from the submitted topology (declined included), rates from executed counts over the window."""
     from stormui import mapping
 
-    def inputs(*pairs: tuple[str, str]) -> dict:
+    def inputs(*pairs: tuple[str, str]) -> dict[object, object]:
         return {
             thrift.GlobalStreamId(componentId=c, streamId=s): thrift.Grouping(shuffle=thrift.NullStruct())
             for c, s in pairs
         }
 
-    def common(inputs_: dict, streams: list[str]) -> object:
+    def common(inputs_: dict[object, object], streams: list[str]) -> object:
         return thrift.ComponentCommon(
             inputs=inputs_,
             streams={s: thrift.StreamInfo(output_fields=["x"], direct=False) for s in streams},
@@ -343,8 +349,14 @@ def test_log_tail_page_and_search(log_dir: Path) -> None:
     assert listed == {"nimbus.log", "workers-artifacts/loan-risk-1-1/6700/worker.log"}, "symlinks are not listed"
 
 
+def json_of(response: TestResponse) -> Any:
+    data = response.get_json()
+    assert data is not None, response.get_data(as_text=True)
+    return data
+
+
 @pytest.fixture
-def client(ui: ModuleType, log_dir: Path) -> object:
+def client(ui: ModuleType, log_dir: Path) -> FlaskClient:
     """The UI's test client, pointed at a port where no Nimbus listens."""
     tokens = shared_tokens()
     app = ui.create_app(
@@ -362,12 +374,12 @@ def client(ui: ModuleType, log_dir: Path) -> object:
         "/api/v1/topology/t-1-1/component/filter_bolt",
     ],
 )
-def test_nimbus_down_is_a_503_problem(client: object, path: str) -> None:
+def test_nimbus_down_is_a_503_problem(client: FlaskClient, path: str) -> None:
     """No stack trace: problem+json that the pages turn into a banner."""
     response = client.get(path)
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
-    assert response.json["title"] == "Nimbus unavailable"
+    assert json_of(response)["title"] == "Nimbus unavailable"
 
 
 @pytest.mark.parametrize(
@@ -380,16 +392,16 @@ def test_nimbus_down_is_a_503_problem(client: object, path: str) -> None:
         ("/api/v1/no/such/path", 404),
     ],
 )
-def test_bad_windows_and_ids_are_problems(client: object, path: str, status: int) -> None:
+def test_bad_windows_and_ids_are_problems(client: FlaskClient, path: str, status: int) -> None:
     """Checked before Nimbus is asked."""
     response = client.get(path)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
 
 
-def test_a_bad_parameter_is_listed_as_in_every_other_api(client: object) -> None:
+def test_a_bad_parameter_is_listed_as_in_every_other_api(client: FlaskClient) -> None:
     """The one dialect of loanrisk.problems: the refused parameter in ``invalid_params`` with a reason code."""
-    body = client.get("/api/v1/topology/t-1-1?window=61").json
+    body = json_of(client.get("/api/v1/topology/t-1-1?window=61"))
     assert body["status"] == 422
     assert body["title"] == HTTPStatus(422).phrase
     assert [(p["field"], p["reason"]) for p in body["invalid_params"]] == [("window", "UNKNOWN_CATEGORY")]
@@ -404,22 +416,24 @@ def test_a_bad_parameter_is_listed_as_in_every_other_api(client: object) -> None
         "/api/v1/topology/t-1-1/kill/30",
     ],
 )
-def test_actions_need_the_csrf_token(client: object, path: str) -> None:
+def test_actions_need_the_csrf_token(client: FlaskClient, path: str) -> None:
     """A POST without the session's token, or with another one, is refused before Nimbus is asked."""
     assert client.post(path).status_code == 403
     client.get("/")  # a page gives the session its token
     assert client.post(path, headers={"X-CSRF-Token": "forged"}).status_code == 403
 
 
-def test_actions_with_the_token_reach_nimbus(client: object) -> None:
+def test_actions_with_the_token_reach_nimbus(client: FlaskClient) -> None:
     """With the token from the page, the action is passed on (here Nimbus is down: 503, not 403)."""
     page = client.get("/topology.html?id=t-1-1").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found is not None
+    token = found.group(1)
     assert client.post("/api/v1/topology/t-1-1/deactivate", headers={"X-CSRF-Token": token}).status_code == 503
     assert client.post("/api/v1/topology/t-1-1/kill/99999", headers={"X-CSRF-Token": token}).status_code == 422
 
 
-def test_log_api_confines_and_serves(client: object) -> None:
+def test_log_api_confines_and_serves(client: FlaskClient) -> None:
     """The logviewer REST paths answer 4xx problems for escapes and serve files inside."""
     for name in ("../secret.txt", "/etc/passwd", "escape.log", "workers-artifacts/linked/secret.txt"):
         for path in ("/api/v1/log", "/api/v1/download", "/api/v1/search"):
@@ -427,9 +441,9 @@ def test_log_api_confines_and_serves(client: object) -> None:
             assert response.status_code == 403, (path, name)
             assert response.mimetype == "application/problem+json", (path, name)
     log = "workers-artifacts/loan-risk-1-1/6700/worker.log"
-    assert client.get("/api/v1/log", query_string={"file": log, "length": 15}).json["content"] == "line 999 tuple\n"
+    assert json_of(client.get("/api/v1/log", query_string={"file": log, "length": 15}))["content"] == "line 999 tuple\n"
     assert (
-        client.get("/api/v1/search", query_string={"file": log, "search-string": "line 5 "}).json["matches"][0][
+        json_of(client.get("/api/v1/search", query_string={"file": log, "search-string": "line 5 "}))["matches"][0][
             "lineNumber"
         ]
         == 6
@@ -471,7 +485,7 @@ def test_operator_verbs_run_storms_command_classes(recorder: Path, args: list[st
     assert java_args[java_args.index("-cp") + 1].startswith(f"{home}/lib/*")
 
 
-def test_other_host_names_are_refused(client: object) -> None:
+def test_other_host_names_are_refused(client: FlaskClient) -> None:
     """A DNS-rebound name pointing at 127.0.0.1 gets 400, so it can neither read a token nor post an action."""
     assert client.get("/", headers={"Host": "attacker.example:8080"}).status_code == 400
     assert client.get("/api/v1/topology/t-1-1", headers={"Host": "attacker.example"}).status_code == 400

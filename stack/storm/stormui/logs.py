@@ -11,6 +11,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_PAGE = 1024 * 1024
 DEFAULT_PAGE = 64 * 1024
@@ -68,7 +69,7 @@ def find(roots: list[Path], name: str) -> Path | LogRefused:
     return refused
 
 
-def read_page(path: Path, start: int | None, length: int) -> dict[str, object]:
+def read_page(path: Path, start: int | None, length: int) -> dict[str, Any]:
     """`length` bytes from byte `start`, or the last `length` bytes when start is None (a tail)."""
     length = max(1, min(length, MAX_PAGE))
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -80,7 +81,7 @@ def read_page(path: Path, start: int | None, length: int) -> dict[str, object]:
     return {"start": begin, "length": len(data), "fileSize": size, "content": data.decode("utf-8", "replace")}
 
 
-def search(path: Path, needle: str, max_matches: int = 20, context: int = 128) -> list[dict[str, object]]:
+def search(path: Path, needle: str, max_matches: int = 20, context: int = 128) -> list[dict[str, Any]]:
     """Occurrences of `needle`, first to last: byte offset, line number and the text around each."""
     wanted = needle.encode()
     matches: list[dict[str, object]] = []

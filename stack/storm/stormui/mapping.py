@@ -444,7 +444,9 @@ def grouping_name(grouping: Any) -> str:
     return "unknown"
 
 
-def stream_counts(executors: list[Any], window: str) -> tuple[dict, dict, dict]:
+def stream_counts(
+    executors: list[Any], window: str
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int], dict[str, float]]:
     """Per (component, stream) transferred, per (source, stream, target) executed, and per-bolt busy ms."""
     transferred: dict[tuple[str, str], int] = defaultdict(int)
     executed: dict[tuple[str, str, str], int] = defaultdict(int)
