@@ -95,7 +95,6 @@ def _ms(value: float | None) -> str:
 
 
 def format_summary(published: int, fig: RunFigures, dlq_reasons: Counter[str], urls: Mapping[str, str]) -> str:
-    """Return the demo's summary as text."""
     lines = [
         "",
         "=" * 72,
@@ -383,7 +382,6 @@ def run_summary(settings: Settings, published: int, run_ids: set[str], run_shas:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m jobs.demo", description=__doc__.splitlines()[0])
     p.add_argument("--generated", type=int, default=3000, help="how many applicants to generate (default 3000)")
     p.add_argument("--seed", type=int, default=None, help="generator seed (default: from the clock, so re-runs differ)")

@@ -49,7 +49,6 @@ class LoadSummary:
         self.unchanged += counts.unchanged
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the summary as a JSON-ready dict."""
         return {
             "file": self.file,
             "read": self.read,
@@ -126,7 +125,6 @@ def sample_paths() -> list[Path]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m jobs.load", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="LendingClub CSV files to load")
     parser.add_argument("--samples", action="store_true", help="load both shared samples")

@@ -151,7 +151,6 @@ def fetch_rows(settings: Settings, ids: Iterable[str]) -> tuple[dict[str, RowSum
 
 
 def mysql_ids(settings: Settings) -> list[str]:
-    """Return every applicant id in MySQL."""
     conn = mysql.connect(settings)
     try:
         return [str(i) for i in mysql.iter_applicant_ids(conn)]
@@ -183,7 +182,6 @@ def service_errors() -> tuple[type[BaseException], ...]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m jobs.reconcile", description=__doc__.splitlines()[0])
     p.add_argument(
         "--manifest",

@@ -197,7 +197,6 @@ class Exporter:
         return len(decisions) + len(letters)
 
     def count_dead_letters(self, payloads: Iterable[bytes]) -> None:
-        """Count dead letters by reason."""
         for payload in payloads:
             letter = ev.parse_dead_letter(payload)
             if isinstance(letter, ev.ParseError):

@@ -76,12 +76,10 @@ def count(high: int, low: int = 0) -> Integer:
 
 
 def text(pattern: str | None = None) -> String:
-    """Return a documented text field."""
     return String(validate=[Length(1, 255)] + ([Regexp(pattern)] if pattern else []))
 
 
 def choice(values: tuple[str, ...]) -> String:
-    """Return a documented category field."""
     return String(validate=OneOf(values))
 
 

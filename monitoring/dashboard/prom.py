@@ -24,8 +24,6 @@ class PrometheusError:
 
 @dataclass(frozen=True)
 class Prometheus:
-    """Where Prometheus answers."""
-
     url: str
 
     def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any] | PrometheusError:

@@ -46,12 +46,10 @@ def list_entry(application_id: str, decision: ev.Decision | ev.DecisionEvent, sa
 
 
 def event_view(event: ev.DecisionEvent) -> dict[str, Any]:
-    """Return the list entry of a decision event."""
     return list_entry(event.application_id, event, event.saved_at_ms)
 
 
 def row_entry(row: ev.StoredRow) -> dict[str, Any]:
-    """Return the list entry of an HBase row."""
     return list_entry(row.application_id, row.decision, row.saved_at_ms)
 
 

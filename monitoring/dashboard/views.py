@@ -67,7 +67,6 @@ def problem_for(error: HTTPException) -> Response:
 
 
 def prometheus() -> Prometheus:
-    """Return the configured Prometheus."""
     return Prometheus(current_app.config["PROMETHEUS_URL"])
 
 

@@ -73,7 +73,6 @@ def rebalance_options(wait_secs: int, num_workers: int | None, executors: dict[s
 
 
 def kill_options(wait_secs: int) -> Any:
-    """Thrift KillOptions."""
     from streamparse.thrift import KillOptions
 
     return KillOptions(wait_secs=wait_secs)

@@ -123,7 +123,6 @@ class Rejection:
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the rejection as a JSON-ready dict."""
         return {"reason": self.reason, "field": self.field, "detail": self.detail}
 
 

@@ -35,7 +35,6 @@ class Reason:
     text: str
 
     def to_dict(self) -> dict[str, str]:
-        """Return the reason as a JSON-ready dict."""
         return {"code": self.code, "text": self.text}
 
 

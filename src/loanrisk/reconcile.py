@@ -64,7 +64,6 @@ class Report:
     dlq_reasons: Counter[str] = field(default_factory=Counter)
 
     def flag(self, kind: str, detail: str) -> None:
-        """Record one discrepancy of a kind."""
         self.discrepancies[kind].append(detail)
 
     @property

@@ -41,7 +41,6 @@ def app() -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """Return a test client of the Risk API."""
     return TOKENS.client(app)
 
 
