@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
+from adapters import kafka as kafka_adapter
 from jobs.kafka_topics import TOPICS, TopicSpec, ensure_topics
 from jobs.settings import Settings
 
@@ -75,3 +77,35 @@ def read_one(bootstrap: str, partition: TopicPartition, offset: int):
         return next(iter(consumer))
     finally:
         consumer.close()
+
+
+def publish(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        for value in values:
+            producer.send(topic, value=value, partition=0)
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+
+def test_the_adapter_reads_a_topic_to_its_end(bootstrap: str, scratch_topic: str) -> None:
+    values = [f"record {i}".encode() for i in range(25)]
+    publish(bootstrap, scratch_topic, values)
+    read = list(kafka_adapter.read_topic(bootstrap, scratch_topic, timeout_s=60))
+    assert [(p, o) for p, o, _ in read] == [(0, i) for i in range(25)]
+    assert [v for _, _, v in read] == values
+
+
+def test_the_adapter_reads_a_groups_lag(bootstrap: str, scratch_topic: str) -> None:
+    publish(bootstrap, scratch_topic, [b"a", b"b", b"c"])
+    group = f"it-lag-{uuid.uuid4().hex[:8]}"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        consumer.commit({TopicPartition(scratch_topic, 0): OffsetAndMetadata(2, "", -1)})
+    finally:
+        consumer.close()
+    with kafka_adapter.OffsetReader(bootstrap) as reader:
+        committed, ends = reader.offsets(group, scratch_topic)
+    assert ends == {0: 3, 1: 0}
+    assert committed == {0: 2, 1: None}  # the group never committed on partition 1
