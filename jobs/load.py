@@ -21,10 +21,9 @@ from tqdm import tqdm
 
 from adapters import mysql as db
 from jobs import outage
-from jobs.settings import Settings, default_data_dir
+from jobs.settings import SAMPLES, Settings, default_data_dir
 from loanrisk.cleaning import Rejection, clean_record
 
-SAMPLES = ("lending_club_sample.csv", "lending_club_2015_sample.csv")
 BATCH_SIZE = 1000
 HEADER_SCAN_LINES = 20  # raw LoanStats files start with a "Notes offered by Prospectus" line
 

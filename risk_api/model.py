@@ -7,7 +7,6 @@ then both computed from the same linear log-odds, so the reasons explain the sco
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import skops.io as sio
 
 from loanrisk import features, reasons
 from loanrisk.applicant import Applicant
+from loanrisk.digests import sha256_file
 
 ARTIFACT = "risk_model.skops"
 METADATA = "risk_model.json"
@@ -169,11 +169,6 @@ def factor_groups(columns: list[dict[str, str]]) -> tuple[list[str], np.ndarray]
     for i, column in enumerate(columns):
         groups[i, factors.index(column["factor"])] = 1.0
     return factors, groups
-
-
-def sha256_file(path: Path) -> str:
-    """Return the sha256 hex digest of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_model(model_dir: Path) -> RiskModel | str:

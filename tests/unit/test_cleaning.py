@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from jobs.settings import default_data_dir
+from jobs.settings import SAMPLES, default_data_dir
 from loanrisk.applicant import FIELD_NAMES, Applicant
 from loanrisk.cleaning import (
     FIELDS,
@@ -296,9 +296,6 @@ def test_json_line_with_units_is_repaired() -> None:
 )
 def test_loan_outcome(status: str, outcome: int | None) -> None:
     assert loan_outcome(status) == outcome
-
-
-SAMPLES = ["lending_club_sample.csv", "lending_club_2015_sample.csv"]
 
 
 @pytest.mark.parametrize("name", SAMPLES)
