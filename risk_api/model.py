@@ -19,7 +19,7 @@ import skops.io as sio
 
 from loanrisk import features, reasons
 from loanrisk.applicant import Applicant
-from loanrisk.digests import sha256_file
+from loanrisk.digests import sha256_file as sha256_file  # re-exported: tests/lab_challenger.py imports it from here
 
 ARTIFACT = "risk_model.skops"
 METADATA = "risk_model.json"
