@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.nimbus import nimbus
+from adapters.settings import ROOT, Settings, default_data_dir
 from jobs import outage, produce, reconcile
 from jobs.reconcile import RowSummary
-from jobs.settings import ROOT, Settings, default_data_dir
 from loanrisk import events as ev
 
 TOPOLOGY = "loan-risk"

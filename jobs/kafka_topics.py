@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
+from adapters.settings import Settings
 from jobs import outage
-from jobs.settings import Settings
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 

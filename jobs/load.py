@@ -20,8 +20,8 @@ from typing import Any, NoReturn, TextIO
 from tqdm import tqdm
 
 from adapters import mysql as db
+from adapters.settings import SAMPLES, Settings, default_data_dir
 from jobs import outage
-from jobs.settings import SAMPLES, Settings, default_data_dir
 from loanrisk.cleaning import Rejection, clean_record
 
 BATCH_SIZE = 1000

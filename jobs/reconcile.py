@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters import hbase, kafka, mysql
+from adapters.settings import ROOT, Settings
 from jobs import outage
-from jobs.settings import ROOT, Settings
 from loanrisk import events as ev
 from loanrisk.reconcile import (
     SUMMARY_COLUMNS,

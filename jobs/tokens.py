@@ -18,7 +18,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from jobs.settings import Settings
+from adapters.settings import Settings
 from loanrisk.access import ROLES, TokenStore, hash_token, load_store, parse_duration, save_store, utcnow, write_secret
 
 LOCAL_PREFIX = "local-"

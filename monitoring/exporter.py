@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from adapters import hbase
 from adapters.hbase import KeptConnection
 from adapters.kafka import OffsetReader
-from jobs.settings import Settings
+from adapters.settings import Settings
 from loanrisk import events as ev
 from monitoring.pipeline import (
     UNKNOWN_GRADE,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.settings import Settings
+from adapters.settings import Settings
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 

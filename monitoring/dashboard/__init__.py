@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from jobs.settings import Settings
+from adapters.settings import Settings
 from monitoring.dashboard import views
 from monitoring.flask_metrics import init_metrics
 from webkit import auth

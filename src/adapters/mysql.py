@@ -99,7 +99,7 @@ class UpsertCounts:
 
 
 class DatabaseSettings(Protocol):
-    """Where the database is (``jobs.settings.Settings`` is one)."""
+    """Where the database is (``adapters.settings.Settings`` is one)."""
 
     @property
     def db_host(self) -> str: ...

@@ -37,6 +37,7 @@ from markupsafe import escape
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
+from adapters.settings import Settings
 from loanrisk.access import (
     Identity,
     RateLimiter,
@@ -371,7 +372,5 @@ def rate_limiter(app: Flask) -> RateLimiter | None:
 
 def default_config() -> dict[str, Any]:
     """Return the auth keys of an app's config from the settings (``LOANRISK_AUTH``, the store and audit paths)."""
-    from jobs.settings import Settings  # the settings module lives with the CLIs; imported late to keep webkit light
-
     settings = Settings.load()
     return {"AUTH": settings.auth, "AUTH_TOKEN_STORE": str(settings.token_store), "AUDIT_LOG": str(settings.audit_log)}

@@ -29,7 +29,7 @@ def main() -> int:
     from streamparse import util
     from streamparse.cli import sparse, stats
 
-    from jobs.settings import Settings
+    from adapters.settings import Settings
 
     stats._print_all_components = print_all_components
     # `sparse stats` reads Storm UI's REST API with a bare requests.get; the UI wants a token (README, Security)

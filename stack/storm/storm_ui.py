@@ -35,7 +35,7 @@ __all__ = ["check", "create_app", "main"]
 def check(what: str, arg: str | None = None) -> bool:
     """Health checks for stack/services/storm.sh: a leading Nimbus, N supervisors, or the UI at URL."""
     if what == "ui":
-        from jobs.settings import Settings  # the reader token of the local stack (var/tokens/reader.token)
+        from adapters.settings import Settings  # the reader token of the local stack (var/tokens/reader.token)
 
         headers = Settings.load().auth_headers("reader")
 

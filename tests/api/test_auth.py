@@ -17,8 +17,8 @@ import pytest
 from apiflask import APIFlask
 from flask.testing import FlaskClient
 
+from adapters.settings import ROOT
 from applicant_api import create_app as applicant_app
-from jobs.settings import ROOT
 from loanrisk.problems import MEDIA_TYPE
 from risk_api import create_app as risk_app
 from risk_api.schemas import EXAMPLE_APPLICANT

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from jobs.settings import ROOT
+from adapters.settings import ROOT
 from loanrisk.applicant import FIELD_NAMES
 from loanrisk.reasons import CATALOGUE
 from risk_api import create_app

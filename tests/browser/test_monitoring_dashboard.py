@@ -16,7 +16,7 @@ import pytest
 import requests
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from jobs.settings import Settings
+from adapters.settings import Settings
 from tests.browser.conftest import sign_in
 
 AUTH = Settings.load().auth_headers("reader")  # var/tokens/reader.token, written by `make up`

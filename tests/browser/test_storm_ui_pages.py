@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from jobs.settings import Settings
+from adapters.settings import Settings
 from tests.integration.ui_topology import running_loan_risk
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from adapters import kafka as kafka_adapter
+from adapters.settings import Settings
 from jobs.kafka_topics import TOPICS, TopicSpec, ensure_topics
-from jobs.settings import Settings
 
 
 @pytest.fixture

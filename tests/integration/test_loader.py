@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from adapters import mysql as db
+from adapters.settings import SAMPLES, Settings, default_data_dir
 from jobs.generate import write
 from jobs.load import load_file
-from jobs.settings import SAMPLES, Settings, default_data_dir
 
 PREAMBLE = "Notes offered by Prospectus (https://www.lendingclub.com/info/prospectus.action)\n"
 FOOTER = "\nTotal amount funded in policy code 1: 1443412975\nTotal amount funded in policy code 2: 511988838\n"

@@ -18,8 +18,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.settings import ROOT, Settings
 from jobs import demo, reconcile
-from jobs.settings import ROOT, Settings
 from loanrisk import events as ev
 from risk_api.schemas import EXAMPLE_APPLICANT
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from jobs.settings import Settings
+from adapters.settings import Settings
 from loanrisk.reasons import CATALOGUE
 from risk_api.schemas import EXAMPLE_APPLICANT
 
@@ -91,7 +91,7 @@ def real_records() -> list[dict[str, object]]:
     """Return the 999 real loans of the 2015 sample as canonical records (skip without the data folder)."""
     import csv
 
-    from jobs.settings import default_data_dir
+    from adapters.settings import default_data_dir
 
     data_dir = default_data_dir()
     if data_dir is None or not (data_dir / REAL_FILE).exists():

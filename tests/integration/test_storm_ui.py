@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from jobs.settings import Settings
-from tests.integration.ui_topology import running_loan_risk
+from adapters.settings import Settings
+from tests.integration.ui_topology import RARE_PATH, has_figures, running_loan_risk
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = ["600", "10800", "86400", ":all-time"]
@@ -91,7 +91,7 @@ def test_topology_page_for_every_window(ui: str, topology_id: str, window: str) 
 def test_topology_page_has_figures(page: dict[str, Any]) -> None:
     """Everything the demo pushed through shows up as counts in the all-time window."""
     assert all(s["emitted"] > 0 and s["acked"] > 0 for s in page["spouts"]), page["spouts"]
-    assert all(b["executed"] > 0 for b in page["bolts"]), page["bolts"]
+    assert all(has_figures(b) for b in page["bolts"]), page["bolts"]
     assert any(float(b["processLatency"]) > 0 for b in page["bolts"]), page["bolts"]
 
 
@@ -105,8 +105,9 @@ def test_component_pages(ui: str, topology_id: str, components: list[str]) -> No
         assert body["outputStats"] or body["componentType"] == "bolt"
         if body["componentType"] == "bolt":
             assert body["boltStats"]
-            assert body["inputStats"]
-            assert sum(i["executed"] for i in body["inputStats"]) > 0
+            if component not in RARE_PATH:
+                assert body["inputStats"]
+                assert sum(i["executed"] for i in body["inputStats"]) > 0
         else:
             assert body["spoutSummary"]
             assert body["spoutSummary"][-1]["emitted"] > 0

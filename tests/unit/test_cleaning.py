@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from jobs.settings import SAMPLES, default_data_dir
+from adapters.settings import SAMPLES, default_data_dir
 from loanrisk.applicant import FIELD_NAMES, Applicant
 from loanrisk.cleaning import (
     FIELDS,

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from jobs import settings as settings_module
-from jobs.settings import DEFAULTS, ROOT, Settings
+from adapters import settings as settings_module
+from adapters.settings import DEFAULTS, ROOT, Settings
 
 SERVICE_PORTS = {
     name: int(port)
