@@ -178,8 +178,11 @@ def python(*args: str, timeout: float | None = None) -> None:
     run_cmd(sys.executable, *args, timeout=timeout)
 
 
-def ensure_model() -> None:
-    """Train the model when none is in models/ and restart the Risk API so it loads it."""
+def ensure_model(_settings: Settings | None = None) -> None:
+    """Train the model when none is in models/ and restart the Risk API so it loads it.
+
+    The settings are not needed (the model's place is fixed); benchmarks/bench_throughput.py still passes them.
+    """
     if MODEL_FILE.exists():
         print(f"    model present: {MODEL_FILE.relative_to(ROOT)}", file=sys.stderr)
         return
