@@ -141,11 +141,11 @@ def scan_keys(settings: Settings) -> set[str]:
         conn.close()
 
 
-def fetch_rows(settings: Settings, ids: Iterable[str]) -> tuple[dict[str, RowSummary], list[str]]:
-    """Read the accounting columns of the given ids' rows (those that exist)."""
+def fetch_rows(settings: Settings, ids: Iterable[str], chunk: int = 1000) -> tuple[dict[str, RowSummary], list[str]]:
+    """Read the accounting columns of the given ids' rows (those that exist), ``chunk`` ids per Thrift call."""
     conn = hbase_connection(settings)
     try:
-        return collect_rows(hbase.fetch(conn, ev.TABLE, ids, SUMMARY_COLUMNS))
+        return collect_rows(hbase.fetch(conn, ev.TABLE, ids, SUMMARY_COLUMNS, chunk))
     finally:
         conn.close()
 

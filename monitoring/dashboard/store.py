@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from adapters import hbase
 from loanrisk import events as ev
 
 HBASE_TIMEOUT_MS = 10_000
@@ -56,11 +57,9 @@ def row_entry(row: ev.StoredRow) -> dict[str, Any]:
 @contextmanager
 def hbase_table(host: str, port: int) -> Iterator[Any]:
     """Open the loan_applications table for one request, or yield None when the table does not exist."""
-    import happybase
-
-    conn = happybase.Connection(host, port, timeout=HBASE_TIMEOUT_MS)
+    conn = hbase.connect(host, port, HBASE_TIMEOUT_MS)
     try:
-        yield conn.table(ev.TABLE) if ev.TABLE.encode() in conn.tables() else None
+        yield conn.table(ev.TABLE) if hbase.has_table(conn, ev.TABLE) else None
     finally:
         conn.close()
 
