@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from jobs import drift as drift_job
@@ -72,6 +73,22 @@ def test_candidate_cells_are_stored_under_the_candidate_version(champion: RiskSe
     decision_col, pd_col, reasons_col = rescore_job.columns_of(rescore_job.candidate_key(champion))
     assert decision_col.startswith(b"c:" + champion.model.version.encode() + b"@" + champion.policy.version.encode())
     assert all(set(cells) == {decision_col, pd_col, reasons_col} for cells in scored.cells.values())
+
+
+def test_candidate_cells_are_the_risk_apis_results(champion: RiskService, rows: list[Row]) -> None:
+    """The batch path stores exactly what the Risk API would answer for the candidate (another policy here)."""
+    tight = RiskService(champion.model, Policy("tight-test", 0.08, 0.2))
+    scored = rescore_job.score_batch(tight, rows, {})
+    decision_col, pd_col, reasons_col = rescore_job.columns_of(rescore_job.candidate_key(tight))
+    applicants = {a.id: a for a in generated(600, seed=11)}
+    keys = list(scored.cells)
+    answers = tight.evaluate([applicants[k.decode()] for k in keys])
+    assert len(keys) > 100
+    for key, answer in zip(keys, answers, strict=True):
+        cells = scored.cells[key]
+        assert cells[decision_col].decode() == answer["decision"]
+        assert cells[pd_col] == repr(answer["probability_of_default"]).encode()
+        assert cells[reasons_col] == orjson.dumps(answer["reasons"])
 
 
 def test_window_keeps_only_rows_received_in_it(champion: RiskService, rows: list[Row]) -> None:
