@@ -59,8 +59,7 @@ READ_COLUMNS = [
     ev.COL_CHALLENGER_DECISION,
 ]
 DEFAULT_BATCH = 5000
-APPLICANT_FIELDS = frozenset(FIELD_NAMES)
-REQUIRED_FIELDS = APPLICANT_FIELDS - {"schema_version"}  # the one field with a default
+REQUIRED_FIELDS = frozenset(FIELD_NAMES) - {"schema_version"}  # the one field with a default
 NO_REASONS: tuple[tuple[str, ...], bytes] = ((), b"[]")
 
 
@@ -183,13 +182,13 @@ def shadow_decision(cols: Mapping[bytes, bytes]) -> str | None:
 
 
 def parse_stored(body: bytes) -> SimpleNamespace:
-    """Return a stored applicant's canonical JSON as an object with the Applicant's fields (and only those).
+    """Return a stored applicant's canonical JSON as an object with (at least) the Applicant's fields.
 
     The rows were cleaned and validated when the pipeline stored them, so re-scoring needs only attribute
     access for the features: building the frozen Applicant costs 17 us a row, three times the parse itself.
     """
     data = orjson.loads(body)
-    if not isinstance(data, dict) or data.keys() - APPLICANT_FIELDS or REQUIRED_FIELDS - data.keys():
+    if not isinstance(data, dict) or not data.keys() >= REQUIRED_FIELDS:
         raise ValueError("not a canonical applicant record")
     return SimpleNamespace(**data)
 

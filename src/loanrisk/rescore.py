@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import chain
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,9 +29,12 @@ DECISIONS = ("APPROVE", "REVIEW", "DECLINE")
 TOP_REASONS = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One applicant's stored decision and the candidate's; ``bad`` is the realised outcome when known."""
+class Outcome(NamedTuple):
+    """One applicant's stored decision and the candidate's; ``bad`` is the realised outcome when known.
+
+    A NamedTuple rather than a frozen dataclass: a re-score builds one per stored row, and a frozen
+    dataclass costs a few microseconds per construction, a tenth of the whole per-row budget.
+    """
 
     application_id: str
     grade: str
@@ -99,9 +103,12 @@ class Tally:
             self.shadow["n"] += 1
             self.shadow["agree"] += o.shadow == o.now
         if o.bad is not None:
-            for group in groups(o):
-                self.labelled[f"{group}:n"] += 1
-                self.labelled[f"{group}:bad"] += int(o.bad)
+            self._add_label(o)
+
+    def _add_label(self, o: Outcome) -> None:
+        for group in groups(o):
+            self.labelled[f"{group}:n"] += 1
+            self.labelled[f"{group}:bad"] += int(bool(o.bad))
 
     def _add_grade(self, o: Outcome) -> None:
         g = self.grades.setdefault(o.grade, GradeTally())
@@ -114,9 +121,20 @@ class Tally:
             g.pd_approved_candidate += o.pd_candidate or 0.0
 
     def add_all(self, outcomes: Sequence[Outcome]) -> None:
-        """Count many outcomes."""
+        """Count many outcomes (as ``add`` does one by one, with the counters updated per batch)."""
+        self.n += len(outcomes)
+        self.mix_now.update([o.now for o in outcomes])
+        self.mix_candidate.update([o.candidate for o in outcomes])
+        self.swaps.update([f"{o.now}->{o.candidate}" for o in outcomes])
+        self.reasons_now.update(chain.from_iterable(o.reasons_now for o in outcomes))
+        self.reasons_candidate.update(chain.from_iterable(o.reasons_candidate for o in outcomes))
         for o in outcomes:
-            self.add(o)
+            self._add_grade(o)
+            if o.shadow is not None:
+                self.shadow["n"] += 1
+                self.shadow["agree"] += o.shadow == o.now
+            if o.bad is not None:
+                self._add_label(o)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the tally as JSON-ready data (the resumable state of a run)."""
