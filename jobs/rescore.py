@@ -128,6 +128,10 @@ class Scorer:
     for the reason codes (``rescore.principal_factors``). Per row only what cannot be shared is left: parsing
     the stored JSON, the model's feature row, the policy's ``decide`` and the report's tally. Stored reason
     lists and the candidate's reason cells repeat across rows, so each distinct one is built once.
+
+    The arithmetic is ``RiskModel.evaluate``'s, read from the model's public parts (its Pipeline and metadata):
+    the Risk API's path builds Python reason objects per applicant, which was most of the re-score's time. The
+    model test ``test_candidate_cells_are_the_risk_apis_results`` keeps the two paths byte-for-byte equal.
     """
 
     def __init__(self, service: RiskService) -> None:
