@@ -12,6 +12,7 @@ from jobs import drift as drift_job
 from jobs import rescore as rescore_job
 from jobs.settings import ROOT
 from loanrisk import drift
+from loanrisk import events as ev
 from loanrisk.decision import Policy
 from loanrisk.rescore import Outcome, Tally, summary
 from risk_api.model import RiskModel
@@ -89,6 +90,20 @@ def test_candidate_cells_are_the_risk_apis_results(champion: RiskService, rows: 
         assert cells[decision_col].decode() == answer["decision"]
         assert cells[pd_col] == repr(answer["probability_of_default"]).encode()
         assert cells[reasons_col] == orjson.dumps(answer["reasons"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"id": "X1"}'],  # not JSON, not an object, an object without the applicant's fields
+)
+def test_an_unreadable_stored_row_is_reported_and_the_batch_still_scored(
+    champion: RiskService, rows: list[Row], body: bytes
+) -> None:
+    broken = (b"X1", {**rows[0][1], ev.COL_APPLICANT_JSON: body})
+    scored = rescore_job.score_batch(champion, [broken, *rows[:50]], {})
+    assert len(scored.unreadable) == 1
+    assert scored.unreadable[0].startswith("b'X1': ")
+    assert len(scored.outcomes) == 50
 
 
 def test_window_keeps_only_rows_received_in_it(champion: RiskService, rows: list[Row]) -> None:
