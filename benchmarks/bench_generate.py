@@ -1,10 +1,11 @@
-"""Benchmark the generator and compare its distributions with the real samples.
+"""Benchmark the generator and compare its distributions with the loans it is fitted on.
 
     .venv/bin/python benchmarks/bench_generate.py [--count 1000000] [--format csv jsonl] [--dirt-rate 0.01]
 
 Prints the applicants/s written to a file per format, then (from the CSV) default rate, interest rate and
 FICO by grade, median income and loan amount, and the income/amount correlation, next to the same figures
-of the real samples in ../shared/data when present.
+of the real loans the generator is fitted on (the model's training loans: the resolved loans of the three
+shared files, de-duplicated by id) when ../shared/data is present.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from jobs.generate import write
-from jobs.settings import SAMPLES, default_data_dir
+from jobs.settings import default_data_dir
+from jobs.train import SAMPLES
 from loanrisk.applicant import GRADES
 from loanrisk.cleaning import loan_outcome
 
@@ -56,11 +58,13 @@ def figures(df: pd.DataFrame) -> dict[str, object]:
 
 
 def real_frame() -> pd.DataFrame | None:
-    """Read both real samples, or None when absent."""
+    """Read the resolved loans of the shared files (first file's row wins per id), or None when absent."""
     data_dir = default_data_dir()
     if data_dir is None or not all((data_dir / s).exists() for s in SAMPLES):
         return None
-    return pd.concat([pd.read_csv(data_dir / s, dtype=str, keep_default_na=False) for s in SAMPLES])
+    frame = pd.concat([pd.read_csv(data_dir / s, dtype=str, keep_default_na=False) for s in SAMPLES])
+    resolved = frame[frame["loan_status"].map(lambda s: loan_outcome(s) is not None)]
+    return resolved.drop_duplicates(subset="id", keep="first")
 
 
 def print_comparison(generated: dict[str, Any], real: dict[str, Any] | None) -> None:

@@ -3,7 +3,7 @@
     python -m jobs.generate --count N --format csv|jsonl --out PATH --seed S [--dirt-rate R]
                             [--shift income=-0.2,grade_e=+0.2,dti=+0.3]
 
-Distributions and correlations come from models/generator_params.json (fitted on the real samples by
+Distributions and correlations come from models/generator_params.json (fitted on the training loans by
 jobs.fit_generator): grade drives sub-grade, interest rate, term, FICO, verification, inquiries, income
 level and the default probability; income drives the loan amount; installment follows from amount, rate
 and term. Sampling is vectorised with numpy, in chunks, so 1,000,000 applicants take seconds.
@@ -334,14 +334,14 @@ def sample_chunk(rng: np.random.Generator, p: dict[str, Any], ids: list[str]) ->
         "zip_code": Column("cat", zip_idx, vocab=zips),
         "addr_state": Column("cat", state_idx, vocab=states),
         "dti": Column("float", h["dti"], null=h["dti_null"]),
-        "delinq_2yrs": Column("int", h["delinq"]),
+        "delinq_2yrs": count_column(h["delinq"]),
         "earliest_cr_line": Column("month", earliest),
         "fico_range_low": Column("int", c["fico"]),
         "fico_range_high": Column("int", c["fico"] + 4),
-        "inq_last_6mths": Column("int", h["inq"]),
+        "inq_last_6mths": count_column(h["inq"]),
         "mths_since_last_delinq": Column("int", h["mths"], null=h["mths_null"]),
         "open_acc": Column("int", h["open_acc"]),
-        "pub_rec": Column("int", h["pub_rec"]),
+        "pub_rec": count_column(h["pub_rec"]),
         "revol_bal": Column("float", h["revol_bal"]),
         "revol_util": Column("float", h["revol_util"], decimals=1),
         "total_acc": Column("int", h["total_acc"]),
@@ -378,6 +378,12 @@ def month_tokens(months: np.ndarray, fmt: str) -> list[str]:
         for m in range(lo, hi + 1)
     ]
     return list(map(table.__getitem__, (months - lo).tolist()))
+
+
+def count_column(values: np.ndarray) -> Column:
+    """Return a count column whose NaN draws (the real loans' unknown counts, "null" in the fit) are null."""
+    unknown = np.isnan(values)
+    return Column("int", np.where(unknown, 0, values), null=unknown if unknown.any() else None)
 
 
 def tokens(name: str, col: Column, fmt: str, prefix: str = "") -> list[str]:

@@ -96,17 +96,22 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.out / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     window = rescore_job.Window(rescore_job.parse_time(args.since), None)
     labels = rescore_job.read_labels(data_dir)
-    conn = rescore_job.hbase_connection(Settings.load())
+    settings = Settings.load()
+    conn = rescore_job.hbase_connection(settings)
     try:
         history = labelled_history(conn, window, labels)
-        print(f"stored history: {len(history):,} labelled applicants; training the candidate ...", file=sys.stderr)
-        meta = train_job.train(data_dir, run_dir / "model", args.policy, history)
-        candidate = load_model(run_dir / "model")
-        if isinstance(candidate, str):
-            print(f"error: {candidate}", file=sys.stderr)
-            return 2
-        service = RiskService(candidate, policy)
-        state = rescore_job.State(rescore_job.candidate_key(service), window, None, rescore.Tally())
+    finally:
+        conn.close()  # training takes minutes: the Thrift server drops an idle connection before it ends
+    print(f"stored history: {len(history):,} labelled applicants; training the candidate ...", file=sys.stderr)
+    meta = train_job.train(data_dir, run_dir / "model", args.policy, history)
+    candidate = load_model(run_dir / "model")
+    if isinstance(candidate, str):
+        print(f"error: {candidate}", file=sys.stderr)
+        return 2
+    service = RiskService(candidate, policy)
+    state = rescore_job.State(rescore_job.candidate_key(service), window, None, rescore.Tally())
+    conn = rescore_job.hbase_connection(settings)
+    try:
         state = rescore_job.run(conn, service, labels, state, run_dir / "rescore.state.json")
     finally:
         conn.close()

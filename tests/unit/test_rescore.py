@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from loanrisk.rescore import Outcome, Tally, markdown, mix_shift, summary, verdict
+import numpy as np
+import pytest
+
+from loanrisk import reasons
+from loanrisk.rescore import Outcome, Tally, markdown, mix_shift, principal_factors, summary, verdict
 
 OUTCOMES = [
     Outcome("1", "A", "APPROVE", "APPROVE", 0.05, 0.05, (), (), False),
@@ -94,3 +98,30 @@ def test_live_challenger_agreement_is_reported() -> None:
     report = summary(t)
     assert report["shadow"] == {"rows": 2, "agreement": 0.5}
     assert "2 rows carry a challenger's decision; it agrees with the champion's on 50.0 %" in markdown(report, "t")
+
+
+FACTORS = list(reasons.FACTOR_CODES)
+
+
+def one_by_one(points: np.ndarray) -> list[list[str]]:
+    """The Risk API's path for one applicant: a stable top four, then reasons.principal_reasons."""
+    found = []
+    for row in points:
+        top = np.argsort(-row, kind="stable")[: reasons.MAX_REASONS]
+        contributions = [reasons.Contribution(FACTORS[j], float(row[j])) for j in top.tolist() if row[j] > 0.0]
+        found.append([r.code for r in reasons.principal_reasons(contributions)])
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_principal_factors_of_a_batch_equal_the_reasons_of_each_applicant(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = np.round(rng.normal(0.0, 0.5, (400, len(FACTORS))), 1)  # rounded: ties and zeros occur
+    points[:40] = -np.abs(points[:40])  # rows with no adverse factor at all
+    batch = principal_factors(points, FACTORS)
+    assert batch.shape == (400, reasons.MAX_REASONS)
+    assert [[reasons.FACTOR_CODES[FACTORS[i]] for i in row if i >= 0] for row in batch.tolist()] == one_by_one(points)
+
+
+def test_principal_factors_of_an_empty_batch() -> None:
+    assert principal_factors(np.empty((0, len(FACTORS))), FACTORS).shape == (0, reasons.MAX_REASONS)
