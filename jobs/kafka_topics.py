@@ -11,7 +11,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from jobs import outage
-from jobs.settings import Settings
+from jobs.settings import Settings, kafka_security_kwargs
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 
@@ -59,6 +59,7 @@ def admin_client(bootstrap: str, timeout_ms: int = 10_000) -> KafkaAdminClient:
         client_id="loanrisk-topics",
         request_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
+        **kafka_security_kwargs(),
     )
 
 

@@ -255,12 +255,12 @@ class PublishError(RuntimeError):
     """The broker did not confirm every record of a batch."""
 
 
-def make_producer(bootstrap: str):
+def make_producer(settings: Settings):
     """Return a KafkaProducer with the durability settings spelled out (acks=all, idempotence on)."""
     from kafka import KafkaProducer
 
     return KafkaProducer(
-        bootstrap_servers=bootstrap,
+        **settings.kafka_kwargs(),
         client_id="loanrisk-producer",
         acks="all",
         enable_idempotence=True,
@@ -272,11 +272,11 @@ def make_producer(bootstrap: str):
     )
 
 
-def kafka_cluster_id(bootstrap: str) -> str | None:
+def kafka_cluster_id(settings: Settings) -> str | None:
     """Return the Kafka cluster id (it changes when the cluster's storage is formatted anew)."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="loanrisk-producer-admin")
+    admin = KafkaAdminClient(**settings.kafka_kwargs(), client_id="loanrisk-producer-admin")
     try:
         return admin.describe_cluster().get("cluster_id")
     finally:
@@ -353,12 +353,12 @@ def run_api(
 
     stopper = stopper or Stopper()
     store, limiter, progress = CursorStore(cursor_file), RateLimiter(rate), Progress("api")
-    cluster_id = kafka_cluster_id(settings.kafka_bootstrap)
+    cluster_id = kafka_cluster_id(settings)
     state, warning = resume_from(store.load(), cluster_id)
     if warning:
         print(f"[produce api] {warning}", file=sys.stderr, flush=True)
     result = PublishResult(cursor=state.cursor)
-    producer = make_producer(settings.kafka_bootstrap)
+    producer = make_producer(settings)
     try:
         with requests.Session() as session:
             session.headers.update(settings.auth_headers("reader"))  # var/tokens/reader.token or LOANRISK_READER_TOKEN
@@ -410,7 +410,7 @@ def run_file(
     stopper = stopper or Stopper()
     limiter, progress = RateLimiter(rate), Progress(f"file {Path(path).name}")
     result = result if result is not None else PublishResult()
-    producer = make_producer(settings.kafka_bootstrap)
+    producer = make_producer(settings)
     try:
         batch: list[tuple[bytes | None, bytes]] = []
         for number, line in enumerate(iter_lines(Path(path))):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import outage
-from jobs.settings import ROOT, Settings
+from jobs.settings import ROOT, Settings, kafka_security_kwargs
 from loanrisk import events as ev
 
 RUNS_DIR = ROOT / "var" / "data" / "runs"
@@ -292,7 +292,7 @@ def default_manifests(settings: Settings | None = None) -> list[Path]:
     from jobs.produce import kafka_cluster_id
 
     settings = settings or Settings.load()
-    mine, others = manifests_for_cluster(RUNS_DIR, kafka_cluster_id(settings.kafka_bootstrap))
+    mine, others = manifests_for_cluster(RUNS_DIR, kafka_cluster_id(settings))
     if others:
         print(
             f"note: {len(others)} manifest(s) under {RUNS_DIR} skipped: their file was never published, or was "
@@ -329,6 +329,7 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 120.0) -> Iterator
         enable_auto_commit=False,
         client_id=f"loanrisk-reconcile-{topic}",
         max_poll_records=5000,
+        **kafka_security_kwargs(),
     )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()

@@ -24,6 +24,7 @@ from bolts.filter import FilterBolt
 from bolts.save import SaveBolt
 from bolts.settings import merged
 from bolts.submit import SubmitBolt
+from loanrisk.kafka_security import KafkaSecurity
 
 CONFIG = json.loads((Path(__file__).resolve().parent.parent / "config.json").read_text())
 LOCAL_SCORER_TOKEN = Path(__file__).resolve().parent.parent / "var" / "tokens" / "scorer.token"  # `make up` writes it
@@ -67,7 +68,12 @@ def par(component: str) -> dict[str, int]:
 
 
 def spout_args(opts: dict[str, Any]) -> list[Any]:
-    """Return LoanKafkaSpout's constructor arguments (String/Long only)."""
+    """Return LoanKafkaSpout's constructor arguments (String/Long only).
+
+    The last two carry the consumer's security properties (Properties text, credentials as ${env:NAME}) and the
+    worker environment variables they need; the spout refuses to open when one is missing.
+    """
+    security = KafkaSecurity.from_options(opts)
     return [
         str(opts["loanrisk.kafka.bootstrap"]),
         str(opts["loanrisk.kafka.input_topic"]),
@@ -76,7 +82,19 @@ def spout_args(opts: dict[str, Any]) -> list[Any]:
         int(opts["loanrisk.spout.offset_commit_period_ms"]),
         int(opts["loanrisk.spout.retry_initial_delay_ms"]),
         int(opts["loanrisk.spout.retry_max_delay_ms"]),
+        properties_text(security.java_properties()),
+        ",".join(security.required_env()),
     ]
+
+
+def properties_text(props: dict[str, str]) -> str:
+    """Write properties in java.util.Properties text form (keys and values escaped, one per line)."""
+    return "".join(f"{_escape(k)}={_escape(v)}\n" for k, v in sorted(props.items()))
+
+
+def _escape(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+    return escaped.replace("#", "\\#").replace("!", "\\!")
 
 
 def by_shard(*streams: Any) -> dict[Any, Any]:

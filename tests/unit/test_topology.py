@@ -147,6 +147,8 @@ def test_spout_arguments_follow_env_and_cli_overrides():
         local["loanrisk.spout.offset_commit_period_ms"],
         local["loanrisk.spout.retry_initial_delay_ms"],
         local["loanrisk.spout.retry_max_delay_ms"],
+        "",  # PLAINTEXT: no security properties
+        "",  # and no worker environment variables needed
     ]
 
 
