@@ -16,7 +16,9 @@ Steps (each on the running stack, `make up` first):
 3. latency at fixed rates (batched design): the producer publishes at R applicants/s for --seconds; latency is
    Kafka timestamp -> HBase write of each applicant. A rate is "not sustained" when the producer could not
    keep it or the pipeline fell behind (the last write came more than 5 s after the last publication);
-4. accounting, as `make reconcile` does it for these applicants: every line published is exactly once in
+4. the producer from the Applicant Data API: every applicant in MySQL through `jobs.produce --api` into a topic
+   no topology reads (bench-producer), applicants/s from start to the last confirmed page;
+5. accounting, as `make reconcile` does it for these applicants: every line published is exactly once in
    HBase or in the dead-letter topic, counted from HBase rows and the dead-letter topic.
 The figures go to stdout as one table and to var/bench/bench-<time>.json.
 """
@@ -26,6 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -40,7 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src"), str(ROOT / "benchmarks")]
 
 import orjson  # noqa: E402
 
-from jobs import demo, generate, produce, reconcile  # noqa: E402
+from jobs import demo, generate, kafka_topics, produce, reconcile  # noqa: E402
 from jobs.settings import Settings  # noqa: E402
 from loanrisk import events as ev  # noqa: E402
 
@@ -48,6 +52,7 @@ TOPOLOGY = "loan-risk"
 BEHIND_S = 5.0
 DRAIN_TIMEOUT_S = 900.0
 DIRT_RATE = 0.002
+PRODUCER_TOPIC = "bench-producer"  # the producer figure's topic: no topology reads it
 
 
 # ---------------------------------------------------------------- CPU from /proc
@@ -241,6 +246,43 @@ def publish(path: Path, rate: float | None) -> tuple[int, float]:
         raise SystemExit(f"producer failed: {proc.stderr[-2000:]}")
     lines = sum(1 for _ in produce.iter_lines(path))
     return lines, time.monotonic() - start
+
+
+def producer_from_api(settings: Settings, run_dir: Path) -> dict[str, Any]:
+    """Publish every applicant the Applicant Data API serves to PRODUCER_TOPIC, as `jobs.produce --api` does.
+
+    A topic no topology reads, so the figure is the producer's alone (API paging, auth, Kafka acks=all), and a
+    fresh cursor file, so it reads the whole table.
+    """
+    print("\n==> producer from the Applicant Data API", file=sys.stderr, flush=True)
+    statuses = kafka_topics.ensure_topics(settings.kafka_bootstrap, [kafka_topics.TopicSpec(PRODUCER_TOPIC, 4)])
+    if not all(st.ok for st in statuses):
+        return {"error": "; ".join(f"{st.name}: {st.action} {st.detail}" for st in statuses)}
+    cmd = [sys.executable, "-m", "jobs.produce", "--api", "--until-caught-up", "--topic", PRODUCER_TOPIC]
+    cmd += ["--cursor-file", str(run_dir / "producer-cursor.json")]
+    meter, children = CpuMeter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    meter.start()
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.monotonic() - start
+    services, _ = meter.stop()
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    producer_cpu = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1][:300] if proc.stderr.strip() else "producer failed"}
+    published = produce.CursorStore(run_dir / "producer-cursor.json").load().published
+    progress = re.findall(r"\[produce api\] (\d+) records in ([\d.]+)s", proc.stderr)  # from the first page on
+    publishing_s = float(progress[-1][1]) if progress else seconds
+    return {
+        "applicants": published,
+        "seconds": publishing_s,
+        "with_start_s": seconds,
+        "per_s": published / publishing_s if publishing_s else None,
+        # CPU per applicant, so a shared box's figure can be read as what one free core would do
+        "producer_cpu_ms": 1000 * producer_cpu / published if published else None,
+        "api_cpu_ms": 1000 * services.get("applicant api", 0.0) / published if published else None,
+        "kafka_cpu_ms": 1000 * services.get("kafka", 0.0) / published if published else None,
+    }
 
 
 def sparse(*args: str, log: Path) -> None:
@@ -490,7 +532,7 @@ def table(report: dict[str, Any]) -> str:
         ("drain_per_s", "drain rate (applicants/s)", ",.0f"),
         ("project_cpu_ms_per_applicant", "project CPU ms / applicant", ".3f"),
         ("box_cpu_ms_per_applicant", "box CPU ms / applicant (all)", ".3f"),
-        ("producer_per_s", "producer rate (records/s)", ",.0f"),
+        ("producer_per_s", "backlog producer, file (records/s)", ",.0f"),
     ):
         lines.append(
             f"{label:<34}{fmt(d.get('naive', {}).get(key), spec):>14}{fmt(d.get('batched', {}).get(key), spec):>14}"
@@ -523,6 +565,19 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             f"Storm UI after the {r['design']} drain: spout complete latency "
             f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}"
+        )
+    prod = report.get("producer", {})
+    if "error" in prod:
+        produced = f"failed: {prod['error']}"
+    else:
+        took = f"{fmt(prod.get('applicants'), ',d')} in {prod['seconds']:.1f} s"
+        took += f"; {prod['with_start_s']:.1f} s with start-up"
+        produced = f"{fmt(prod.get('per_s'))} applicants/s ({took})"
+    lines += ["", f"producer from the Applicant Data API (jobs.produce --api, acks=all): {produced}"]
+    if "error" not in prod:
+        lines.append(
+            f"  CPU ms per applicant: producer {fmt(prod.get('producer_cpu_ms'), '.3f')} (with its start-up), "
+            f"applicant api {fmt(prod.get('api_cpu_ms'), '.3f')}, kafka {fmt(prod.get('kafka_cpu_ms'), '.3f')}"
         )
     lim = report["in_process"]
     lines += [
@@ -565,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.ensure_model(settings)
     print("==> in-process limit on one core", file=sys.stderr, flush=True)
     report["in_process"] = in_process_limit()
+    report["producer"] = producer_from_api(settings, run_dir)
     naive_n = args.naive_backlog or max(1000, args.backlog // 5)
     report["drains"] = [
         drain(settings, run_dir, "naive", naive_n, seed + 1, log),
