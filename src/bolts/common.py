@@ -29,6 +29,8 @@ DEAD_LETTER_FIELDS = ["application_id", "letter"]
 
 # Fields of the spout's default stream (LoanKafkaSpout.FIELDS).
 SPOUT_FIELDS = ("topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8")
+# Fields of LoanBatchSpout's default stream: the partition, and its records, each a list of SPOUT_FIELDS.
+BATCH_SPOUT_FIELDS = ("partition", "records")
 
 
 def now_ms() -> int:

@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     "loanrisk.spout.offset_commit_period_ms": 5000,
     "loanrisk.spout.retry_initial_delay_ms": 500,
     "loanrisk.spout.retry_max_delay_ms": 30000,
+    # records per spout tuple: 1 = storm-kafka-client's KafkaSpout (LoanKafkaSpout), one tuple per record;
+    # more = LoanBatchSpout, the records of one poll and partition in one tuple (one multilang message and one
+    # acker entry per tuple instead of per record), offsets committed per acked range
+    "loanrisk.spout.records_per_tuple": 1,
     # batching (design "batched"): shards of the id hash, and the most applicants one flush handles
     "loanrisk.batch.shards": 2,
     "loanrisk.filter.batch_size": 200,
@@ -79,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 NAIVE: dict[str, Any] = {
+    "loanrisk.spout.records_per_tuple": 1,
     "loanrisk.filter.batch_size": 1,
     "loanrisk.submit.batch_size": 1,
     "loanrisk.save.batch_size": 1,

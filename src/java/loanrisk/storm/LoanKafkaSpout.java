@@ -137,6 +137,11 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
 
         @Override
         public List<Object> apply(ConsumerRecord<String, byte[]> record) {
+            return values(record);
+        }
+
+        /** Return a record's tuple values (FIELDS); LoanBatchSpout emits lists of these. */
+        static List<Object> values(ConsumerRecord<String, byte[]> record) {
             byte[] bytes = record.value() == null ? new byte[0] : record.value();
             String strict = decodeStrict(bytes);
             String value = strict != null ? strict : new String(bytes, StandardCharsets.UTF_8);
