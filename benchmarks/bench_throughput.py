@@ -303,11 +303,23 @@ def kill_topology(settings: Settings, log: Path) -> None:
         time.sleep(2)
 
 
-def submit(settings: Settings, design: str, log: Path) -> None:
-    """Submit the topology with the given design and wait until every executor runs."""
+def submit(settings: Settings, design: str, log: Path, options: tuple[str, ...] = ()) -> None:
+    """Submit the topology with the given design (and sparse -o options) and wait until every executor runs."""
     kill_topology(settings, log)
+    extra = [arg for option in options for arg in ("-o", option)]
     sparse(
-        "submit", "-e", "local", "-n", TOPOLOGY, "--force", "--wait", "5", "-o", f"loanrisk.design={design}", log=log
+        "submit",
+        "-e",
+        "local",
+        "-n",
+        TOPOLOGY,
+        "--force",
+        "--wait",
+        "5",
+        "-o",
+        f"loanrisk.design={design}",
+        *extra,
+        log=log,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -345,7 +357,9 @@ def percentile(values: list[float], q: float) -> float | None:
     return demo.percentile(values, q)
 
 
-def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log: Path) -> dict[str, Any]:
+def drain(
+    settings: Settings, run_dir: Path, design: str, n: int, seed: int, log: Path, options: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Pre-load a backlog with no topology running, then submit `design` and time the drain."""
     print(f"\n==> drain, {design} design: {n:,} applicants", file=sys.stderr, flush=True)
     kill_topology(settings, log)
@@ -357,7 +371,7 @@ def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log
         file=sys.stderr,
     )
     meter = CpuMeter()
-    submit(settings, design, log)
+    submit(settings, design, log, options)
     meter.start()  # after start-up: the topology's own start is not the drain's work
     done = wait_for(batch, out, DRAIN_TIMEOUT_S, design)
     cpu, box = meter.stop()
@@ -527,6 +541,8 @@ def table(report: dict[str, Any]) -> str:
         f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)",
         "",
     ]
+    if report.get("options"):
+        lines += [f"batched design with -o {' -o '.join(report['options'])}", ""]
     lines.append(f"{'drain of a pre-loaded backlog':<34}{'naive':>14}{'batched':>14}")
     for key, label, spec in (
         ("applicants", "applicants", ",d"),
@@ -605,6 +621,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rates", default="250,500,1000,2000")
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument(
+        "--option", action="append", default=[], help="sparse -o key=value for the batched design (and the rates)"
+    )
     return p.parse_args(argv)
 
 
@@ -617,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "options": args.option,
     }
     demo.ensure_model(settings)
     print("==> in-process limit on one core", file=sys.stderr, flush=True)
@@ -625,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     naive_n = args.naive_backlog or max(1000, args.backlog // 20)
     report["drains"] = [
         drain(settings, run_dir, "naive", naive_n, seed + 1, log),
-        drain(settings, run_dir, "batched", args.backlog, seed + 2, log),
+        drain(settings, run_dir, "batched", args.backlog, seed + 2, log, tuple(args.option)),
     ]
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     report["latency"] = [latency(settings, run_dir, rate, args.seconds, seed + 10 + i) for i, rate in enumerate(rates)]

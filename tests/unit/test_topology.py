@@ -167,3 +167,25 @@ def test_parallelism_can_be_overridden_on_the_command_line():
     topo = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.par.save_bolt=5"])
     [save] = [spec for spec in topo.LoanRisk.specs if spec.name == "save_bolt"]
     assert set(save.par.values()) == {5}
+
+
+def test_records_per_tuple_above_one_deploys_the_batch_spout_grouped_by_partition():
+    """-o loanrisk.spout.records_per_tuple=500: LoanBatchSpout, (partition, records), filter grouped on partition."""
+    topo = load_topology(
+        ["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.spout.records_per_tuple=500"]
+    )
+    spout = topo.LoanRisk.thrift_spouts["kafka_spout"]
+    java = spout.spout_object.java_object
+    assert java.full_class_name == "loanrisk.storm.LoanBatchSpout"
+    assert java.args_list[-1].long_arg == 500
+    assert spout.common.streams["default"].output_fields == ["partition", "records"]
+    [grouping] = topo.LoanRisk.thrift_bolts["filter_bolt"].common.inputs.values()
+    assert grouping.fields == ["partition"]
+
+
+def test_the_naive_design_keeps_one_record_per_spout_tuple():
+    """The naive preset sets records_per_tuple 1: storm-kafka-client's spout, one tuple per record."""
+    topo = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.design=naive"])
+    assert topo.LoanRisk.thrift_spouts["kafka_spout"].spout_object.java_object.full_class_name == (
+        "loanrisk.storm.LoanKafkaSpout"
+    )

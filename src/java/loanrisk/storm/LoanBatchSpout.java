@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -23,6 +24,8 @@ import org.apache.storm.topology.OutputFieldsDeclarer;
 import org.apache.storm.topology.base.BaseRichSpout;
 import org.apache.storm.tuple.Fields;
 import org.apache.storm.tuple.Values;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A Kafka spout that emits the records of one poll and partition together: one tuple, one multilang message and
@@ -42,6 +45,7 @@ public class LoanBatchSpout extends BaseRichSpout {
     private static final long serialVersionUID = 1L;
 
     public static final Fields FIELDS = new Fields("partition", "records");
+    private static final Logger LOG = LoggerFactory.getLogger(LoanBatchSpout.class);
 
     private final String bootstrapServers;
     private final String topic;
@@ -216,8 +220,12 @@ public class LoanBatchSpout extends BaseRichSpout {
             long safe = committable(entry.getValue(), consumer.position(entry.getKey()));
             offsets.put(entry.getKey(), new OffsetAndMetadata(safe));
         }
-        consumer.commitSync(offsets);
         lastCommitMs = System.currentTimeMillis();
+        try {
+            consumer.commitSync(offsets);
+        } catch (KafkaException e) { // e.g. the group still has a member of a killed topology: retried next period
+            LOG.warn("committing offsets {} failed, retrying in {} ms: {}", offsets, offsetCommitPeriodMs, e.toString());
+        }
     }
 
     /** The offset below which every record was acked: the oldest pending tuple's first, else the position. */
