@@ -134,7 +134,9 @@ public class LoanBatchSpout extends BaseRichSpout {
             }
             pending.put(tp, new TreeMap<>());
         }
-        consumer.seekToBeginning(fresh);
+        if (!fresh.isEmpty()) { // an empty collection would mean every assigned partition
+            consumer.seekToBeginning(fresh);
+        }
         lastCommitMs = System.currentTimeMillis();
     }
 
