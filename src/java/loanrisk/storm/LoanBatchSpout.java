@@ -63,6 +63,7 @@ public class LoanBatchSpout extends BaseRichSpout {
     private transient Map<TopicPartition, NavigableMap<Long, Batch>> pending;
     private transient PriorityQueue<Batch> retries;
     private transient long pendingRecords;
+    private transient long inFlightLimit;
     private transient long lastCommitMs;
 
     /** Records of one partition emitted as one tuple; its id is the partition and first offset. */
@@ -111,6 +112,7 @@ public class LoanBatchSpout extends BaseRichSpout {
                     + "; missing: " + missing);
         }
         this.collector = collector;
+        this.inFlightLimit = inFlightLimit(maxPendingRecords, conf.get("topology.max.spout.pending"));
         this.pending = new HashMap<>();
         this.retries = new PriorityQueue<>((a, b) -> Long.compare(a.retryAtMs, b.retryAtMs));
         this.consumer = new KafkaConsumer<>(consumerProps());
@@ -140,12 +142,21 @@ public class LoanBatchSpout extends BaseRichSpout {
         lastCommitMs = System.currentTimeMillis();
     }
 
+    /**
+     * Records in flight at most: topology.max.spout.pending counts tuples, and a tuple here holds many records,
+     * so it is applied to records too, keeping a replay's size and the time to drain the queue as with one
+     * record per tuple (well inside topology.message.timeout.secs).
+     */
+    static long inFlightLimit(long maxPendingRecords, Object maxSpoutPending) {
+        return maxSpoutPending instanceof Number n ? Math.min(maxPendingRecords, n.longValue()) : maxPendingRecords;
+    }
+
     Map<String, Object> consumerProps() {
         Map<String, Object> props = new HashMap<>(LoanKafkaSpout.parseProperties(securityProperties));
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, (int) Math.min(maxPendingRecords, 2000));
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, (int) Math.min(maxPendingRecords, 1000));
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         return props;
@@ -158,7 +169,7 @@ public class LoanBatchSpout extends BaseRichSpout {
         if (due != null && due.retryAtMs <= now) {
             retries.poll();
             emit(due);
-        } else if (pendingRecords < maxPendingRecords) {
+        } else if (pendingRecords < inFlightLimit) {
             ConsumerRecords<String, byte[]> polled = consumer.poll(Duration.ofMillis(pendingRecords == 0 ? 50 : 0));
             for (TopicPartition tp : polled.partitions()) {
                 emitPartition(tp, polled.records(tp));
