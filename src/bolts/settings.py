@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     # records per spout tuple: 1 = storm-kafka-client's KafkaSpout (LoanKafkaSpout), one tuple per record;
     # more = LoanBatchSpout, the records of one poll and partition in one tuple (one multilang message and one
     # acker entry per tuple instead of per record), offsets committed per acked range
-    "loanrisk.spout.records_per_tuple": 1,
+    "loanrisk.spout.records_per_tuple": 500,
     # batching (design "batched"): shards of the id hash, and the most applicants one flush handles
     "loanrisk.batch.shards": 2,
     "loanrisk.filter.batch_size": 200,
