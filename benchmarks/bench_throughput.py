@@ -11,12 +11,15 @@ Steps (each on the running stack, `make up` first):
    while no topology runs, the topology is submitted, and the drain rate is counted from the first to the last
    HBase write (decision events' saved_at_ms, dead letters' dead_lettered_at_ms). CPU seconds of this project's
    processes (selected by the project root in their command line or working directory) are read from /proc
-   before and after, per component. The naive backlog defaults to a fifth of the batched one, to keep the run short;
-   the rate of a steady drain does not depend on its length once the topology is warm;
+   before and after, per component. The naive backlog defaults to a twentieth of the batched one (the naive
+   design drains ~75/s: 5,000 take ~70 s), to keep the default run under ~12 minutes; the rate of a steady
+   drain does not depend on its length once the topology is warm;
 3. latency at fixed rates (batched design): the producer publishes at R applicants/s for --seconds; latency is
    Kafka timestamp -> HBase write of each applicant. A rate is "not sustained" when the producer could not
    keep it or the pipeline fell behind (the last write came more than 5 s after the last publication);
-4. accounting, as `make reconcile` does it for these applicants: every line published is exactly once in
+4. the producer from the Applicant Data API: every applicant in MySQL through `jobs.produce --api` into a topic
+   no topology reads (bench-producer), applicants/s from start to the last confirmed page;
+5. accounting, as `make reconcile` does it for these applicants: every line published is exactly once in
    HBase or in the dead-letter topic, counted from HBase rows and the dead-letter topic.
 The figures go to stdout as one table and to var/bench/bench-<time>.json.
 """
@@ -26,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -40,7 +45,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src"), str(ROOT / "benchmarks")]
 
 import orjson  # noqa: E402
 
-from jobs import demo, generate, produce, reconcile  # noqa: E402
+from jobs import demo, generate, kafka_topics, produce, reconcile  # noqa: E402
 from jobs.settings import Settings  # noqa: E402
 from loanrisk import events as ev  # noqa: E402
 
@@ -48,6 +53,7 @@ TOPOLOGY = "loan-risk"
 BEHIND_S = 5.0
 DRAIN_TIMEOUT_S = 900.0
 DIRT_RATE = 0.002
+PRODUCER_TOPIC = "bench-producer"  # the producer figure's topic: no topology reads it
 
 
 # ---------------------------------------------------------------- CPU from /proc
@@ -243,6 +249,43 @@ def publish(path: Path, rate: float | None) -> tuple[int, float]:
     return lines, time.monotonic() - start
 
 
+def producer_from_api(settings: Settings, run_dir: Path) -> dict[str, Any]:
+    """Publish every applicant the Applicant Data API serves to PRODUCER_TOPIC, as `jobs.produce --api` does.
+
+    A topic no topology reads, so the figure is the producer's alone (API paging, auth, Kafka acks=all), and a
+    fresh cursor file, so it reads the whole table.
+    """
+    print("\n==> producer from the Applicant Data API", file=sys.stderr, flush=True)
+    statuses = kafka_topics.ensure_topics(settings.kafka_bootstrap, [kafka_topics.TopicSpec(PRODUCER_TOPIC, 4)])
+    if not all(st.ok for st in statuses):
+        return {"error": "; ".join(f"{st.name}: {st.action} {st.detail}" for st in statuses)}
+    cmd = [sys.executable, "-m", "jobs.produce", "--api", "--until-caught-up", "--topic", PRODUCER_TOPIC]
+    cmd += ["--cursor-file", str(run_dir / "producer-cursor.json")]
+    meter, children = CpuMeter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    meter.start()
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.monotonic() - start
+    services, _ = meter.stop()
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    producer_cpu = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1][:300] if proc.stderr.strip() else "producer failed"}
+    published = produce.CursorStore(run_dir / "producer-cursor.json").load().published
+    progress = re.findall(r"\[produce api\] (\d+) records in ([\d.]+)s", proc.stderr)  # from the first page on
+    publishing_s = float(progress[-1][1]) if progress else seconds
+    return {
+        "applicants": published,
+        "seconds": publishing_s,
+        "with_start_s": seconds,
+        "per_s": published / publishing_s if publishing_s else None,
+        # CPU per applicant, so a shared box's figure can be read as what one free core would do
+        "producer_cpu_ms": 1000 * producer_cpu / published if published else None,
+        "api_cpu_ms": 1000 * services.get("applicant api", 0.0) / published if published else None,
+        "kafka_cpu_ms": 1000 * services.get("kafka", 0.0) / published if published else None,
+    }
+
+
 def sparse(*args: str, log: Path) -> None:
     env = {**os.environ, "LEIN_ROOT": "1", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
     with open(log, "a") as out:
@@ -260,11 +303,23 @@ def kill_topology(settings: Settings, log: Path) -> None:
         time.sleep(2)
 
 
-def submit(settings: Settings, design: str, log: Path) -> None:
-    """Submit the topology with the given design and wait until every executor runs."""
+def submit(settings: Settings, design: str, log: Path, options: tuple[str, ...] = ()) -> None:
+    """Submit the topology with the given design (and sparse -o options) and wait until every executor runs."""
     kill_topology(settings, log)
+    extra = [arg for option in options for arg in ("-o", option)]
     sparse(
-        "submit", "-e", "local", "-n", TOPOLOGY, "--force", "--wait", "5", "-o", f"loanrisk.design={design}", log=log
+        "submit",
+        "-e",
+        "local",
+        "-n",
+        TOPOLOGY,
+        "--force",
+        "--wait",
+        "5",
+        "-o",
+        f"loanrisk.design={design}",
+        *extra,
+        log=log,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -302,7 +357,9 @@ def percentile(values: list[float], q: float) -> float | None:
     return demo.percentile(values, q)
 
 
-def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log: Path) -> dict[str, Any]:
+def drain(
+    settings: Settings, run_dir: Path, design: str, n: int, seed: int, log: Path, options: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Pre-load a backlog with no topology running, then submit `design` and time the drain."""
     print(f"\n==> drain, {design} design: {n:,} applicants", file=sys.stderr, flush=True)
     kill_topology(settings, log)
@@ -314,7 +371,7 @@ def drain(settings: Settings, run_dir: Path, design: str, n: int, seed: int, log
         file=sys.stderr,
     )
     meter = CpuMeter()
-    submit(settings, design, log)
+    submit(settings, design, log, options)
     meter.start()  # after start-up: the topology's own start is not the drain's work
     done = wait_for(batch, out, DRAIN_TIMEOUT_S, design)
     cpu, box = meter.stop()
@@ -484,13 +541,15 @@ def table(report: dict[str, Any]) -> str:
         f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)",
         "",
     ]
+    if report.get("options"):
+        lines += [f"batched design with -o {' -o '.join(report['options'])}", ""]
     lines.append(f"{'drain of a pre-loaded backlog':<34}{'naive':>14}{'batched':>14}")
     for key, label, spec in (
         ("applicants", "applicants", ",d"),
         ("drain_per_s", "drain rate (applicants/s)", ",.0f"),
         ("project_cpu_ms_per_applicant", "project CPU ms / applicant", ".3f"),
         ("box_cpu_ms_per_applicant", "box CPU ms / applicant (all)", ".3f"),
-        ("producer_per_s", "producer rate (records/s)", ",.0f"),
+        ("producer_per_s", "backlog producer, file (records/s)", ",.0f"),
     ):
         lines.append(
             f"{label:<34}{fmt(d.get('naive', {}).get(key), spec):>14}{fmt(d.get('batched', {}).get(key), spec):>14}"
@@ -524,6 +583,19 @@ def table(report: dict[str, Any]) -> str:
             f"Storm UI after the {r['design']} drain: spout complete latency "
             f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}"
         )
+    prod = report.get("producer", {})
+    if "error" in prod:
+        produced = f"failed: {prod['error']}"
+    else:
+        took = f"{fmt(prod.get('applicants'), ',d')} in {prod['seconds']:.1f} s"
+        took += f"; {prod['with_start_s']:.1f} s with start-up"
+        produced = f"{fmt(prod.get('per_s'))} applicants/s ({took})"
+    lines += ["", f"producer from the Applicant Data API (jobs.produce --api, acks=all): {produced}"]
+    if "error" not in prod:
+        lines.append(
+            f"  CPU ms per applicant: producer {fmt(prod.get('producer_cpu_ms'), '.3f')} (with its start-up), "
+            f"applicant api {fmt(prod.get('api_cpu_ms'), '.3f')}, kafka {fmt(prod.get('kafka_cpu_ms'), '.3f')}"
+        )
     lim = report["in_process"]
     lines += [
         "",
@@ -545,10 +617,13 @@ def table(report: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backlog", type=int, default=100_000)
-    p.add_argument("--naive-backlog", type=int, default=None, help="default: a fifth of --backlog")
+    p.add_argument("--naive-backlog", type=int, default=None, help="default: a twentieth of --backlog, at least 1000")
     p.add_argument("--rates", default="250,500,1000,2000")
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument(
+        "--option", action="append", default=[], help="sparse -o key=value for the batched design (and the rates)"
+    )
     return p.parse_args(argv)
 
 
@@ -561,14 +636,16 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "options": args.option,
     }
     demo.ensure_model(settings)
     print("==> in-process limit on one core", file=sys.stderr, flush=True)
     report["in_process"] = in_process_limit()
-    naive_n = args.naive_backlog or max(1000, args.backlog // 5)
+    report["producer"] = producer_from_api(settings, run_dir)
+    naive_n = args.naive_backlog or max(1000, args.backlog // 20)
     report["drains"] = [
         drain(settings, run_dir, "naive", naive_n, seed + 1, log),
-        drain(settings, run_dir, "batched", args.backlog, seed + 2, log),
+        drain(settings, run_dir, "batched", args.backlog, seed + 2, log, tuple(args.option)),
     ]
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     report["latency"] = [latency(settings, run_dir, rate, args.seconds, seed + 10 + i) for i, rate in enumerate(rates)]

@@ -420,7 +420,7 @@ def new_run_dir(label: str, settings: Settings | None = None) -> Path:
     run_dir = reconcile.RUNS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{label}"
     run_dir.mkdir(parents=True, exist_ok=True)
     cluster_id = outage.until_up(
-        lambda: produce.kafka_cluster_id(settings.kafka_bootstrap), "asking Kafka its cluster id", label="demo"
+        lambda: produce.kafka_cluster_id(settings), "asking Kafka its cluster id", label="demo"
     )
     info = {"label": label, "kafka_cluster_id": cluster_id, "created_at": datetime.now(UTC).isoformat()}
     (run_dir / reconcile.RUN_INFO).write_text(json.dumps(info))

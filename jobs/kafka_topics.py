@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from adapters.settings import Settings
+from adapters.settings import Settings, kafka_security_kwargs
 from jobs import outage
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -59,6 +59,7 @@ def admin_client(bootstrap: str, timeout_ms: int = 10_000) -> KafkaAdminClient:
         client_id="loanrisk-topics",
         request_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
+        **kafka_security_kwargs(),
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters import hbase, kafka, mysql
-from adapters.settings import ROOT, Settings
+from adapters.settings import ROOT, Settings, kafka_security_kwargs
 from jobs import outage
 from loanrisk import events as ev
 from loanrisk.reconcile import (
@@ -77,7 +77,9 @@ def published_marker(manifest: Path) -> Path:
 def default_manifests(settings: Settings | None = None) -> list[Path]:
     """Return the dirt manifests the demo and the end-to-end test wrote under var/data/runs for this Kafka."""
     settings = settings or Settings.load()
-    mine, others = manifests_for_cluster(RUNS_DIR, kafka.cluster_id(settings.kafka_bootstrap))
+    mine, others = manifests_for_cluster(
+        RUNS_DIR, kafka.cluster_id(settings.kafka_bootstrap, **kafka_security_kwargs())
+    )
     if others:
         print(
             f"note: {len(others)} manifest(s) under {RUNS_DIR} skipped: their file was never published, or was "
@@ -104,7 +106,9 @@ def load_manifests(paths: Iterable[Path]) -> tuple[list[ManifestEntry], list[str
 
 def read_records(bootstrap: str, topic: str, parse: Any) -> tuple[list[Any], list[str]]:
     """Read a whole topic and parse each value; return (records, descriptions of the unreadable ones)."""
-    values = ((f"{topic}/{p}@{o}", v or b"") for p, o, v in kafka.read_topic(bootstrap, topic))
+    values = (
+        (f"{topic}/{p}@{o}", v or b"") for p, o, v in kafka.read_topic(bootstrap, topic, **kafka_security_kwargs())
+    )
     return parse_all(values, parse)
 
 

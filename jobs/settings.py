@@ -9,7 +9,21 @@ from adapters.settings import (
     Settings,
     default_data_dir,
     env,
+    kafka_security_from_env,
+    kafka_security_kwargs,
     setting,
 )
 
-__all__ = ["DEFAULTS", "ROOT", "SAMPLES", "SHARED_DATA", "STACK_ENV", "Settings", "default_data_dir", "env", "setting"]
+__all__ = [
+    "DEFAULTS",
+    "ROOT",
+    "SAMPLES",
+    "SHARED_DATA",
+    "STACK_ENV",
+    "Settings",
+    "default_data_dir",
+    "env",
+    "kafka_security_from_env",
+    "kafka_security_kwargs",
+    "setting",
+]

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from adapters import hbase
 from adapters.hbase import KeptConnection
 from adapters.kafka import OffsetReader
-from adapters.settings import Settings
+from adapters.settings import Settings, kafka_security_kwargs
 from loanrisk import events as ev
 from monitoring.pipeline import (
     UNKNOWN_GRADE,
@@ -159,8 +159,11 @@ class Exporter:
             enable_auto_commit=False,
             client_id="loanrisk-exporter",
             max_poll_records=2000,
+            **kafka_security_kwargs(),
         )
-        self.offsets = OffsetReader(config.kafka_bootstrap, client_id="loanrisk-exporter-offsets")
+        self.offsets = OffsetReader(
+            config.kafka_bootstrap, client_id="loanrisk-exporter-offsets", **kafka_security_kwargs()
+        )
         self.hbase = KeptConnection(config.hbase_host, config.hbase_port)
         self.assigned: set[TopicPartition] = set()
 

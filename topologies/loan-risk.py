@@ -17,18 +17,19 @@ from typing import Any
 
 from streamparse import Grouping, JavaSpout, Topology
 
-from bolts.common import DEAD_LETTER_STREAM
+from bolts.common import BATCH_SPOUT_FIELDS, DEAD_LETTER_STREAM, SPOUT_FIELDS
 from bolts.dead_letter import DeadLetterBolt
 from bolts.decision import DECLINED_STREAM, DecisionBolt
 from bolts.filter import FilterBolt
 from bolts.save import SaveBolt
 from bolts.settings import merged
 from bolts.submit import SubmitBolt
+from loanrisk.kafka_security import KafkaSecurity
 
 CONFIG = json.loads((Path(__file__).resolve().parent.parent / "config.json").read_text())
 LOCAL_SCORER_TOKEN = Path(__file__).resolve().parent.parent / "var" / "tokens" / "scorer.token"  # `make up` writes it
-SPOUT_CLASS = "loanrisk.storm.LoanKafkaSpout"
-SPOUT_FIELDS = ["topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8"]
+SPOUT_CLASS = "loanrisk.storm.LoanKafkaSpout"  # one tuple per record (loanrisk.spout.records_per_tuple = 1)
+BATCH_SPOUT_CLASS = "loanrisk.storm.LoanBatchSpout"  # a poll's records of one partition per tuple
 
 
 def selected_env() -> str:
@@ -67,7 +68,12 @@ def par(component: str) -> dict[str, int]:
 
 
 def spout_args(opts: dict[str, Any]) -> list[Any]:
-    """Return LoanKafkaSpout's constructor arguments (String/Long only)."""
+    """Return LoanKafkaSpout's constructor arguments (String/Long only).
+
+    The last two carry the consumer's security properties (Properties text, credentials as ${env:NAME}) and the
+    worker environment variables they need; the spout refuses to open when one is missing.
+    """
+    security = KafkaSecurity.from_options(opts)
     return [
         str(opts["loanrisk.kafka.bootstrap"]),
         str(opts["loanrisk.kafka.input_topic"]),
@@ -76,7 +82,25 @@ def spout_args(opts: dict[str, Any]) -> list[Any]:
         int(opts["loanrisk.spout.offset_commit_period_ms"]),
         int(opts["loanrisk.spout.retry_initial_delay_ms"]),
         int(opts["loanrisk.spout.retry_max_delay_ms"]),
+        properties_text(security.java_properties()),
+        ",".join(security.required_env()),
+        *([int(opts["loanrisk.spout.records_per_tuple"])] if batch_spout(opts) else []),
     ]
+
+
+def batch_spout(opts: dict[str, Any]) -> bool:
+    """Tell whether the spout emits several records per tuple (LoanBatchSpout)."""
+    return int(opts["loanrisk.spout.records_per_tuple"]) > 1
+
+
+def properties_text(props: dict[str, str]) -> str:
+    """Write properties in java.util.Properties text form (keys and values escaped, one per line)."""
+    return "".join(f"{_escape(k)}={_escape(v)}\n" for k, v in sorted(props.items()))
+
+
+def _escape(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+    return escaped.replace("#", "\\#").replace("!", "\\!")
 
 
 def by_shard(*streams: Any) -> dict[Any, Any]:
@@ -94,19 +118,23 @@ class LoanRisk(Topology):
     # Kafka records of loan-applications, one per tuple: topic, partition, offset, key (application id or
     # null), value (payload as UTF-8 text), timestamp (Kafka record time, ms), value_sha256 (of the exact
     # bytes), value_utf8 (whether the bytes were valid UTF-8).
+    # With loanrisk.spout.records_per_tuple > 1 (LoanBatchSpout): partition, records (a list of the above).
     kafka_spout = JavaSpout.spec(
         name="kafka_spout",
-        full_class_name=SPOUT_CLASS,
+        full_class_name=BATCH_SPOUT_CLASS if batch_spout(options()) else SPOUT_CLASS,
         args_list=spout_args(options()),
-        outputs=SPOUT_FIELDS,
+        outputs=list(BATCH_SPOUT_FIELDS if batch_spout(options()) else SPOUT_FIELDS),
         par=par("kafka_spout"),
     )
 
-    # Grouped by key (= application id) so every record of an id takes the same path in order.
+    # Grouped by key (= application id), or by partition for LoanBatchSpout (Kafka partitions by key), so every
+    # record of an id takes the same path in order.
     # Default stream: shard, items (a batch of Tracked records: id, canonical applicant, Kafka coordinates,
     # timestamp, payload sha256). dead_letter stream: application_id, letter (with the raw payload).
     filter_bolt = FilterBolt.spec(
-        name="filter_bolt", inputs={kafka_spout: Grouping.fields("key")}, par=par("filter_bolt")
+        name="filter_bolt",
+        inputs={kafka_spout: Grouping.fields("partition" if batch_spout(options()) else "key")},
+        par=par("filter_bolt"),
     )
 
     # Default stream (to the model): shard, items. "declined" stream (pre-screen declines): shard, items

@@ -9,8 +9,11 @@ names from config.json (`loanrisk.kafka.*`, `loanrisk.hbase.*`, `loanrisk.risk_a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from loanrisk.kafka_security import PREFIX, KafkaSecurity
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_ENV = ROOT / "var" / "stack.env"
@@ -105,6 +108,7 @@ class Settings:
     auth: str = DEFAULTS["AUTH"]
     token_dir: Path = Path(DEFAULTS["TOKEN_DIR"])
     audit_log: Path = Path(DEFAULTS["AUDIT_LOG"])
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @property
     def token_store(self) -> Path:
@@ -127,6 +131,18 @@ class Settings:
         """Return the Authorization header of a client of ``role`` (none when there is no token)."""
         token = self.token(role)
         return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def kafka_kwargs(self) -> dict[str, Any]:
+        """Return kafka-python's bootstrap and security arguments, the same for every client of a job.
+
+        Security: LOANRISK_KAFKA_<NAME> for each setting of loanrisk.kafka_security (SECURITY_PROTOCOL,
+        SASL_MECHANISM, SSL_CAFILE, SASL_USERNAME_ENV, SASL_PASSWORD_ENV); the SASL user and password come from
+        the variables those last two name. Raises KafkaSecurityError (one line naming them) when they are unset.
+        """
+        return {
+            "bootstrap_servers": self.kafka_bootstrap.split(","),
+            **self.kafka_security.python_kwargs(os.environ),
+        }
 
     @property
     def topics(self) -> tuple[str, str, str]:
@@ -158,4 +174,16 @@ class Settings:
             auth=setting("AUTH"),
             token_dir=Path(setting("TOKEN_DIR")),
             audit_log=Path(setting("AUDIT_LOG")),
+            kafka_security=kafka_security_from_env(),
         )
+
+
+def kafka_security_kwargs() -> dict[str, Any]:
+    """Return kafka-python's security arguments for a job's client that is handed only a bootstrap address."""
+    return kafka_security_from_env().python_kwargs(os.environ)
+
+
+def kafka_security_from_env() -> KafkaSecurity:
+    """Read the topology's loanrisk.kafka.<name> security settings as LOANRISK_KAFKA_<NAME> (defaults: local)."""
+    given = {key: env(f"KAFKA_{key[len(PREFIX) :].upper()}") for key in KafkaSecurity().as_options()}
+    return KafkaSecurity.from_options(given)

@@ -16,6 +16,7 @@ from streamparse import Bolt
 from bolts.multilang import FastMultilang
 from bolts.settings import opt
 from loanrisk.events import Received, Source, Tracked
+from loanrisk.kafka_security import KafkaSecurity
 
 __all__ = ["opt"]
 
@@ -28,6 +29,8 @@ DEAD_LETTER_FIELDS = ["application_id", "letter"]
 
 # Fields of the spout's default stream (LoanKafkaSpout.FIELDS).
 SPOUT_FIELDS = ("topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8")
+# Fields of LoanBatchSpout's default stream: the partition, and its records, each a list of SPOUT_FIELDS.
+BATCH_SPOUT_FIELDS = ("partition", "records")
 
 
 def now_ms() -> int:
@@ -43,27 +46,8 @@ def received_from_spout(values: Sequence[Any]) -> tuple[Received, bool]:
 
 
 def kafka_security(conf: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Return kafka-python's security settings from the topology config; SASL credentials from the environment.
-
-    PLAINTEXT (the local stack) adds nothing. SASL_SSL/SASL_PLAINTEXT need the user and password in the
-    environment variables that ``loanrisk.kafka.sasl_username_env``/``sasl_password_env`` name on the worker.
-    """
-    protocol = str(opt(conf, "loanrisk.kafka.security_protocol")).upper()
-    if protocol == "PLAINTEXT":
-        return {}
-    settings: dict[str, Any] = {"security_protocol": protocol}
-    if opt(conf, "loanrisk.kafka.ssl_cafile"):
-        settings["ssl_cafile"] = opt(conf, "loanrisk.kafka.ssl_cafile")
-    if protocol.startswith("SASL"):
-        user_env, password_env = (opt(conf, f"loanrisk.kafka.sasl_{k}_env") for k in ("username", "password"))
-        if not environ.get(user_env) or not environ.get(password_env):
-            raise ValueError(f"{protocol} needs the Kafka user and password in ${user_env} and ${password_env}")
-        settings.update(
-            sasl_mechanism=opt(conf, "loanrisk.kafka.sasl_mechanism") or "SCRAM-SHA-512",
-            sasl_plain_username=environ[user_env],
-            sasl_plain_password=environ[password_env],
-        )
-    return settings
+    """Return kafka-python's security settings from the topology config (loanrisk.kafka_security's rules)."""
+    return KafkaSecurity.from_options(conf or {}).python_kwargs(environ)
 
 
 def kafka_producer(conf: Mapping[str, Any] | None) -> Any:

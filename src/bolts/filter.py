@@ -1,6 +1,7 @@
 """FilterBolt: parse, clean and validate Kafka records; batch the applicants by shard; dead-letter the rest.
 
-Records arrive one per tuple from the Kafka spout. The bolt queues them and, when its input runs dry (or it
+Records arrive from the Kafka spout one per tuple (LoanKafkaSpout) or a poll's worth per tuple
+(LoanBatchSpout). The bolt queues them and, when its input runs dry (or it
 holds ``loanrisk.filter.batch_size``), emits one batch tuple per shard of the id hash, anchored to every
 record in it, and a tuple on the dead_letter stream for each record that cannot be an applicant (it keeps
 the raw payload: no later stage carries it). Then it acks the records: the anchored tuples keep them
@@ -15,6 +16,7 @@ from streamparse import Stream
 
 from bolts.common import (
     BATCH_FIELDS,
+    BATCH_SPOUT_FIELDS,
     DEAD_LETTER_FIELDS,
     DEAD_LETTER_STREAM,
     BatchingBolt,
@@ -39,12 +41,12 @@ class FilterBolt(BatchingBolt):
         self.shards = opt(storm_conf, "loanrisk.batch.shards")
 
     def items_in(self, tup: Any) -> int:
-        return 1
+        return len(spout_records(tup))
 
     def flush(self, tuples: list[Any]) -> None:
         groups = ShardGroups()
-        for tup in tuples:
-            received, utf8 = received_from_spout(tup.values)
+        for tup, values in ((t, values) for t in tuples for values in spout_records(t)):
+            received, utf8 = received_from_spout(values)
             result = (
                 parse_json_line(received.raw) if utf8 else Rejection("BAD_JSON", None, "payload is not valid UTF-8")
             )
@@ -70,3 +72,8 @@ class FilterBolt(BatchingBolt):
         self.emit_batches(groups)
         for tup in tuples:
             self.ack(tup)
+
+
+def spout_records(tup: Any) -> list[Any]:
+    """Return the Kafka records a spout tuple carries: LoanBatchSpout's (partition, records), or one record."""
+    return tup.values[1] if len(tup.values) == len(BATCH_SPOUT_FIELDS) else [tup.values]

@@ -56,6 +56,18 @@ def read_existing(table: Any, ids: list[str]) -> dict[str, events.Stored]:
     }
 
 
+def stored_events(table: Any, replays: list[tuple[str, events.DecisionEvent]]) -> list[events.DecisionEvent]:
+    """Return the events of rows already saved, rebuilt from the rows (the replay's own event if unreadable)."""
+    if not replays:
+        return []
+    rows = dict(table.rows(sorted({app_id.encode() for app_id, _ in replays})))
+    out = []
+    for app_id, fresh in replays:
+        stored = events.parse_row(app_id, rows.get(app_id.encode(), {}))
+        out.append(fresh if isinstance(stored, events.ParseError) else events.stored_event(stored))
+    return out
+
+
 class SaveBolt(PublishesToKafka, BatchingBolt):
     """Persist decided applicants to HBase in batches and publish one decision event per saved row."""
 
@@ -91,7 +103,7 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
         existing = read_existing(self.table, [app_id for app_id, _ in keyed])
         plan = events.plan_saves(keyed, existing)
         saved_at = now_ms()
-        writes, publish, letters = [], [], []
+        writes, publish, letters, replays = [], [], [], []
         owners = {app_id: row.fingerprint for app_id, row in existing.items()}
         for (tup, tracked, rest), body, (app_id, fp), action in zip(entries, bodies, keyed, plan):
             owners.setdefault(app_id, fp)
@@ -100,9 +112,10 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
                 writes.append((app_id, events.row_columns(body, decision, tracked, saved_at)))
                 publish.append(events.decision_event(decision, tracked, saved_at, fp))
             elif action == events.REPUBLISH:
-                publish.append(events.decision_event(decision, tracked, existing[app_id].saved_at_ms, fp))
+                replays.append((app_id, events.decision_event(decision, tracked, existing[app_id].saved_at_ms, fp)))
             elif action == events.DUPLICATE:
                 letters.append((events.duplicate_letter(tracked, owners[app_id], now_ms()), tup))
+        publish += stored_events(self.table, replays)
         self.put_rows(writes)
         publish_all(
             self.producer, self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish], self.send_timeout

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from loanrisk.kafka_security import KafkaSecurity
+
 DEFAULTS: dict[str, Any] = {
     "loanrisk.design": "batched",
     # parallelism per component (topology file)
@@ -35,19 +37,20 @@ DEFAULTS: dict[str, Any] = {
     "loanrisk.kafka.decisions_topic": "loan-decisions",
     "loanrisk.kafka.dlq_topic": "loan-applications-dlq",
     "loanrisk.kafka.send_timeout_secs": 10,
-    # Kafka security (kafka-python's names): PLAINTEXT on the local stack; prod uses SASL_SSL. The SASL user and
-    # password are read on the worker from the environment variables named here, never from the topology config.
-    "loanrisk.kafka.security_protocol": "PLAINTEXT",
-    "loanrisk.kafka.sasl_mechanism": "",
-    "loanrisk.kafka.sasl_username_env": "LOANRISK_KAFKA_USERNAME",
-    "loanrisk.kafka.sasl_password_env": "LOANRISK_KAFKA_PASSWORD",
-    "loanrisk.kafka.ssl_cafile": "",
+    # Kafka security (security_protocol, sasl_mechanism, ssl_cafile, sasl_username_env, sasl_password_env), defined
+    # in loanrisk.kafka_security: PLAINTEXT on the local stack; prod uses SASL_SSL. The SASL user and password are
+    # read on the worker from the environment variables named there, never from the topology config.
+    **KafkaSecurity().as_options(),
     # the Kafka spout (storm-kafka-client)
     "loanrisk.spout.group_id": "loan-risk",
     "loanrisk.spout.max_uncommitted_offsets": 20000,
     "loanrisk.spout.offset_commit_period_ms": 5000,
     "loanrisk.spout.retry_initial_delay_ms": 500,
     "loanrisk.spout.retry_max_delay_ms": 30000,
+    # records per spout tuple: 1 = storm-kafka-client's KafkaSpout (LoanKafkaSpout), one tuple per record;
+    # more = LoanBatchSpout, the records of one poll and partition in one tuple (one multilang message and one
+    # acker entry per tuple instead of per record), offsets committed per acked range
+    "loanrisk.spout.records_per_tuple": 500,
     # batching (design "batched"): shards of the id hash, and the most applicants one flush handles
     "loanrisk.batch.shards": 2,
     "loanrisk.filter.batch_size": 200,
@@ -80,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 NAIVE: dict[str, Any] = {
+    "loanrisk.spout.records_per_tuple": 1,
     "loanrisk.filter.batch_size": 1,
     "loanrisk.submit.batch_size": 1,
     "loanrisk.save.batch_size": 1,

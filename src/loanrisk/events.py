@@ -429,6 +429,27 @@ def decision_event(
     )
 
 
+def stored_event(row: StoredRow) -> DecisionEvent:
+    """Rebuild the decision event of a saved row from the row: what a replay of that row publishes again.
+
+    A replay is scored anew, possibly by a newer model or policy; publishing that decision would contradict
+    the row (the first content wins and is not rewritten) and give the event another ``event_id``.
+    """
+    return DecisionEvent(
+        row.application_id,
+        row.decision.decision,
+        row.decision.decided_by,
+        row.decision.probability_of_default,
+        row.decision.reasons,
+        row.decision.model_version,
+        row.decision.policy_version,
+        row.source,
+        row.kafka_ts_ms,
+        row.saved_at_ms,
+        event_id(row.application_id, row.fingerprint, row.decision),
+    )
+
+
 def parse_decision_event(payload: bytes | str) -> DecisionEvent | ParseError:
     """Read a decision event back from its Kafka value."""
     try:

@@ -97,3 +97,26 @@ def test_naive_design_sends_one_applicant_per_tuple(applicant):
     cap = Captured(FilterBolt, {"loanrisk.design": "naive"})
     ids = cap.arrive(_records(applicant, 3))
     assert [(len(e["tuple"][1]), e["anchors"]) for e in cap.emitted()] == [(1, [i]) for i in ids]
+
+
+def test_a_batch_spout_tuple_leaves_as_batches_anchored_to_it_with_each_records_coordinates(applicant):
+    """LoanBatchSpout's (partition, records): every record is filtered, a bad one dead-lettered with coordinates."""
+    records = [*_records(applicant, 3), spout_values(b"{not json", key="bad", offset=3)]
+    cap = Captured(FilterBolt, ONE_SHARD)
+    tup = cap.feed([2, records])
+    [emit] = cap.emitted()
+    assert [events.Tracked.from_wire(w).source.offset for w in emit["tuple"][1]] == [0, 1, 2]
+    assert emit["anchors"] == [tup.id]
+    [letter] = cap.emitted(DEAD_LETTER_STREAM)
+    assert letter["anchors"] == [tup.id]
+    assert letter["tuple"][1]["source"]["offset"] == 3
+    assert cap.acked() == [tup.id]
+
+
+def test_a_batch_spout_tuple_counts_its_records_against_the_batch_size(applicant):
+    """batch_size 4 and two spout tuples of 3 records: the second one fills the batch, one flush of both."""
+    cap = Captured(FilterBolt, {**ONE_SHARD, "loanrisk.filter.batch_size": 4})
+    ids = cap.arrive([[2, _records(applicant, 3)], [2, _records(applicant, 3, start=3)]])
+    [emit] = cap.emitted()
+    assert len(emit["tuple"][1]) == 6
+    assert sorted(emit["anchors"]) == sorted(ids)

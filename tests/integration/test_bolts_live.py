@@ -295,3 +295,27 @@ def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplica
     letters = [events.parse_dead_letter(v) for _, v in dlq.read(1, timeout_s=5)]
     decisions.close(), dlq.close()
     assert [(d.reason, d.application_id) for d in letters] == [("DUPLICATE_ID", b)]
+
+
+def test_a_replay_scored_by_another_model_republishes_the_stored_decision(scratch):
+    """A row saved, then its record replayed after a model change: the row stays, the event is the row's."""
+    import happybase
+
+    decisions = tail(scratch, "decisions")
+    cap = Captured(SaveBolt, scratch)
+    app_id = f"IT{uuid.uuid4().hex[:8]}"
+    cap.feed([0, [_decided(app_id, 1)]])
+    rescored = events.Decision(app_id, "DECLINE", "MODEL", 0.61, (events.Reason("R9", "High DTI"),), "m-new", "p-test")
+    replay = cap.feed([0, [[*wire(app_id, 1), rescored.to_dict()]]])
+    assert cap.failed() == []
+    assert replay.id in cap.acked()
+    table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
+        scratch["loanrisk.hbase.table"]
+    )
+    row = events.parse_row(app_id, table.row(app_id.encode()))
+    first, again = [events.parse_decision_event(v) for _, v in decisions.read(2, timeout_s=5)]
+    decisions.close()
+    assert row.decision.decision == "APPROVE"
+    assert again == first
+    assert again.decision == "APPROVE"
+    assert again.event_id == first.event_id

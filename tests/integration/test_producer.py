@@ -59,7 +59,7 @@ def test_api_mode_resumes_from_the_durable_cursor_without_gap_or_repeat(settings
     first = produce.run_api(settings, cursor_file, until_caught_up=True, topic=topic, max_records=half)
     saved = produce.CursorStore(cursor_file).load()
     assert first.published == half and saved.cursor == first.cursor and saved.published == half
-    assert saved.kafka_cluster_id == produce.kafka_cluster_id(settings.kafka_bootstrap)
+    assert saved.kafka_cluster_id == produce.kafka_cluster_id(settings)
     rest = len(expected) - half
     second = produce.run_api(settings, cursor_file, until_caught_up=True, topic=topic, max_records=rest)
     assert second.published == rest

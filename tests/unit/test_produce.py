@@ -12,12 +12,15 @@ import pytest
 from jobs.produce import (
     CursorState,
     CursorStore,
+    PageAhead,
     Progress,
     RateLimiter,
+    Stopper,
     encode_applicant,
     has_more,
     iter_lines,
     line_key,
+    next_limit,
     page_limit,
     resume_from,
 )
@@ -86,7 +89,7 @@ def test_cursor_store_keeps_old_file_when_write_fails(tmp_path, monkeypatch) -> 
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk full"):
         store.save(CursorState("20", 20))
     monkeypatch.undo()
     assert store.load() == CursorState("10", 10)
@@ -108,7 +111,7 @@ def test_has_more_follows_the_paging_contract(cursor, next_cursor, items, expect
     assert has_more(cursor, next_cursor, items) is expected
 
 
-@pytest.mark.parametrize(("rate", "expected"), [(None, 500), (0, 500), (10, 10), (0.5, 1), (10_000, 500)])
+@pytest.mark.parametrize(("rate", "expected"), [(None, 1000), (0, 1000), (10, 10), (0.5, 1), (10_000, 1000)])
 def test_page_limit_keeps_pages_short_under_a_rate(rate, expected) -> None:
     assert page_limit(rate) == expected
 
@@ -149,7 +152,7 @@ def test_encode_applicant_keys_by_id() -> None:
 
 
 def test_encode_applicant_refuses_nan() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="non-finite"):
         encode_applicant({"id": "1", "dti": float("nan")})
 
 
@@ -183,3 +186,51 @@ def test_resume_from_only_trusts_a_cursor_of_the_same_kafka_cluster(saved, clust
     state, warning = resume_from(saved, cluster)
     assert state.cursor == cursor
     assert (warning is not None) is warned
+
+
+class PagedSession:
+    """A requests.Session stand-in that serves pages of ids 1..total and records each request's cursor."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.requested = total, []
+
+    def get(self, url: str, params: dict, timeout) -> object:  # noqa: ARG002 (requests' signature)
+        after, limit = int(params.get("after", 0)), params["limit"]
+        self.requested.append((params.get("after"), limit))
+        items = [{"id": str(i)} for i in range(after + 1, min(after + limit, self.total) + 1)]
+        body = {"items": items, "next_cursor": items[-1]["id"] if items else params.get("after")}
+        return Answer(json.dumps(body).encode())
+
+
+class Answer:
+    """A requests.Response stand-in: a 200 with a JSON body."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def raise_for_status(self) -> None:
+        """A 200 raises nothing."""
+
+
+def test_page_ahead_serves_the_prefetched_page_only_for_the_same_cursor_and_size() -> None:
+    session = PagedSession(total=25)
+    with PageAhead(session, "http://api", Stopper()) as pages:
+        items, cursor = pages.take(None, 10)
+        assert [i["id"] for i in items][:2] == ["1", "2"]
+        assert cursor == "10"
+        pages.request(cursor, 10)
+        items, cursor = pages.take("10", 10)  # the page fetched ahead
+        assert cursor == "20"
+        assert len(session.requested) == 2
+        pages.request(cursor, 10)
+        items, _ = pages.take("10", 10)  # the caller went back (a send failed): fetched again, not the page ahead
+        assert items[0]["id"] == "11"
+        assert session.requested == [(None, 10), ("10", 10), ("20", 10), ("10", 10)]
+
+
+@pytest.mark.parametrize(
+    ("rate", "max_records", "published", "expected"),
+    [(None, None, 0, 1000), (None, 2500, 2000, 500), (None, 2500, 2500, 0), (10, None, 0, 10)],
+)
+def test_next_limit_never_pages_past_max_records(rate, max_records, published, expected) -> None:
+    assert next_limit(rate, max_records, published) == expected

@@ -48,7 +48,7 @@ def test_every_hop_keeps_an_id_on_one_task(topo):
         for sid, g in bolt.common.inputs.items()
     }
     assert groupings == {
-        ("filter_bolt", "kafka_spout", "default"): ["key"],
+        ("filter_bolt", "kafka_spout", "default"): ["partition"],  # LoanBatchSpout: Kafka partitions by key
         ("decision_bolt", "filter_bolt", "default"): ["shard"],
         ("submit_bolt", "decision_bolt", "default"): ["shard"],
         ("save_bolt", "submit_bolt", "default"): ["shard"],
@@ -77,7 +77,7 @@ def test_stream_fields(topo):
     for bolt in ("filter_bolt", "decision_bolt", "submit_bolt", "save_bolt"):
         assert streams[(bolt, "dead_letter")] == ["application_id", "letter"]
     spout = topo.LoanRisk.thrift_spouts["kafka_spout"].common.streams["default"].output_fields
-    assert spout == ["topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8"]
+    assert spout == ["partition", "records"]  # each record: topic, partition, offset, key, value, timestamp, ...
 
 
 @pytest.mark.parametrize("env", sorted(CONFIG["envs"]))
@@ -147,6 +147,9 @@ def test_spout_arguments_follow_env_and_cli_overrides():
         local["loanrisk.spout.offset_commit_period_ms"],
         local["loanrisk.spout.retry_initial_delay_ms"],
         local["loanrisk.spout.retry_max_delay_ms"],
+        "",  # PLAINTEXT: no security properties
+        "",  # and no worker environment variables needed
+        local["loanrisk.spout.records_per_tuple"],
     ]
 
 
@@ -165,3 +168,28 @@ def test_parallelism_can_be_overridden_on_the_command_line():
     topo = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.par.save_bolt=5"])
     [save] = [spec for spec in topo.LoanRisk.specs if spec.name == "save_bolt"]
     assert set(save.par.values()) == {5}
+
+
+def test_records_per_tuple_above_one_deploys_the_batch_spout_grouped_by_partition():
+    """loanrisk.spout.records_per_tuple=500: LoanBatchSpout, (partition, records), filter grouped on partition."""
+    topo = load_topology(
+        ["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.spout.records_per_tuple=500"]
+    )
+    spout = topo.LoanRisk.thrift_spouts["kafka_spout"]
+    java = spout.spout_object.java_object
+    assert java.full_class_name == "loanrisk.storm.LoanBatchSpout"
+    assert java.args_list[-1].long_arg == 500
+    assert spout.common.streams["default"].output_fields == ["partition", "records"]
+    [grouping] = topo.LoanRisk.thrift_bolts["filter_bolt"].common.inputs.values()
+    assert grouping.fields == ["partition"]
+
+
+def test_the_naive_design_keeps_one_record_per_spout_tuple():
+    """The naive preset sets records_per_tuple 1: storm-kafka-client's spout, one tuple per record, by key."""
+    topo = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk", "-o", "loanrisk.design=naive"])
+    spout = topo.LoanRisk.thrift_spouts["kafka_spout"]
+    assert spout.spout_object.java_object.full_class_name == "loanrisk.storm.LoanKafkaSpout"
+    assert len(spout.spout_object.java_object.args_list) == 9
+    assert spout.common.streams["default"].output_fields[:4] == ["topic", "partition", "offset", "key"]
+    [grouping] = topo.LoanRisk.thrift_bolts["filter_bolt"].common.inputs.values()
+    assert grouping.fields == ["key"]

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, session
 
 from adapters.kafka import OffsetReader
 from adapters.nimbus import NotFoundError, component_ids, kill_options, nimbus, rebalance_options, topology_name
+from adapters.settings import kafka_security_kwargs
 from webkit.auth import audit
 
 from . import lag, mapping
@@ -172,7 +173,9 @@ def get_lag(topology_id: str) -> Response:
             result[spout_id] = lag.spout_lag_result(spout_id, conf, None, f"topology conf lacks {missing}")
             continue
         try:
-            with OffsetReader(conf[lag.BOOTSTRAP_KEY], int(current_app.config["KAFKA_TIMEOUT_MS"])) as reader:
+            with OffsetReader(
+                conf[lag.BOOTSTRAP_KEY], int(current_app.config["KAFKA_TIMEOUT_MS"]), **kafka_security_kwargs()
+            ) as reader:
                 committed, log_end = reader.offsets(conf[lag.GROUP_KEY], conf[lag.TOPIC_KEY])
         except Exception as error:  # noqa: BLE001 (Kafka down or slow: the lag is unknown, the page still answers)
             result[spout_id] = lag.spout_lag_result(spout_id, conf, None, f"Kafka did not answer: {error}")

@@ -1,5 +1,7 @@
 package loanrisk.storm;
 
+import java.io.IOException;
+import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -9,6 +11,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -21,6 +25,8 @@ import org.apache.storm.kafka.spout.KafkaSpoutConfig.ProcessingGuarantee;
 import org.apache.storm.kafka.spout.KafkaSpoutRetryExponentialBackoff;
 import org.apache.storm.kafka.spout.KafkaSpoutRetryExponentialBackoff.TimeInterval;
 import org.apache.storm.kafka.spout.RecordTranslator;
+import org.apache.storm.spout.SpoutOutputCollector;
+import org.apache.storm.task.TopologyContext;
 import org.apache.storm.tuple.Fields;
 
 /**
@@ -35,6 +41,11 @@ import org.apache.storm.tuple.Fields;
  * <p>Default stream fields: topic, partition, offset, key, value, timestamp, value_sha256, value_utf8.
  * The value is read as bytes: value_sha256 is the sha256 hex of those exact bytes, value is their UTF-8
  * decoding (malformed sequences replaced by U+FFFD) and value_utf8 says whether they were valid UTF-8.
+ *
+ * <p>Security: the topology passes the consumer's security properties (built once, in Python, by
+ * loanrisk.kafka_security) and the environment variables they need. SASL credentials stay {@code ${env:NAME}}
+ * references that Kafka's EnvVarConfigProvider resolves on the worker, so the serialised spout never holds them;
+ * {@link #open} refuses to start, naming the variables, when one is missing.
  */
 public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
     private static final long serialVersionUID = 1L;
@@ -42,6 +53,8 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
     /** Stream fields emitted for each Kafka record (see {@link LoanRecordTranslator}). */
     public static final Fields FIELDS = new Fields(
             "topic", "partition", "offset", "key", "value", "timestamp", "value_sha256", "value_utf8");
+
+    private final List<String> requiredEnv;
 
     /**
      * Build the spout.
@@ -53,23 +66,59 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
      * @param offsetCommitPeriodMs how often acked offsets are committed
      * @param retryInitialDelayMs first backoff of a failed tuple
      * @param retryMaxDelayMs backoff ceiling of a failed tuple
+     * @param securityProperties consumer properties in java.util.Properties text form ("" for PLAINTEXT)
+     * @param requiredEnv comma-separated environment variables the properties refer to ("" for none)
      */
     public LoanKafkaSpout(String bootstrapServers, String topic, String groupId, Long maxUncommittedOffsets,
-                          Long offsetCommitPeriodMs, Long retryInitialDelayMs, Long retryMaxDelayMs) {
+                          Long offsetCommitPeriodMs, Long retryInitialDelayMs, Long retryMaxDelayMs,
+                          String securityProperties, String requiredEnv) {
         super(config(bootstrapServers, topic, groupId, maxUncommittedOffsets, offsetCommitPeriodMs,
-                retryInitialDelayMs, retryMaxDelayMs));
+                retryInitialDelayMs, retryMaxDelayMs, parseProperties(securityProperties)));
+        this.requiredEnv = requiredEnv.isBlank() ? List.of() : List.of(requiredEnv.split(","));
+    }
+
+    @Override
+    public void open(Map<String, Object> conf, TopologyContext context, SpoutOutputCollector collector) {
+        String missing = missingEnv(requiredEnv, System.getenv());
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("Kafka security settings need the worker environment variables "
+                    + String.join(" and ", requiredEnv.stream().map(v -> "$" + v).toList())
+                    + "; missing: " + missing);
+        }
+        super.open(conf, context, collector);
+    }
+
+    /** Return the names of the required variables that are unset or empty, comma-separated ("" when none). */
+    static String missingEnv(List<String> names, Map<String, String> environ) {
+        return String.join(",", names.stream().filter(n -> environ.getOrDefault(n, "").isEmpty()).toList());
+    }
+
+    /** Parse java.util.Properties text into consumer properties. */
+    static Map<String, Object> parseProperties(String text) {
+        Properties props = new Properties();
+        try {
+            props.load(new StringReader(text));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("unreadable Kafka security properties", e);
+        }
+        Map<String, Object> map = new java.util.TreeMap<>();
+        props.stringPropertyNames().forEach(k -> map.put(k, props.getProperty(k)));
+        return map;
     }
 
     /** Assemble the KafkaSpoutConfig with the pipeline's guarantees. */
     static KafkaSpoutConfig<String, byte[]> config(String bootstrapServers, String topic, String groupId,
                                                    Long maxUncommittedOffsets, Long offsetCommitPeriodMs,
-                                                   Long retryInitialDelayMs, Long retryMaxDelayMs) {
+                                                   Long retryInitialDelayMs, Long retryMaxDelayMs,
+                                                   Map<String, Object> securityProperties) {
         KafkaSpoutRetryExponentialBackoff retry = new KafkaSpoutRetryExponentialBackoff(
                 new TimeInterval(retryInitialDelayMs, TimeUnit.MILLISECONDS),
                 new TimeInterval(retryInitialDelayMs, TimeUnit.MILLISECONDS),
                 Integer.MAX_VALUE,
                 new TimeInterval(retryMaxDelayMs, TimeUnit.MILLISECONDS));
-        return new KafkaSpoutConfig.Builder<String, byte[]>(bootstrapServers, topic)
+        KafkaSpoutConfig.Builder<String, byte[]> builder = new KafkaSpoutConfig.Builder<>(bootstrapServers, topic);
+        securityProperties.forEach(builder::setProp);
+        return builder
                 .setProp(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)
                 .setProp(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class)
                 .setGroupId(groupId)
@@ -88,6 +137,11 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
 
         @Override
         public List<Object> apply(ConsumerRecord<String, byte[]> record) {
+            return values(record);
+        }
+
+        /** Return a record's tuple values (FIELDS); LoanBatchSpout emits lists of these. */
+        static List<Object> values(ConsumerRecord<String, byte[]> record) {
             byte[] bytes = record.value() == null ? new byte[0] : record.value();
             String strict = decodeStrict(bytes);
             String value = strict != null ? strict : new String(bytes, StandardCharsets.UTF_8);
