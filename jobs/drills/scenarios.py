@@ -249,6 +249,19 @@ def check_poison(drill: Drill, batch: Batch, row: Row) -> None:
     set_fault(mode="pass", poison_ids=[])
 
 
+def check_storm_convicts_nobody(drill: Drill, batch: Batch, row: Row) -> None:
+    """A Risk API answering 500 to everything must not dead-letter healthy applicants as poison records."""
+    from jobs import reconcile
+
+    letters = reconcile.read_dead_letters(drill.settings.kafka_bootstrap)[0]
+    failed = [
+        dl.application_id for dl in letters if dl.reason == ev.RISK_API_FAILED and dl.application_id in batch.scope_ids
+    ]
+    row.notes.append(f"{ev.RISK_API_FAILED} dead letters in the batch: {len(failed)}")
+    if failed:
+        row.problems.append(f"the 500 storm dead-lettered {len(failed)} applicant(s), e.g. {failed[:3]}")
+
+
 def burst(drill: Drill, batch: Batch) -> None:
     """10x the sustained rate for the hold: generated applicants published straight from a file."""
     seconds = 30 * drill.opts.hold_scale
@@ -288,7 +301,14 @@ def scenarios() -> list[Scenario]:
             60,
             clear_fault,
         ),
-        Scenario("risk-500", "the Risk API answering 500 (proxy) for 45 s", fault(mode="error"), 45, clear_fault),
+        Scenario(
+            "risk-500",
+            "the Risk API answering 500 (proxy) for 45 s",
+            fault(mode="error"),
+            45,
+            clear_fault,
+            check_storm_convicts_nobody,
+        ),
         Scenario(
             "risk-malformed",
             "the Risk API answering malformed bodies (proxy) for 45 s",
