@@ -157,6 +157,10 @@ def kill_supervisor2(_drill: Drill, _batch: Batch) -> None:
     pid = procs.service_pid("supervisor2")
     if pid is None:
         raise RuntimeError("supervisor2 is not running: start the stack with `make up SUPERVISORS=2`")
+    workers = set(procs.worker_pids())
+    if not workers & set(procs.descendants(pid)):
+        # after earlier faults Storm may have put both workers on the first supervisor: nothing would be lost
+        raise RuntimeError("supervisor2 runs no worker of loan-risk now: a kill would not test a lost machine")
     kill9(procs.descendants(pid), "supervisor2 and its workers")
 
 
