@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     drill.start(submit=not args.no_submit)
     try:
         for scenario in todo:
-            rows.append(drill.run(scenario))
+            rows.append(drill.run(scenario))  # noqa: PERF401 (a KeyboardInterrupt keeps the rows already run)
     except KeyboardInterrupt:
         log("interrupted: healing is done per scenario; printing what ran")
     finally:

@@ -6,6 +6,7 @@ API producer, and a sampler thread (consumer lag, worker pids and memory every S
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -154,10 +155,8 @@ class Sampler:
             )
         except Exception:  # noqa: BLE001 (Kafka restarting: no sample, fresh clients next time)
             for client in (self._admin, self._consumer):
-                try:
+                with contextlib.suppress(Exception):
                     client and client.close()
-                except Exception:  # noqa: BLE001
-                    pass
             self._admin = self._consumer = None
             return {}, {}
 
@@ -193,10 +192,8 @@ class Drill:
         """Stop the stream and the sampler; leave the proxy passing everything."""
         self.producer.stop()
         self.sampler.stop()
-        try:
+        with contextlib.suppress(requests.RequestException):
             set_fault(mode="pass", poison_ids=[])
-        except requests.RequestException:
-            pass
 
     # ------------------------------------------------------------ one scenario
 

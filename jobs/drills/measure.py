@@ -139,7 +139,7 @@ def format_table(rows: list[Row]) -> str:
     """A Markdown table with one row per scenario, then each row's notes and problems."""
     table = [COLUMNS] + [tuple(cells(r)) for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in table]
+    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |" for line in table]
     out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         out += [f"- {r.scenario}: {note}" for note in r.notes]

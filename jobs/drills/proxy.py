@@ -19,6 +19,7 @@ Both ports listen on 127.0.0.1 only; request bodies are bounded like the Risk AP
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import socket
@@ -172,10 +173,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def reset(self) -> None:
         """Close the client's connection with a TCP reset (SO_LINGER 0), as a dead server's host would."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
 
 
 class ControlHandler(BaseHTTPRequestHandler):

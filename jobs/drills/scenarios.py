@@ -42,20 +42,20 @@ def restart(*services: str, env: dict[str, str] | None = None) -> None:
 
 def down(*services: str):
     """An inject that stops services."""
-    return lambda drill, batch: stack("down", *services)
+    return lambda _drill, _batch: stack("down", *services)
 
 
 def up(*services: str):
     """A heal that starts services (and waits until healthy)."""
-    return lambda drill: stack("up", *services)
+    return lambda _drill: stack("up", *services)
 
 
 def fault(**settings):
     """An inject that sets the proxy's fault."""
-    return lambda drill, batch: set_fault(**settings)
+    return lambda _drill, _batch: set_fault(**settings)
 
 
-def clear_fault(drill: Drill) -> None:
+def clear_fault(_drill: Drill) -> None:
     """Heal: the proxy passes everything again."""
     set_fault(mode="pass", poison_ids=[])
 
@@ -85,7 +85,7 @@ def publish_lines(
                     {"line": i + 1, "id": _id(line), "kind": kind, "expect": expect, "sha256": ev.sha256_hex(line)}
                 )
                 + "\n"
-                for i, (line, kind) in enumerate(zip(lines, kinds))
+                for i, (line, kind) in enumerate(zip(lines, kinds, strict=True))
             )
         )
     add_file(batch, path, manifest)
@@ -118,7 +118,7 @@ def scored_by_model(records: list[dict]) -> dict:
 # ---------------------------------------------------------------- Storm processes
 
 
-def kill_workers(drill: Drill, batch: Batch) -> None:
+def kill_workers(_drill: Drill, _batch: Batch) -> None:
     kill9(procs.worker_pids(), "Storm worker JVM")
 
 
@@ -133,14 +133,14 @@ def bolt_process(bolt: str, timeout_s: float = 180) -> list[int]:
     return []
 
 
-def kill_each_bolt(drill: Drill, batch: Batch) -> None:
+def kill_each_bolt(drill: Drill, _batch: Batch) -> None:
     """kill -9 one process of each Python bolt, 20 s apart (each takes its worker down with it)."""
     for bolt in procs.PYTHON_BOLTS:
         kill9(bolt_process(bolt), bolt)
         time.sleep(20 * drill.opts.hold_scale)
 
 
-def stop_submit_bolt(drill: Drill, batch: Batch) -> None:
+def stop_submit_bolt(drill: Drill, _batch: Batch) -> None:
     pids = bolt_process("SubmitBolt")
     if not pids:
         raise RuntimeError("no SubmitBolt process of this stack found")
@@ -152,25 +152,29 @@ def continue_stopped(drill: Drill) -> None:
     procs.send(getattr(drill, "stopped", []), signal.SIGCONT)
 
 
-def kill_supervisor2(drill: Drill, batch: Batch) -> None:
+def kill_supervisor2(_drill: Drill, _batch: Batch) -> None:
     """kill -9 the second supervisor and everything it started (its workers and their bolts): a lost machine."""
     pid = procs.service_pid("supervisor2")
     if pid is None:
         raise RuntimeError("supervisor2 is not running: start the stack with `make up SUPERVISORS=2`")
+    workers = set(procs.worker_pids())
+    if not workers & set(procs.descendants(pid)):
+        # after earlier faults Storm may have put both workers on the first supervisor: nothing would be lost
+        raise RuntimeError("supervisor2 runs no worker of loan-risk now: a kill would not test a lost machine")
     kill9(procs.descendants(pid), "supervisor2 and its workers")
 
 
 # ---------------------------------------------------------------- services
 
 
-def restart_kafka_5x(drill: Drill, batch: Batch) -> None:
+def restart_kafka_5x(drill: Drill, _batch: Batch) -> None:
     for i in range(5):
         log(f"kafka restart {i + 1}/5")
         restart("kafka")
         time.sleep(10 * drill.opts.hold_scale)
 
 
-def deploy_model_v2(drill: Drill, batch: Batch) -> None:
+def deploy_model_v2(drill: Drill, _batch: Batch) -> None:
     """Deploy a second model version (same artifact, new version name) by restarting the Risk API on it."""
     target = drill.run_dir / "model-v2"
     shutil.rmtree(target, ignore_errors=True)
@@ -182,7 +186,7 @@ def deploy_model_v2(drill: Drill, batch: Batch) -> None:
     restart("risk_api", env={"RISK_API_MODEL_DIR": str(target)})
 
 
-def redeploy_model_v1(drill: Drill) -> None:
+def redeploy_model_v1(_drill: Drill) -> None:
     """Back to the shipped model (the Risk API restarted without RISK_API_MODEL_DIR)."""
     os.environ.pop("RISK_API_MODEL_DIR", None)
     restart("risk_api")
@@ -223,19 +227,17 @@ def poison(drill: Drill, batch: Batch, with_500: bool = True) -> None:
         good = scored_by_model(generated_records(200, drill.opts.seed + 7 + drill.batches))
         always_500 = {**good, "id": f"CHAOS500-{tag}"}
         set_fault(mode="pass", poison_ids=[always_500["id"]])
-        records.append(("Risk API always 500", json.dumps(always_500).encode()))
+        records.append((ALWAYS_500, json.dumps(always_500).encode()))
     publish_lines(
         drill, batch, "poison", [line for _, line in records], "reject", [k for k, _ in records], rate=1.0, mark=False
     )
 
 
-def poison_without_500(drill: Drill, batch: Batch) -> None:
-    """The poison records the pipeline handles today (the always-500 one needs a SubmitBolt change)."""
-    poison(drill, batch, with_500=False)
+ALWAYS_500 = "Risk API always 500"
 
 
 def check_poison(drill: Drill, batch: Batch, row: Row) -> None:
-    """Say where each poison record ended; clear the poison so that it does not stall later scenarios."""
+    """Check every poison record was dead-lettered (the always-500 one as RISK_API_FAILED); clear the poison."""
     from jobs import reconcile
 
     letters = reconcile.read_dead_letters(drill.settings.kafka_bootstrap)[0]
@@ -244,7 +246,24 @@ def check_poison(drill: Drill, batch: Batch, row: Row) -> None:
         row.notes.append(
             f"poison {entry.kind}: " + (f"dead-lettered ({', '.join(reasons)})" if reasons else "NOT dead-lettered")
         )
+        if not reasons:
+            row.problems.append(f"poison {entry.kind} was not dead-lettered")
+        elif entry.kind == ALWAYS_500 and reasons != [ev.RISK_API_FAILED]:
+            row.problems.append(f"poison {entry.kind} dead-lettered as {reasons}, not {ev.RISK_API_FAILED}")
     set_fault(mode="pass", poison_ids=[])
+
+
+def check_storm_convicts_nobody(drill: Drill, batch: Batch, row: Row) -> None:
+    """A Risk API answering 500 to everything must not dead-letter healthy applicants as poison records."""
+    from jobs import reconcile
+
+    letters = reconcile.read_dead_letters(drill.settings.kafka_bootstrap)[0]
+    failed = [
+        dl.application_id for dl in letters if dl.reason == ev.RISK_API_FAILED and dl.application_id in batch.scope_ids
+    ]
+    row.notes.append(f"{ev.RISK_API_FAILED} dead letters in the batch: {len(failed)}")
+    if failed:
+        row.problems.append(f"the 500 storm dead-lettered {len(failed)} applicant(s), e.g. {failed[:3]}")
 
 
 def burst(drill: Drill, batch: Batch) -> None:
@@ -256,7 +275,7 @@ def burst(drill: Drill, batch: Batch) -> None:
     publish_lines(drill, batch, "burst", lines, None, [], rate=drill.opts.rate * 10)
 
 
-def check_burst(drill: Drill, batch: Batch, row: Row) -> None:
+def check_burst(_drill: Drill, _batch: Batch, row: Row) -> None:
     if row.worker_restarts:
         row.problems.append(f"{row.worker_restarts} worker restart(s) under the burst")
 
@@ -286,7 +305,14 @@ def scenarios() -> list[Scenario]:
             60,
             clear_fault,
         ),
-        Scenario("risk-500", "the Risk API answering 500 (proxy) for 45 s", fault(mode="error"), 45, clear_fault),
+        Scenario(
+            "risk-500",
+            "the Risk API answering 500 (proxy) for 45 s",
+            fault(mode="error"),
+            45,
+            clear_fault,
+            check_storm_convicts_nobody,
+        ),
         Scenario(
             "risk-malformed",
             "the Risk API answering malformed bodies (proxy) for 45 s",
@@ -300,19 +326,19 @@ def scenarios() -> list[Scenario]:
         Scenario(
             "hbase-master-restart",
             "the HBase master (standalone: master+regionserver) restarted",
-            lambda d, b: restart("hbase"),
+            lambda _d, _b: restart("hbase"),
             0,
             up("hbase", "hbase_thrift"),
         ),
         Scenario("kafka-restart-5x", "the Kafka broker restarted 5 times, 10 s apart, under load", restart_kafka_5x),
-        Scenario("zookeeper-restart", "Storm's ZooKeeper restarted", lambda d, b: restart("zookeeper")),
-        Scenario("nimbus-restart", "Nimbus restarted", lambda d, b: restart("nimbus")),
+        Scenario("zookeeper-restart", "Storm's ZooKeeper restarted", lambda _d, _b: restart("zookeeper")),
+        Scenario("nimbus-restart", "Nimbus restarted", lambda _d, _b: restart("nimbus")),
         Scenario(
             "supervisor-kill",
             "kill -9 of supervisor2 and its workers for 60 s (two-supervisor cluster)",
             kill_supervisor2,
             60,
-            lambda d: stack("up", "supervisor2", env={"SUPERVISORS": "2"}),
+            lambda _d: stack("up", "supervisor2", env={"SUPERVISORS": "2"}),
         ),
         Scenario(
             "mariadb-down", "MariaDB stopped for 45 s while the producer runs", down("mariadb"), 45, up("mariadb")
@@ -320,7 +346,7 @@ def scenarios() -> list[Scenario]:
         Scenario(
             "producer-kill",
             "kill -9 of the producer, resumed after 5 s",
-            lambda d, b: d.producer.kill9(),
+            lambda d, _b: d.producer.kill9(),
             5,
             lambda d: d.producer.start(),
         ),

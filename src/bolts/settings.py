@@ -65,6 +65,8 @@ DEFAULTS: dict[str, Any] = {
     "loanrisk.risk_api.max_attempts": 3,
     "loanrisk.risk_api.backoff_secs": 0.25,
     "loanrisk.risk_api.retry_budget_secs": 12.0,
+    # deliveries of an applicant the Risk API alone answers 5xx for, before it is dead-lettered RISK_API_FAILED
+    "loanrisk.risk_api.poison_deliveries": 3,
     # the scorer token: from the environment variable named by token_env on the worker, else from token_file
     # (a path on the worker; empty = the submitting checkout's var/tokens/scorer.token, which `make up` writes,
     # filled in by the topology file at submit). The token itself never goes into the topology config.

@@ -70,6 +70,7 @@ COL_CHALLENGER_DECISION = b"decision:challenger_decision"
 # Reason codes of dead letters raised by the pipeline itself (cleaning has its own catalogue).
 DUPLICATE_ID = "DUPLICATE_ID"  # an id already decided, with other content: the first one is kept
 RISK_API_REJECTED = "RISK_API_REJECTED"  # the Risk API answered 422 for this applicant
+RISK_API_FAILED = "RISK_API_FAILED"  # the Risk API kept answering 5xx for this applicant alone
 
 
 @dataclass(frozen=True, slots=True)

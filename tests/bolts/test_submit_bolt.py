@@ -100,13 +100,14 @@ def test_queued_batches_are_scored_in_one_call_and_emitted_per_shard(applicant, 
     ids = cap.arrive([[0, [_wire(applicant, "G1"), _wire(applicant, "G2")]], [1, [_wire(applicant, "G3")]]])
     assert calls == [["G1", "G2", "G3"]]
     by_shard = {e["tuple"][0]: e for e in cap.emitted()}
-    assert [w[0] for w in by_shard[0]["tuple"][1]] == ["G1", "G2"] and by_shard[0]["anchors"] == [ids[0]]
-    assert [w[0] for w in by_shard[1]["tuple"][1]] == ["G3"] and by_shard[1]["anchors"] == [ids[1]]
-    assert (
-        by_shard[0]["tuple"][1][0][7]["decided_by"] == "MODEL"
-        and by_shard[0]["tuple"][1][0][7]["model_version"] == "m1"
-    )
-    assert sorted(cap.acked()) == sorted(ids) and cap.failed() == []
+    assert [w[0] for w in by_shard[0]["tuple"][1]] == ["G1", "G2"]
+    assert by_shard[0]["anchors"] == [ids[0]]
+    assert [w[0] for w in by_shard[1]["tuple"][1]] == ["G3"]
+    assert by_shard[1]["anchors"] == [ids[1]]
+    assert by_shard[0]["tuple"][1][0][7]["decided_by"] == "MODEL"
+    assert by_shard[0]["tuple"][1][0][7]["model_version"] == "m1"
+    assert sorted(cap.acked()) == sorted(ids)
+    assert cap.failed() == []
 
 
 def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_resending(applicant, risk_api):
@@ -119,9 +120,11 @@ def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_
     assert [w[0] for w in decided["tuple"][1]] == ["G1", "G3"]
     [letter] = cap.emitted(DEAD_LETTER_STREAM)
     parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
-    assert letter["anchors"] == [tup.id] and parsed.reason == events.RISK_API_REJECTED
+    assert letter["anchors"] == [tup.id]
+    assert parsed.reason == events.RISK_API_REJECTED
     assert (parsed.application_id, parsed.field, parsed.source.offset) == ("G2", "dti", 8)
-    assert "dti must be <= 100" in parsed.detail and cap.acked() == [tup.id]
+    assert "dti must be <= 100" in parsed.detail
+    assert cap.acked() == [tup.id]
 
 
 def test_the_current_answer_without_problems_still_works(applicant, risk_api):
@@ -129,7 +132,8 @@ def test_the_current_answer_without_problems_still_works(applicant, risk_api):
     conf, _ = risk_api(lambda apps: (200, {"results": [{**RESULT, "application_id": a["id"]} for a in apps]}))
     cap = Captured(SubmitBolt, conf)
     cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2")]])
-    assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == ["G1", "G2"] and cap.emitted(DEAD_LETTER_STREAM) == []
+    assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == ["G1", "G2"]
+    assert cap.emitted(DEAD_LETTER_STREAM) == []
 
 
 def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resends_the_rest(applicant, risk_api):
@@ -153,11 +157,38 @@ def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resend
     assert [e["tuple"][0] for e in cap.emitted(DEAD_LETTER_STREAM)] == ["G2"]
 
 
+def refusing_with_422(member: str) -> Callable:
+    """An older API's 422 for the whole request, naming G2 only inside its list of per-field problems."""
+
+    def answer(apps):
+        ids = [a["id"] for a in apps]
+        if "G2" in ids:
+            entry = {"index": ids.index("G2"), "field": "grade", "reason": "invalid", "detail": "grade must be A-G"}
+            return 422, {"title": "Unprocessable", "detail": "invalid applicant", member: [entry]}
+        return 200, {"results": [{**RESULT, "application_id": i} for i in ids]}
+
+    return answer
+
+
+@pytest.mark.parametrize("member", ["invalid_params", "errors"])
+def test_a_422_names_the_applicant_and_field_in_invalid_params_or_the_older_errors(applicant, risk_api, member):
+    """The unified problem+json lists ``invalid_params``; the older ``errors`` is still read."""
+    conf, calls = risk_api(refusing_with_422(member))
+    cap = Captured(SubmitBolt, conf)
+    cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2"), _wire(applicant, "G3")]])
+    assert calls == [["G1", "G2", "G3"], ["G1", "G3"]]
+    [letter] = cap.emitted(DEAD_LETTER_STREAM)
+    parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
+    assert (parsed.application_id, parsed.reason, parsed.field) == ("G2", events.RISK_API_REJECTED, "grade")
+
+
 def test_a_batch_the_api_cannot_answer_is_failed_whole_and_scored_on_replay(applicant, risk_api):
     """Down API: every input tuple failed, nothing emitted; the replayed batch is then scored normally."""
     cap = Captured(SubmitBolt, DOWN_API)
     ids = cap.arrive([[0, [_wire(applicant, "G1")]], [1, [_wire(applicant, "G2")]]])
-    assert sorted(cap.failed()) == sorted(ids) and cap.emitted() == [] and cap.acked() == []
+    assert sorted(cap.failed()) == sorted(ids)
+    assert cap.emitted() == []
+    assert cap.acked() == []
     conf, _ = risk_api(refusing(set()))
     replay = Captured(SubmitBolt, conf)
     again = replay.arrive([[0, [_wire(applicant, "G1")]], [1, [_wire(applicant, "G2")]]])
@@ -170,7 +201,8 @@ def test_retries_stay_inside_the_budget(applicant):
     cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.risk_api.backoff_secs": 0.2})
     start = time.monotonic()
     cap.feed([0, [_wire(applicant, "G1")]])
-    assert time.monotonic() - start < 5 and len(cap.failed()) == 1
+    assert time.monotonic() - start < 5
+    assert len(cap.failed()) == 1
 
 
 def test_naive_design_calls_the_api_once_per_applicant(applicant, risk_api):
@@ -199,7 +231,8 @@ def test_read_results_turns_problems_into_per_applicant_refusals():
         "problems": [{"index": 0, "field": "grade", "reason": "invalid", "detail": "grade must be A-G"}],
     }
     scored = read_results(body, ["A", "B"])
-    assert isinstance(scored, Scored) and scored.outcomes[0] == Problem("grade", "invalid: grade must be A-G")
+    assert isinstance(scored, Scored)
+    assert scored.outcomes[0] == Problem("grade", "invalid: grade must be A-G")
     assert scored.outcomes[1].application_id == "B"
 
 
@@ -225,6 +258,8 @@ def test_read_results_refuses_answers_that_do_not_match(body):
     [
         ({"index": 2, "field": "dti"}, 5, 2),
         ({"errors": [{"index": 1, "field": "grade"}]}, 3, 1),
+        ({"invalid_params": [{"index": 1, "field": "grade"}]}, 3, 1),
+        ({"invalid_params": [{"field": "grade"}], "errors": [{"index": 2}]}, 3, None),
         ({"detail": "applicants[3].dti: not a number"}, 5, 3),
         ({"detail": "applicant at index 4 is invalid"}, 5, 4),
         ({"detail": "applicants[9] invalid"}, 5, None),

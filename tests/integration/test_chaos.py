@@ -31,7 +31,7 @@ def drill(settings):
 
 def run(drill: Drill, scenario: Scenario):
     row = drill.run(scenario)
-    print(format_table([row]))
+    print(format_table([row]))  # noqa: T201 (the row's table in the test's output)
     return row
 
 
@@ -56,14 +56,8 @@ def test_risk_api_down_loses_and_duplicates_nothing(drill) -> None:
 
 
 def test_poison_records_are_dead_lettered_with_their_reason_and_the_stream_flows(drill) -> None:
-    scenario = Scenario(
-        "poison-ci",
-        "10 MB line, 10,000-deep nesting, invalid UTF-8",
-        sc.poison_without_500,
-        check=sc.check_poison,
-        settle_s=180,
-    )
-    row = run(drill, scenario)
+    row = run(drill, sc.by_name()["poison"])  # 10 MB line, 10,000-deep nesting, invalid UTF-8, always-500
     assert_reconciled(row)
     notes = [n for n in row.notes if n.startswith("poison ")]
-    assert len(notes) == 3 and all("dead-lettered (" in n for n in notes), notes
+    assert len(notes) == 4, notes
+    assert f"poison {sc.ALWAYS_500}: dead-lettered (RISK_API_FAILED)" in notes, notes

@@ -16,6 +16,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.storm.spout.SpoutOutputCollector;
@@ -159,6 +160,9 @@ public class LoanBatchSpout extends BaseRichSpout {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, (int) Math.min(maxPendingRecords, 1000));
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        // blocking calls give up well inside the message timeout, as in LoanKafkaSpout (a broker outage drill)
+        props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, LoanKafkaSpout.API_TIMEOUT_MS);
+        props.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, LoanKafkaSpout.API_TIMEOUT_MS);
         return props;
     }
 
@@ -170,7 +174,13 @@ public class LoanBatchSpout extends BaseRichSpout {
             retries.poll();
             emit(due);
         } else if (pendingRecords < inFlightLimit) {
-            ConsumerRecords<String, byte[]> polled = consumer.poll(Duration.ofMillis(pendingRecords == 0 ? 50 : 0));
+            ConsumerRecords<String, byte[]> polled;
+            try {
+                polled = consumer.poll(Duration.ofMillis(pendingRecords == 0 ? 50 : 0));
+            } catch (RetriableException e) { // the broker is away: nothing was consumed, poll again next call
+                LOG.warn("Kafka unavailable, retrying on the next call: {}", e.toString());
+                polled = ConsumerRecords.empty();
+            }
             for (TopicPartition tp : polled.partitions()) {
                 emitPartition(tp, polled.records(tp));
             }
@@ -229,12 +239,12 @@ public class LoanBatchSpout extends BaseRichSpout {
     /** Commit, per partition, the first offset still pending, or the consumer's position when none is. */
     private void commit() {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (Map.Entry<TopicPartition, NavigableMap<Long, Batch>> entry : pending.entrySet()) {
-            long safe = committable(entry.getValue(), consumer.position(entry.getKey()));
-            offsets.put(entry.getKey(), new OffsetAndMetadata(safe));
-        }
         lastCommitMs = System.currentTimeMillis();
-        try {
+        try { // position and commit may both time out while the broker is down: a worker must outlive that
+            for (Map.Entry<TopicPartition, NavigableMap<Long, Batch>> entry : pending.entrySet()) {
+                long safe = committable(entry.getValue(), consumer.position(entry.getKey()));
+                offsets.put(entry.getKey(), new OffsetAndMetadata(safe));
+            }
             consumer.commitSync(offsets);
         } catch (KafkaException e) { // e.g. the group still has a member of a killed topology: retried next period
             LOG.warn("committing offsets {} failed, retrying in {} ms: {}", offsets, offsetCommitPeriodMs, e.toString());

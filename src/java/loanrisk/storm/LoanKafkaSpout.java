@@ -16,6 +16,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.storm.kafka.spout.FirstPollOffsetStrategy;
@@ -28,6 +29,8 @@ import org.apache.storm.kafka.spout.RecordTranslator;
 import org.apache.storm.spout.SpoutOutputCollector;
 import org.apache.storm.task.TopologyContext;
 import org.apache.storm.tuple.Fields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * storm-kafka-client's KafkaSpout behind a constructor that streamparse's JavaSpout can call.
@@ -46,9 +49,22 @@ import org.apache.storm.tuple.Fields;
  * loanrisk.kafka_security) and the environment variables they need. SASL credentials stay {@code ${env:NAME}}
  * references that Kafka's EnvVarConfigProvider resolves on the worker, so the serialised spout never holds them;
  * {@link #open} refuses to start, naming the variables, when one is missing.
+ *
+ * <p>A broker outage must not kill the worker: KafkaSpout.nextTuple catches a retriable error of its poll, but
+ * not of its partition refresh (partitionsFor: "Timeout expired while fetching topic metadata") nor of its
+ * offset commit (commitSync: "Timeout of 60000ms expired before successfully committing offsets"). Either
+ * escaped the executor and halted the worker (exit 20) when the broker stayed down for more than 60 s
+ * (`make chaos` kafka-restart-5x). {@link #nextTuple} logs such an error and lets the next call try again:
+ * nothing was assigned or committed by the failed call, so the spout's state is unchanged and the commit
+ * is retried (at-least-once holds). Kafka's blocking calls give up after {@link #API_TIMEOUT_MS}, so the
+ * spout's thread (which also handles acks) is never blocked for a whole message timeout.
  */
 public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(LoanKafkaSpout.class);
+
+    /** default.api.timeout.ms and request.timeout.ms of the spout's consumer. */
+    static final int API_TIMEOUT_MS = 10_000;
 
     /** Stream fields emitted for each Kafka record (see {@link LoanRecordTranslator}). */
     public static final Fields FIELDS = new Fields(
@@ -106,6 +122,16 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
         return map;
     }
 
+    /** Poll, emit and commit as KafkaSpout does; a retriable Kafka error is logged and retried next call. */
+    @Override
+    public void nextTuple() {
+        try {
+            super.nextTuple();
+        } catch (RetriableException e) {
+            LOG.warn("Kafka unavailable, retrying on the next call: {}", e.toString());
+        }
+    }
+
     /** Assemble the KafkaSpoutConfig with the pipeline's guarantees. */
     static KafkaSpoutConfig<String, byte[]> config(String bootstrapServers, String topic, String groupId,
                                                    Long maxUncommittedOffsets, Long offsetCommitPeriodMs,
@@ -121,6 +147,8 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
         return builder
                 .setProp(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)
                 .setProp(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class)
+                .setProp(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, API_TIMEOUT_MS)
+                .setProp(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, API_TIMEOUT_MS)
                 .setGroupId(groupId)
                 .setProcessingGuarantee(ProcessingGuarantee.AT_LEAST_ONCE)
                 .setFirstPollOffsetStrategy(FirstPollOffsetStrategy.UNCOMMITTED_EARLIEST)
