@@ -12,11 +12,15 @@ from jobs.produce import line_key
 
 
 def sample(
-    at: float, lag: int | None, workers: set[int], ends: dict | None = None, committed: dict | None = None
+    at: float,
+    lag: int | None,
+    workers: set[int],
+    ends: dict[int, int] | None = None,
+    committed: dict[int, int] | None = None,
 ) -> Sample:
     if ends is None:
         ends, committed = ({}, {}) if lag is None else ({0: 1000}, {0: 1000 - lag})
-    return Sample(at, ends, committed, frozenset(workers))
+    return Sample(at, ends, committed if committed is not None else {}, frozenset(workers))
 
 
 SAMPLES = [sample(0, 10, {1}), sample(2, None, {1}), sample(4, 900, {2}), sample(6, 300, {2}), sample(8, 40, {2, 3})]
