@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from jobs import demo
 from jobs.drills import measure
-from jobs.drills.engine import Drill, Options, log
+from jobs.drills.engine import Drill, Options, Scenario, log
 from jobs.drills.scenarios import by_name, scenarios
 from jobs.settings import Settings
 
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def chosen(names: str) -> list:
+def chosen(names: str) -> list[Scenario]:
     """The scenarios named, in the order named; all (in the table's order) when none; exit on an unknown name."""
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in by_name()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ def until_up(
     max_pause_s: float = 15.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    out=None,
+    out: TextIO | None = None,
 ) -> T:
     """Run action; while it fails with a service error, print one line, wait and retry until budget_s passes.
 

@@ -16,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 
+from adapters.kafka import OffsetReader
+from adapters.settings import kafka_security_kwargs
 from jobs import demo, outage, reconcile
 from jobs.drills import measure, procs
 from jobs.drills.stream import Batch, Producer, mark_published, run_job, write_generated
@@ -86,11 +89,12 @@ def stack(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -
         raise RuntimeError(f"stack/stack.sh {' '.join(args)} failed: {proc.stdout[-400:]}")
 
 
-def set_fault(**fault) -> dict:
+def set_fault(**fault: object) -> dict[str, Any]:
     """Set the proxy's fault (mode, delay_s, poison_ids)."""
     resp = requests.put(PROXY_CONTROL, data=json.dumps(fault), timeout=5)
     resp.raise_for_status()
-    return resp.json()
+    answer: dict[str, Any] = resp.json()  # the proxy's control endpoint answers a JSON object
+    return answer
 
 
 class Sampler:
@@ -98,9 +102,10 @@ class Sampler:
 
     def __init__(self, bootstrap: str) -> None:
         """Prepare; start() begins sampling."""
-        self.bootstrap, self.samples = bootstrap, []
+        self.bootstrap = bootstrap
+        self.samples: list[measure.Sample] = []
         self._stop, self._lock = threading.Event(), threading.Lock()
-        self._admin = self._consumer = None
+        self._reader = self._new_reader()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="chaos-sampler")
 
     def start(self) -> None:
@@ -131,34 +136,26 @@ class Sampler:
             with self._lock:
                 self.samples.append(sample)
 
+    def _new_reader(self) -> OffsetReader:
+        return OffsetReader(self.bootstrap, timeout_ms=3000, client_id="loanrisk-chaos-lag", **kafka_security_kwargs())
+
     def offsets(self) -> tuple[dict[int, int], dict[int, int]]:
         """The input topic's end offsets and the spout group's committed offsets by partition; empty when unreadable."""
-        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-
         try:
-            if self._admin is None:
-                self._admin = KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap, client_id="loanrisk-chaos-lag", request_timeout_ms=3000
-                )
-                self._consumer = KafkaConsumer(
-                    bootstrap_servers=self.bootstrap,
-                    group_id=None,
-                    client_id="loanrisk-chaos-lag",
-                    request_timeout_ms=3000,
-                )
-            committed = self._admin.list_group_offsets(SPOUT_GROUP).get(SPOUT_GROUP, {})
-            parts = self._consumer.partitions_for_topic(INPUT_TOPIC) or set()
-            ends = self._consumer.end_offsets([TopicPartition(INPUT_TOPIC, p) for p in parts])
-            return (
-                {tp.partition: off for tp, off in ends.items()},
-                {tp.partition: om.offset for tp, om in committed.items() if tp.topic == INPUT_TOPIC},
-            )
+            committed, ends = self._reader.offsets(SPOUT_GROUP, INPUT_TOPIC)
         except Exception:  # noqa: BLE001 (Kafka restarting: no sample, fresh clients next time)
-            for client in (self._admin, self._consumer):
-                with contextlib.suppress(Exception):
-                    client and client.close()
-            self._admin = self._consumer = None
+            with contextlib.suppress(Exception):
+                self._reader.close()
+            self._reader = self._new_reader()  # even when closing failed half-way
             return {}, {}
+        return ends, {p: off for p, off in committed.items() if off is not None}
+
+
+@dataclass
+class Accounted(demo.Accounting):
+    """demo's accounting plus how long the drill waited for it (named in the row's notes)."""
+
+    settle_s: float = 0.0
 
 
 class Drill:
@@ -172,6 +169,8 @@ class Drill:
         )
         self.sampler = Sampler(settings.kafka_bootstrap)
         self.batches = 0
+        self.stopped: list[int] = []  # the pids a scenario SIGSTOPped, for its heal
+        self.model_versions: tuple[str, ...] = ()  # (shipped, deployed) by the model-redeploy scenario
 
     # ------------------------------------------------------------ life cycle
 
@@ -240,8 +239,9 @@ class Drill:
         )
         accounted = self.wait_accounted(batch, min(self.opts.settle_s, scenario.settle_s or self.opts.settle_s))
         for producer in batch.producers:
-            if producer.wait(1) not in (0, None):
-                row.problems.append(f"a file producer exited with {producer.proc.returncode} (see {producer.log})")
+            code = producer.wait(1)
+            if code not in (0, None):
+                row.problems.append(f"a file producer exited with {code} (see {producer.log})")
         if scenario.check:
             scenario.check(self, batch, row)
         self.wait_committed(healed)
@@ -270,6 +270,8 @@ class Drill:
 
     def heal(self, scenario: Scenario, row: measure.Row) -> None:
         """Heal the fault, retrying a few times: a drill must never leave the stack broken."""
+        if scenario.heal is None:
+            return
         for attempt in range(3):
             try:
                 scenario.heal(self)
@@ -279,19 +281,19 @@ class Drill:
                 time.sleep(5)
         row.problems.append("the fault could not be healed")
 
-    def wait_accounted(self, batch: Batch, settle_s: float) -> demo.Accounting:
+    def wait_accounted(self, batch: Batch, settle_s: float) -> Accounted:
         """Wait (at most settle_s) until every id and file line of the batch is in HBase or dead-lettered."""
-        acc = demo.Accounting(pending_ids=set(batch.ids), lines=list(batch.lines))
+        acc = Accounted(pending_ids=set(batch.ids), lines=list(batch.lines))
         demo.wait_accounted(self.settings, acc, settle_s)
         acc.settle_s = settle_s
         return acc
 
-    def account(self, batch: Batch, acc: demo.Accounting, row: measure.Row) -> None:
+    def account(self, batch: Batch, acc: Accounted, row: measure.Row) -> None:
         """Fill the row's loss, duplication and repetition counts from HBase and both topics."""
         ids, shas = batch.scope_ids, batch.scope_shas
         entries = reconcile.load_manifests(batch.manifests)[0]
 
-        def read() -> reconcile.Report:
+        def read() -> tuple[reconcile.Report, list[ev.DecisionEvent]]:
             letters = [
                 dl
                 for dl in reconcile.read_dead_letters(self.settings.kafka_bootstrap)[0]
@@ -339,7 +341,7 @@ def model_versions(settings: Settings, ids: list[str]) -> dict[str, str | None]:
     conn = reconcile.hbase_connection(settings)
     try:
         table = conn.table(ev.TABLE)
-        out = {}
+        out: dict[str, str | None] = {}
         for start in range(0, len(ids), 1000):
             keys = [i.encode() for i in ids[start : start + 1000]]
             for key, cols in table.rows(keys, columns=[ev.COL_DECIDED_BY, ev.COL_MODEL_VERSION]):

@@ -45,7 +45,7 @@ class Fault:
     mode: str = "pass"
     delay_s: float = 10.0
     poison_ids: set[str] = field(default_factory=set)
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def update(self, data: dict[str, Any]) -> str | None:
@@ -148,7 +148,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def forward(self, body: bytes) -> None:
         """Send the request upstream and relay the answer; reset the client when the upstream is unreachable."""
         up = self.server.upstream
-        conn = http.client.HTTPConnection(up.hostname, up.port or 80, timeout=60)
+        host = up.hostname or "localhost"  # an upstream URL without a host: the loopback, as connecting to None does
+        conn = http.client.HTTPConnection(host, up.port or 80, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
         try:
             conn.request(self.command, self.path, body=body or None, headers=headers)

@@ -11,7 +11,9 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from jobs.drills import procs
 from jobs.drills.engine import Drill, Scenario, log, model_versions, set_fault, stack
@@ -40,19 +42,23 @@ def restart(*services: str, env: dict[str, str] | None = None) -> None:
     stack("up", *services, env=env)
 
 
-def down(*services: str):
+def down(*services: str) -> Callable[[Drill, Batch], None]:
     """An inject that stops services."""
     return lambda _drill, _batch: stack("down", *services)
 
 
-def up(*services: str):
+def up(*services: str) -> Callable[[Drill], None]:
     """A heal that starts services (and waits until healthy)."""
     return lambda _drill: stack("up", *services)
 
 
-def fault(**settings):
+def fault(**settings: object) -> Callable[[Drill, Batch], None]:
     """An inject that sets the proxy's fault."""
-    return lambda _drill, _batch: set_fault(**settings)
+
+    def inject(_drill: Drill, _batch: Batch) -> None:
+        set_fault(**settings)
+
+    return inject
 
 
 def clear_fault(_drill: Drill) -> None:
@@ -101,14 +107,14 @@ def _id(line: bytes) -> str | None:
     return None if key is None else key.decode()
 
 
-def generated_records(n: int, seed: int) -> list[dict]:
+def generated_records(n: int, seed: int) -> list[dict[str, Any]]:
     """n generated applicants as canonical dicts."""
     from jobs.generate import generate_lines
 
     return [json.loads(line) for lines, _ in generate_lines(n, "jsonl", seed) for line in lines]
 
 
-def scored_by_model(records: list[dict]) -> dict:
+def scored_by_model(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The first record the pre-screen lets through to the Risk API."""
     from loanrisk.prescreen import PrescreenPolicy, decline_reasons
 

@@ -69,7 +69,8 @@ class Producer:
 
     def __init__(self, log: Path, *args: str) -> None:
         """Prepare the command line; nothing runs until start()."""
-        self.args, self.log, self.proc = args, log, None
+        self.args, self.log = args, log
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the producer (it waits through outages itself: --wait)."""
@@ -90,13 +91,13 @@ class Producer:
 
     def kill9(self) -> None:
         """kill -9 the producer (no flush, no cursor save: the drill checks nothing is lost anyway)."""
-        if self.pid:
+        if self.pid and self.proc:
             os.kill(self.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self, timeout: float = 60) -> int | None:
         """Ask it to finish its page and exit; kill it if it does not within the timeout."""
-        if self.pid:
+        if self.pid and self.proc:
             os.kill(self.pid, signal.SIGTERM)
             try:
                 return self.proc.wait(timeout=timeout)
@@ -121,19 +122,7 @@ def write_generated(run_dir: Path, n: int, seed: int, dirty_lines: int) -> Batch
     batch = Batch(run_dir, demo.csv_ids(csv_path))
     if dirty_lines > 0:
         dirty = run_dir / "dirty.jsonl"
-        run_job(
-            "jobs.generate",
-            "--count",
-            str(dirty_lines),
-            "--format",
-            "jsonl",
-            "--out",
-            str(dirty),
-            "--seed",
-            str(seed + 1),
-            "--dirt-rate",
-            str(demo.DIRT_RATE),
-        )
+        demo.generate_dirty(dirty, dirty_lines, seed + 1)
         add_file(batch, dirty, Path(f"{dirty}.dirt.jsonl"))
     return batch
 

@@ -346,12 +346,13 @@ class SubmitBolt(BatchingBolt):
             return self.score(part)
         answer = self.post_once(part)
         if isinstance(answer, Scored):
-            return answer.outcomes
+            return list(answer.outcomes)  # a copy typed as the wider list[Outcome]
         return answer if isinstance(answer, Unavailable) else self.score(part)
 
     def evaluate(self, applicants: list[events.Tracked]) -> Scored | Rejected | Unavailable:
         """POST the batch with bounded retries and backoff inside the time budget."""
-        start, last = time.monotonic(), Unavailable("not attempted")
+        start = time.monotonic()
+        last: Scored | Rejected | Unavailable = Unavailable("not attempted")
         for attempt in range(self.max_attempts):
             if attempt:
                 pause = self.backoff * 2 ** (attempt - 1)

@@ -38,14 +38,22 @@ RESULT = {
 }
 
 
-def _wire(applicant, app_id, offset=3):
+def _wire(applicant: dict[str, Any], app_id: str, offset: int = 3) -> list[Any]:
     app = {**applicant, "id": app_id}
     received = events.Received(events.Source("loan-applications", 0, offset), app_id, "", "ab" * 32, 1)
     return events.Tracked.of(app_id, app, received).to_wire()
 
 
+Applicants = list[dict[str, Any]]
+Answer = Callable[[Applicants], tuple[int, Any]]  # the applicants posted -> (status, JSON body)
+Calls = list[list[str]]
+StartApi = Callable[[Answer], tuple[dict[str, Any], Calls]]
+
+
 class Contract(BaseHTTPRequestHandler):
     """Answers POST /v1/evaluations/batch with ``self.server.answer(applicants)`` -> (status, body)."""
+
+    server: ContractServer
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -62,13 +70,21 @@ class Contract(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def risk_api() -> Iterator[Callable[[Callable], tuple[dict[str, Any], list]]]:
-    servers = []
+class ContractServer(ThreadingHTTPServer):
+    """The test Risk API's server: how it answers, and the ids of each call made."""
 
-    def start(answer: Callable) -> tuple[dict[str, Any], list]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Contract)
-        server.answer, server.calls = answer, []
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(("127.0.0.1", 0), Contract)
+        self.answer = answer
+        self.calls: Calls = []
+
+
+@pytest.fixture
+def risk_api() -> Iterator[StartApi]:
+    servers: list[ContractServer] = []
+
+    def start(answer: Answer) -> tuple[dict[str, Any], Calls]:
+        server = ContractServer(answer)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return {"loanrisk.risk_api.url": f"http://127.0.0.1:{server.server_port}"}, server.calls
@@ -78,10 +94,10 @@ def risk_api() -> Iterator[Callable[[Callable], tuple[dict[str, Any], list]]]:
         server.shutdown()
 
 
-def refusing(bad_ids: set[str]) -> Callable:
+def refusing(bad_ids: set[str]) -> Answer:
     """The agreed answer: results in order, null and a problem for each applicant in bad_ids."""
 
-    def answer(applicants):
+    def answer(applicants: Applicants) -> tuple[int, Any]:
         results = [None if a["id"] in bad_ids else {**RESULT, "application_id": a["id"]} for a in applicants]
         problems = [
             {"index": i, "field": "dti", "reason": "out_of_range", "detail": "dti must be <= 100"}
@@ -93,7 +109,9 @@ def refusing(bad_ids: set[str]) -> Callable:
     return answer
 
 
-def test_queued_batches_are_scored_in_one_call_and_emitted_per_shard(applicant, risk_api):
+def test_queued_batches_are_scored_in_one_call_and_emitted_per_shard(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """Two batches waiting together: one HTTP call; the decided leave per shard, anchored to their inputs."""
     conf, calls = risk_api(refusing(set()))
     cap = Captured(SubmitBolt, conf)
@@ -110,7 +128,9 @@ def test_queued_batches_are_scored_in_one_call_and_emitted_per_shard(applicant, 
     assert cap.failed() == []
 
 
-def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_resending(applicant, risk_api):
+def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_resending(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """The 200 answer with problems: RISK_API_REJECTED letters (field, detail), the others decided, one call."""
     conf, calls = risk_api(refusing({"G2"}))
     cap = Captured(SubmitBolt, conf)
@@ -120,6 +140,7 @@ def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_
     assert [w[0] for w in decided["tuple"][1]] == ["G1", "G3"]
     [letter] = cap.emitted(DEAD_LETTER_STREAM)
     parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
+    assert isinstance(parsed, events.DeadLetter), parsed
     assert letter["anchors"] == [tup.id]
     assert parsed.reason == events.RISK_API_REJECTED
     assert (parsed.application_id, parsed.field, parsed.source.offset) == ("G2", "dti", 8)
@@ -127,7 +148,7 @@ def test_applicants_with_a_problem_are_dead_lettered_and_the_rest_saved_without_
     assert cap.acked() == [tup.id]
 
 
-def test_the_current_answer_without_problems_still_works(applicant, risk_api):
+def test_the_current_answer_without_problems_still_works(applicant: dict[str, Any], risk_api: StartApi) -> None:
     """An answer with only ``results`` (today's API) decides every applicant."""
     conf, _ = risk_api(lambda apps: (200, {"results": [{**RESULT, "application_id": a["id"]} for a in apps]}))
     cap = Captured(SubmitBolt, conf)
@@ -136,10 +157,12 @@ def test_the_current_answer_without_problems_still_works(applicant, risk_api):
     assert cap.emitted(DEAD_LETTER_STREAM) == []
 
 
-def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resends_the_rest(applicant, risk_api):
+def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resends_the_rest(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """As before the batch contract: the applicant a 422 names is dead-lettered, the others sent again."""
 
-    def answer(apps):
+    def answer(apps: Applicants) -> tuple[int, Any]:
         ids = [a["id"] for a in apps]
         if "G2" in ids:
             return 422, {
@@ -157,10 +180,10 @@ def test_a_422_for_the_whole_request_dead_letters_the_named_applicant_and_resend
     assert [e["tuple"][0] for e in cap.emitted(DEAD_LETTER_STREAM)] == ["G2"]
 
 
-def refusing_with_422(member: str) -> Callable:
+def refusing_with_422(member: str) -> Answer:
     """An older API's 422 for the whole request, naming G2 only inside its list of per-field problems."""
 
-    def answer(apps):
+    def answer(apps: Applicants) -> tuple[int, Any]:
         ids = [a["id"] for a in apps]
         if "G2" in ids:
             entry = {"index": ids.index("G2"), "field": "grade", "reason": "invalid", "detail": "grade must be A-G"}
@@ -171,7 +194,9 @@ def refusing_with_422(member: str) -> Callable:
 
 
 @pytest.mark.parametrize("member", ["invalid_params", "errors"])
-def test_a_422_names_the_applicant_and_field_in_invalid_params_or_the_older_errors(applicant, risk_api, member):
+def test_a_422_names_the_applicant_and_field_in_invalid_params_or_the_older_errors(
+    applicant: dict[str, Any], risk_api: StartApi, member: str
+) -> None:
     """The unified problem+json lists ``invalid_params``; the older ``errors`` is still read."""
     conf, calls = risk_api(refusing_with_422(member))
     cap = Captured(SubmitBolt, conf)
@@ -179,10 +204,13 @@ def test_a_422_names_the_applicant_and_field_in_invalid_params_or_the_older_erro
     assert calls == [["G1", "G2", "G3"], ["G1", "G3"]]
     [letter] = cap.emitted(DEAD_LETTER_STREAM)
     parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
+    assert isinstance(parsed, events.DeadLetter), parsed
     assert (parsed.application_id, parsed.reason, parsed.field) == ("G2", events.RISK_API_REJECTED, "grade")
 
 
-def test_a_batch_the_api_cannot_answer_is_failed_whole_and_scored_on_replay(applicant, risk_api):
+def test_a_batch_the_api_cannot_answer_is_failed_whole_and_scored_on_replay(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """Down API: every input tuple failed, nothing emitted; the replayed batch is then scored normally."""
     cap = Captured(SubmitBolt, DOWN_API)
     ids = cap.arrive([[0, [_wire(applicant, "G1")]], [1, [_wire(applicant, "G2")]]])
@@ -196,7 +224,7 @@ def test_a_batch_the_api_cannot_answer_is_failed_whole_and_scored_on_replay(appl
     assert sorted(replay.acked()) == sorted(again)
 
 
-def test_retries_stay_inside_the_budget(applicant):
+def test_retries_stay_inside_the_budget(applicant: dict[str, Any]) -> None:
     """Bounded retries: a down API costs at most the retry budget, far below Storm's timeouts."""
     cap = Captured(SubmitBolt, {**DOWN_API, "loanrisk.risk_api.backoff_secs": 0.2})
     start = time.monotonic()
@@ -205,7 +233,7 @@ def test_retries_stay_inside_the_budget(applicant):
     assert len(cap.failed()) == 1
 
 
-def test_naive_design_calls_the_api_once_per_applicant(applicant, risk_api):
+def test_naive_design_calls_the_api_once_per_applicant(applicant: dict[str, Any], risk_api: StartApi) -> None:
     """loanrisk.design=naive: one HTTP call per applicant."""
     conf, calls = risk_api(refusing(set()))
     cap = Captured(SubmitBolt, {**conf, "loanrisk.design": "naive"})
@@ -213,18 +241,20 @@ def test_naive_design_calls_the_api_once_per_applicant(applicant, risk_api):
     assert calls == [["G1"], ["G2"]]
 
 
-def test_read_results_keeps_order_and_versions():
+def test_read_results_keeps_order_and_versions() -> None:
     """A well-formed answer becomes MODEL decisions in request order."""
     body = {"results": [{**RESULT, "application_id": "A"}, {**RESULT, "application_id": "B"}]}
     scored = read_results(body, ["A", "B"])
     assert isinstance(scored, Scored)
-    assert [(d.application_id, d.model_version, d.decided_by) for d in scored.outcomes] == [
+    decisions = [d for d in scored.outcomes if isinstance(d, events.Decision)]
+    assert decisions == scored.outcomes
+    assert [(d.application_id, d.model_version, d.decided_by) for d in decisions] == [
         ("A", "m1", "MODEL"),
         ("B", "m1", "MODEL"),
     ]
 
 
-def test_read_results_turns_problems_into_per_applicant_refusals():
+def test_read_results_turns_problems_into_per_applicant_refusals() -> None:
     """null + a problem entry: a Problem in that position, decisions elsewhere."""
     body = {
         "results": [None, {**RESULT, "application_id": "B"}],
@@ -233,7 +263,9 @@ def test_read_results_turns_problems_into_per_applicant_refusals():
     scored = read_results(body, ["A", "B"])
     assert isinstance(scored, Scored)
     assert scored.outcomes[0] == Problem("grade", "invalid: grade must be A-G")
-    assert scored.outcomes[1].application_id == "B"
+    decided = scored.outcomes[1]
+    assert isinstance(decided, events.Decision)
+    assert decided.application_id == "B"
 
 
 @pytest.mark.parametrize(
@@ -248,7 +280,7 @@ def test_read_results_turns_problems_into_per_applicant_refusals():
         None,
     ],
 )
-def test_read_results_refuses_answers_that_do_not_match(body):
+def test_read_results_refuses_answers_that_do_not_match(body: Any) -> None:
     """Missing, reordered, malformed or unexplained null results are an outage, never a score."""
     assert isinstance(read_results(body, ["A", "B"]), Unavailable)
 
@@ -268,6 +300,6 @@ def test_read_results_refuses_answers_that_do_not_match(body):
         ({"index": True}, 5, None),
     ],
 )
-def test_rejected_index(problem, size, expected):
+def test_rejected_index(problem: dict[str, Any], size: int, expected: int | None) -> None:
     """The applicant a 422 names is found in the common problem shapes, or reported unknown."""
     assert rejected_index(problem, size) == expected

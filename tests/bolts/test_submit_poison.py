@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,6 +46,8 @@ def _wire(applicant: dict[str, Any], app_id: str, **changes: Any) -> list[Any]:
 class RiskApi(BaseHTTPRequestHandler):
     """The batch endpoint: 500 (a problem document) for a batch naming a poison id, or for all when storming."""
 
+    server: PoisonServer
+
     def do_POST(self) -> None:
         ids = [a["id"] for a in json.loads(self.rfile.read(int(self.headers["Content-Length"])))["applicants"]]
         self.server.calls.append(ids)
@@ -64,13 +66,24 @@ class RiskApi(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def risk_api() -> Iterator[Callable[..., tuple[dict[str, Any], ThreadingHTTPServer]]]:
-    servers = []
+class PoisonServer(ThreadingHTTPServer):
+    """The test Risk API's server: the poison ids, whether every call fails, and the ids of each call made."""
 
-    def start(poison: set[str] = frozenset(), storm: bool = False) -> tuple[dict[str, Any], ThreadingHTTPServer]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), RiskApi)
-        server.poison, server.storm, server.calls = set(poison), storm, []
+    def __init__(self, poison: set[str], storm: bool) -> None:
+        super().__init__(("127.0.0.1", 0), RiskApi)
+        self.poison, self.storm = poison, storm
+        self.calls: list[list[str]] = []
+
+
+StartApi = Callable[..., tuple[dict[str, Any], PoisonServer]]
+
+
+@pytest.fixture
+def risk_api() -> Iterator[StartApi]:
+    servers: list[PoisonServer] = []
+
+    def start(poison: Collection[str] = frozenset(), storm: bool = False) -> tuple[dict[str, Any], PoisonServer]:
+        server = PoisonServer(set(poison), storm)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return {**FAST, "loanrisk.risk_api.url": f"http://127.0.0.1:{server.server_port}"}, server
@@ -85,10 +98,17 @@ def saved_ids(cap: Captured) -> list[str]:
 
 
 def letters(cap: Captured) -> list[events.DeadLetter]:
-    return [events.parse_dead_letter(events.dumps(e["tuple"][1])) for e in cap.emitted(DEAD_LETTER_STREAM)]
+    found = []
+    for emitted in cap.emitted(DEAD_LETTER_STREAM):
+        letter = events.parse_dead_letter(events.dumps(emitted["tuple"][1]))
+        assert isinstance(letter, events.DeadLetter), letter
+        found.append(letter)
+    return found
 
 
-def test_the_poison_is_isolated_its_tuple_replayed_and_the_other_tuples_scored(applicant, risk_api):
+def test_the_poison_is_isolated_its_tuple_replayed_and_the_other_tuples_scored(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """First delivery: bisection finds P1; the other tuple is saved and acked, P1's tuple failed whole."""
     conf, server = risk_api(poison={"P1"})
     cap = Captured(SubmitBolt, conf)
@@ -103,7 +123,9 @@ def test_the_poison_is_isolated_its_tuple_replayed_and_the_other_tuples_scored(a
     assert len(server.calls) < 12
 
 
-def test_the_poison_is_dead_lettered_on_its_third_delivery_and_the_rest_of_its_tuple_emitted(applicant, risk_api):
+def test_the_poison_is_dead_lettered_on_its_third_delivery_and_the_rest_of_its_tuple_emitted(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """Deliveries 1 and 2 fail the tuple; the 3rd dead-letters P1 (RISK_API_FAILED, status and body) and acks."""
     conf, _ = risk_api(poison={"P1"})
     cap = Captured(SubmitBolt, conf)
@@ -122,7 +144,9 @@ def test_the_poison_is_dead_lettered_on_its_third_delivery_and_the_rest_of_its_t
     assert cap.acked() == [third.id]
 
 
-def test_a_500_storm_dead_letters_nobody_and_fails_every_delivery(applicant, risk_api):
+def test_a_500_storm_dead_letters_nobody_and_fails_every_delivery(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """Every call answered 500: each delivery is failed for replay, no letter however often it comes back."""
     conf, server = risk_api(storm=True)
     cap = Captured(SubmitBolt, conf)
@@ -134,7 +158,7 @@ def test_a_500_storm_dead_letters_nobody_and_fails_every_delivery(applicant, ris
     assert len(server.calls) <= 5 * (FAST["loanrisk.risk_api.max_attempts"] + 6)  # the bisection gives up early
 
 
-def test_a_storm_does_not_convict_a_lone_applicant_either(applicant, risk_api):
+def test_a_storm_does_not_convict_a_lone_applicant_either(applicant: dict[str, Any], risk_api: StartApi) -> None:
     """A batch of one failing again and again with no other call answered is not a poison record."""
     conf, _ = risk_api(storm=True)
     cap = Captured(SubmitBolt, conf)
@@ -143,7 +167,9 @@ def test_a_storm_does_not_convict_a_lone_applicant_either(applicant, risk_api):
     assert cap.emitted(DEAD_LETTER_STREAM) == []
 
 
-def test_a_lone_poison_is_dead_lettered_when_other_calls_succeed_between_its_deliveries(applicant, risk_api):
+def test_a_lone_poison_is_dead_lettered_when_other_calls_succeed_between_its_deliveries(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
     """At low rates the poison travels alone: each of its failures counts once the API answered others since."""
     conf, _ = risk_api(poison={"P1"})
     cap = Captured(SubmitBolt, conf)
@@ -155,7 +181,7 @@ def test_a_lone_poison_is_dead_lettered_when_other_calls_succeed_between_its_del
     assert len(cap.failed()) == 2
 
 
-def test_an_unreachable_api_is_an_outage_never_a_poison(applicant):
+def test_an_unreachable_api_is_an_outage_never_a_poison(applicant: dict[str, Any]) -> None:
     """Connection refused: no bisection, no count, the tuple is failed every time (nothing lost while down)."""
     cap = Captured(SubmitBolt, {**FAST, "loanrisk.risk_api.url": "http://127.0.0.1:9"})
     tuples = [cap.feed([0, [_wire(applicant, "G1"), _wire(applicant, "G2")]]) for _ in range(4)]
@@ -163,7 +189,7 @@ def test_an_unreachable_api_is_an_outage_never_a_poison(applicant):
     assert cap.emitted(DEAD_LETTER_STREAM) == []
 
 
-def test_new_content_under_the_same_id_starts_a_new_count(applicant, risk_api):
+def test_new_content_under_the_same_id_starts_a_new_count(applicant: dict[str, Any], risk_api: StartApi) -> None:
     """Deliveries are counted per id and fingerprint."""
     conf, _ = risk_api(poison={"P1"})
     cap = Captured(SubmitBolt, conf)
@@ -173,7 +199,7 @@ def test_new_content_under_the_same_id_starts_a_new_count(applicant, risk_api):
     assert len(cap.failed()) == 3
 
 
-def test_deliveries_count_a_failure_only_after_an_answer_since_the_previous_one():
+def test_deliveries_count_a_failure_only_after_an_answer_since_the_previous_one() -> None:
     deliveries = Deliveries(bound=3)
     key = ("P1", "f" * 64)
     assert deliveries.failed(key) is None  # 1
@@ -186,7 +212,7 @@ def test_deliveries_count_a_failure_only_after_an_answer_since_the_previous_one(
     assert len(deliveries) == 0
 
 
-def test_deliveries_forget_the_oldest_beyond_their_capacity():
+def test_deliveries_forget_the_oldest_beyond_their_capacity() -> None:
     deliveries = Deliveries(bound=3, capacity=2)
     for i in range(3):
         deliveries.failed((f"P{i}", "f"))

@@ -12,11 +12,15 @@ from jobs.produce import line_key
 
 
 def sample(
-    at: float, lag: int | None, workers: set[int], ends: dict | None = None, committed: dict | None = None
+    at: float,
+    lag: int | None,
+    workers: set[int],
+    ends: dict[int, int] | None = None,
+    committed: dict[int, int] | None = None,
 ) -> Sample:
     if ends is None:
         ends, committed = ({}, {}) if lag is None else ({0: 1000}, {0: 1000 - lag})
-    return Sample(at, ends, committed, frozenset(workers))
+    return Sample(at, ends, committed if committed is not None else {}, frozenset(workers))
 
 
 SAMPLES = [sample(0, 10, {1}), sample(2, None, {1}), sample(4, 900, {2}), sample(6, 300, {2}), sample(8, 40, {2, 3})]
@@ -64,10 +68,14 @@ def test_the_table_has_a_header_a_rule_and_one_line_per_scenario_then_notes() ->
         Row("poison", lost=1, problems=["always-500 not dead-lettered"]),
     ]
     lines = format_table(rows).splitlines()
-    assert lines[0].startswith("| scenario") and set(lines[1]) <= {"|", "-"}
-    assert "worker-kill" in lines[2] and lines[2].split("|")[-2].strip() == "ok"
-    assert "FAIL" in lines[3] and "not recovered" in lines[3]
-    assert lines[4] == "- worker-kill: n" and "FAILED CHECK" in lines[5]
+    assert lines[0].startswith("| scenario")
+    assert set(lines[1]) <= {"|", "-"}
+    assert "worker-kill" in lines[2]
+    assert lines[2].split("|")[-2].strip() == "ok"
+    assert "FAIL" in lines[3]
+    assert "not recovered" in lines[3]
+    assert lines[4] == "- worker-kill: n"
+    assert "FAILED CHECK" in lines[5]
 
 
 def test_the_proxy_poisons_a_batch_naming_a_poison_id() -> None:
@@ -80,8 +88,11 @@ def test_the_proxy_poisons_a_batch_naming_a_poison_id() -> None:
 
 def test_the_proxy_fault_accepts_known_modes_only() -> None:
     fault = Fault()
-    assert fault.update({"mode": "slow", "delay_s": 3}) is None and fault.mode == "slow" and fault.delay_s == 3
-    assert fault.update({"mode": "explode"}) is not None and fault.mode == "slow"
+    assert fault.update({"mode": "slow", "delay_s": 3}) is None
+    assert fault.mode == "slow"
+    assert fault.delay_s == 3
+    assert fault.update({"mode": "explode"}) is not None
+    assert fault.mode == "slow"
     assert fault.update({"delay_s": "soon"}) is not None
 
 

@@ -41,7 +41,8 @@ def test_a_short_outage_is_waited_through_with_one_line_per_retry() -> None:
     result = until_up(
         action, "reading kafka", label="demo", budget_s=60, errors=(OSError,), clock=clock, sleep=clock.sleep, out=out
     )
-    assert result == "done" and calls["n"] == 4
+    assert result == "done"
+    assert calls["n"] == 4
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
     assert all(line.startswith("[demo] reading kafka: ConnectionRefusedError") for line in lines)
@@ -50,7 +51,7 @@ def test_a_short_outage_is_waited_through_with_one_line_per_retry() -> None:
 
 def test_an_outage_longer_than_the_budget_raises_the_last_error() -> None:
     clock, out = Clock(), io.StringIO()
-    action, calls = flaky(100, TimeoutError("no broker"))
+    action, _ = flaky(100, TimeoutError("no broker"))
     with pytest.raises(TimeoutError):
         until_up(action, "x", budget_s=20, errors=(TimeoutError,), clock=clock, sleep=clock.sleep, out=out)
     assert clock.now <= 20
@@ -60,14 +61,14 @@ def test_an_outage_longer_than_the_budget_raises_the_last_error() -> None:
 def test_errors_that_are_not_outages_are_not_retried() -> None:
     action, calls = flaky(1, KeyError("bug"))
     with pytest.raises(KeyError):
-        until_up(action, "x", errors=(OSError,), sleep=lambda s: None, out=io.StringIO())
+        until_up(action, "x", errors=(OSError,), sleep=lambda _s: None, out=io.StringIO())
     assert calls["n"] == 1
 
 
 def test_budget_zero_fails_at_once() -> None:
     action, calls = flaky(1, OSError("down"))
-    with pytest.raises(OSError):
-        until_up(action, "x", budget_s=0, errors=(OSError,), sleep=lambda s: None, out=io.StringIO())
+    with pytest.raises(OSError, match="down"):
+        until_up(action, "x", budget_s=0, errors=(OSError,), sleep=lambda _s: None, out=io.StringIO())
     assert calls["n"] == 1
 
 
