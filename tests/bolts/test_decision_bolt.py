@@ -25,12 +25,17 @@ def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input
     tup = cap.feed([1, [_wire(applicant, id="G1"), _wire(applicant, id="G2", grade="E", sub_grade="E3")]])
     [model] = cap.emitted()
     [declined] = cap.emitted(DECLINED_STREAM)
-    assert model["tuple"][0] == 1 and [w[0] for w in model["tuple"][1]] == ["G1"]
-    assert model["anchors"] == [tup.id] and declined["anchors"] == [tup.id]
+    assert model["tuple"][0] == 1
+    assert [w[0] for w in model["tuple"][1]] == ["G1"]
+    assert model["anchors"] == [tup.id]
+    assert declined["anchors"] == [tup.id]
     [item] = declined["tuple"][1]
     decision = item[7]
-    assert item[0] == "G2" and decision["decision"] == "DECLINE" and decision["decided_by"] == "PRESCREEN"
-    assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"] and decision["probability_of_default"] is None
+    assert item[0] == "G2"
+    assert decision["decision"] == "DECLINE"
+    assert decision["decided_by"] == "PRESCREEN"
+    assert [r["code"] for r in decision["reasons"]] == ["PS_GRADE"]
+    assert decision["probability_of_default"] is None
     assert decision["policy_version"] == "prescreen-v3"
     assert cap.emitted_and_acked()[-1] == ("ack", tup.id)
 
@@ -40,7 +45,8 @@ def test_batches_arriving_together_are_merged_per_shard_with_all_their_anchors(a
     cap = Captured(DecisionBolt)
     ids = cap.arrive([[1, [_wire(applicant, id="G1")]], [1, [_wire(applicant, id="G3")]]])
     [model] = cap.emitted()
-    assert [w[0] for w in model["tuple"][1]] == ["G1", "G3"] and sorted(model["anchors"]) == sorted(ids)
+    assert [w[0] for w in model["tuple"][1]] == ["G1", "G3"]
+    assert sorted(model["anchors"]) == sorted(ids)
     assert sorted(cap.acked()) == sorted(ids)
 
 
@@ -58,7 +64,9 @@ def test_replay_of_the_same_record_is_routed_again(applicant):
     cap = Captured(DecisionBolt)
     cap.feed([0, [_wire(applicant)]])
     cap.feed([0, [_wire(applicant)]])
-    assert len(cap.emitted()) == 2 and len(cap.acked()) == 2 and cap.emitted(DEAD_LETTER_STREAM) == []
+    assert len(cap.emitted()) == 2
+    assert len(cap.acked()) == 2
+    assert cap.emitted(DEAD_LETTER_STREAM) == []
 
 
 def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applicant):
@@ -66,9 +74,13 @@ def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applican
     cap = Captured(DecisionBolt)
     first = cap.feed([0, [_wire(applicant, offset=3)]])
     later = cap.feed([0, [_wire(applicant, offset=9, loan_amnt=15_000.0)]])
-    assert [e["anchors"] for e in cap.emitted()] == [[first.id]] and cap.emitted(DECLINED_STREAM) == []
+    assert [e["anchors"] for e in cap.emitted()] == [[first.id]]
+    assert cap.emitted(DECLINED_STREAM) == []
     [letter] = cap.emitted(DEAD_LETTER_STREAM)
     parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
-    assert letter["anchors"] == [later.id] and parsed.reason == events.DUPLICATE_ID and parsed.source.offset == 9
-    assert parsed.raw == "" and parsed.raw_sha256 == "0" * 64
+    assert letter["anchors"] == [later.id]
+    assert parsed.reason == events.DUPLICATE_ID
+    assert parsed.source.offset == 9
+    assert parsed.raw == ""
+    assert parsed.raw_sha256 == "0" * 64
     assert cap.acked() == [first.id, later.id]

@@ -27,7 +27,8 @@ def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant)
     ids = cap.arrive(_records(applicant, 3))
     [emit] = cap.emitted()
     shard, items = emit["tuple"]
-    assert shard == 0 and [events.Tracked.from_wire(w).application_id for w in items] == [
+    assert shard == 0
+    assert [events.Tracked.from_wire(w).application_id for w in items] == [
         "G000000",
         "G000001",
         "G000002",
@@ -43,8 +44,10 @@ def test_a_batch_carries_coordinates_and_sha_but_not_the_payload(applicant):
     cap.feed(spout_values(payload, key=applicant["id"], offset=17))
     [wire] = cap.emitted()[0]["tuple"][1]
     tracked = events.Tracked.from_wire(wire)
-    assert tracked.applicant == applicant and tracked.source == events.Source("loan-applications", 2, 17)
-    assert tracked.raw_sha256 == hashlib.sha256(payload).hexdigest() and tracked.kafka_ts_ms == 1_790_000_000_017
+    assert tracked.applicant == applicant
+    assert tracked.source == events.Source("loan-applications", 2, 17)
+    assert tracked.raw_sha256 == hashlib.sha256(payload).hexdigest()
+    assert tracked.kafka_ts_ms == 1_790_000_000_017
     assert payload.decode() not in str(wire)
 
 
@@ -52,7 +55,8 @@ def test_a_lone_record_is_flushed_as_soon_as_the_input_runs_dry(applicant):
     """Nothing else waiting in the pipe: the record leaves at once (no tick, no timer)."""
     cap = Captured(FilterBolt, ONE_SHARD)
     tup = cap.feed(_records(applicant, 1)[0])
-    assert len(cap.emitted()) == 1 and cap.acked() == [tup.id]
+    assert len(cap.emitted()) == 1
+    assert cap.acked() == [tup.id]
 
 
 def test_batch_size_caps_a_flush(applicant):
@@ -73,7 +77,8 @@ def test_each_id_goes_to_its_own_shard_every_time(applicant):
         shard, items = emit["tuple"]
         for wire in items:
             seen.setdefault(wire[0], set()).add(shard)
-    assert len(seen) == 40 and all(shards == {events.shard_of(i, 4)} for i, shards in seen.items())
+    assert len(seen) == 40
+    assert all(shards == {events.shard_of(i, 4)} for i, shards in seen.items())
     assert len({s for shards in seen.values() for s in shards}) > 1
 
 
@@ -86,10 +91,13 @@ def test_invalid_records_leave_on_the_dead_letter_stream_with_payload_and_reason
     assert [e["anchors"] for e in letters] == [[ids[1]], [ids[2]]]
     parsed = [events.parse_dead_letter(events.dumps(e["tuple"][1])) for e in letters]
     assert [d.reason for d in parsed] == ["BAD_JSON", "BAD_JSON"]
-    assert parsed[1].raw == payloads[2].decode() and parsed[1].raw_sha256 == hashlib.sha256(payloads[2]).hexdigest()
-    assert parsed[1].source.offset == 2 and letters[1]["tuple"][0] is None
+    assert parsed[1].raw == payloads[2].decode()
+    assert parsed[1].raw_sha256 == hashlib.sha256(payloads[2]).hexdigest()
+    assert parsed[1].source.offset == 2
+    assert letters[1]["tuple"][0] is None
     assert [e["anchors"] for e in cap.emitted()] == [[ids[0]]]
-    assert sorted(cap.acked()) == sorted(ids) and cap.failed() == []
+    assert sorted(cap.acked()) == sorted(ids)
+    assert cap.failed() == []
 
 
 def test_naive_design_sends_one_applicant_per_tuple(applicant):

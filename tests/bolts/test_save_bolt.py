@@ -32,7 +32,9 @@ def test_every_input_of_a_flush_is_failed_when_hbase_is_unreachable(applicant):
     """Batches from both upstream bolts queued together: all of them failed (replayed), none acked."""
     cap = Captured(SaveBolt, DOWN)
     ids = cap.arrive([[0, [_decided(applicant, "G1"), _decided(applicant, "G2")]], [0, [_decided(applicant, "G3")]]])
-    assert sorted(cap.failed()) == sorted(ids) and cap.acked() == [] and cap.emitted("dead_letter") == []
+    assert sorted(cap.failed()) == sorted(ids)
+    assert cap.acked() == []
+    assert cap.emitted("dead_letter") == []
 
 
 def test_dead_letters_are_failed_not_dropped_when_kafka_cannot_take_them():
@@ -40,4 +42,5 @@ def test_dead_letters_are_failed_not_dropped_when_kafka_cannot_take_them():
     cap = Captured(DeadLetterBolt, DOWN)
     letter = events.DeadLetter("BAD_JSON", None, "x", None, "{", "0" * 64, events.Source("t", 0, 1), 5).to_dict()
     ids = cap.arrive([[None, letter], ["G1", letter]], stream="dead_letter")
-    assert sorted(cap.failed()) == sorted(ids) and cap.acked() == []
+    assert sorted(cap.failed()) == sorted(ids)
+    assert cap.acked() == []

@@ -58,7 +58,9 @@ def test_api_mode_resumes_from_the_durable_cursor_without_gap_or_repeat(settings
     half = len(expected) * 3 // 5
     first = produce.run_api(settings, cursor_file, until_caught_up=True, topic=topic, max_records=half)
     saved = produce.CursorStore(cursor_file).load()
-    assert first.published == half and saved.cursor == first.cursor and saved.published == half
+    assert first.published == half
+    assert saved.cursor == first.cursor
+    assert saved.published == half
     assert saved.kafka_cluster_id == produce.kafka_cluster_id(settings)
     rest = len(expected) - half
     second = produce.run_api(settings, cursor_file, until_caught_up=True, topic=topic, max_records=rest)
@@ -85,4 +87,5 @@ def test_file_mode_publishes_exact_bytes_and_stops_cleanly_on_sigterm(settings, 
     assert 0 < published < len(lines)
     assert len(records) == published
     assert [r.value for r in records] == lines[:published]
-    assert records[5].key is None and records[6].key == b"GT6"
+    assert records[5].key is None
+    assert records[6].key == b"GT6"

@@ -94,7 +94,8 @@ def test_envs_hold_only_what_differs_from_the_defaults():
     for env in CONFIG["envs"].values():
         for key, value in env["options"].items():
             if key.startswith("loanrisk.") and not key.startswith("loanrisk.prescreen."):
-                assert key in DEFAULTS and value != DEFAULTS[key], key
+                assert key in DEFAULTS, key
+                assert value != DEFAULTS[key], key
             assert STORM_DEFAULTS.get(key, object()) != value, key
 
 
