@@ -400,7 +400,7 @@ def storm_components(settings: Settings) -> list[dict[str, Any]]:
 
     try:
         return storm_figures(settings)
-    except Exception as exc:  # Storm UI busy: the figures are a diagnosis, not the measurement
+    except Exception as exc:  # noqa: BLE001 Storm UI busy: the figures are a diagnosis, not the measurement
         return [{"error": repr(exc)}]
 
 
@@ -537,8 +537,10 @@ def sustained_note(r: dict[str, Any]) -> str:
 def table(report: dict[str, Any]) -> str:
     d = {r["design"]: r for r in report["drains"]}
     lines = [
-        f"make bench  {report['at']}  host load average {report['load_before']} -> {report['load_after']} "
-        f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)",
+        (
+            f"make bench  {report['at']}  host load average {report['load_before']} -> {report['load_after']} "
+            f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)"
+        ),
         "",
     ]
     if report.get("options"):
@@ -565,8 +567,10 @@ def table(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"{'latency, Kafka ts -> HBase write':<34}{'offered/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}  sustained",
+        (
+            f"{'latency, Kafka ts -> HBase write':<34}{'offered/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+            f"{'max ms':>9}  sustained"
+        ),
     ]
     for r in report["latency"]:
         lines.append(
@@ -599,17 +603,21 @@ def table(report: dict[str, Any]) -> str:
     lim = report["in_process"]
     lines += [
         "",
-        f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
-        f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)",
+        (
+            f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
+            f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)"
+        ),
     ]
     acc = report["accounting"]
     if "error" in acc:
-        return "\n".join(lines + ["", f"accounting could not read HBase: {acc['error']} (run `make reconcile`)"])
+        return "\n".join([*lines, "", f"accounting could not read HBase: {acc['error']} (run `make reconcile`)"])
     lines += [
         "",
-        f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
-        f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
-        f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}",
+        (
+            f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
+            f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
+            f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}"
+        ),
     ]
     return "\n".join(lines)
 
@@ -656,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     report["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         report["accounting"] = accounting(settings, batches)
-    except Exception as exc:  # the measurements above are kept and printed even when HBase cannot be read
+    except Exception as exc:  # noqa: BLE001 the measurements above are kept and printed even when HBase cannot be read
         report["accounting"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     print(table(report))
     path = args.json or ROOT / "var" / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

@@ -198,7 +198,7 @@ def test_bad_records_reach_the_dead_letter_topic_through_the_dead_letter_bolt(sc
                 hashlib.sha256(p).hexdigest(),
                 _is_utf8(p),
             ]
-            for i, (k, p) in enumerate(zip(keys, bad))
+            for i, (k, p) in enumerate(zip(keys, bad, strict=True))
         ]
     )
     assert cap.acked() == ids

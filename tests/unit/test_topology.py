@@ -117,7 +117,7 @@ def test_bolts_read_the_design_preset_and_explicit_settings_win():
     assert opt({"loanrisk.design": "naive"}, "loanrisk.save.batch_size") == 1
     assert opt({"loanrisk.design": "naive", "loanrisk.save.batch_size": "9"}, "loanrisk.save.batch_size") == 9
     assert opt({"loanrisk.hbase.batch_puts": "false"}, "loanrisk.hbase.batch_puts") is False
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"loanrisk\.design must be one of"):
         merged({"loanrisk.design": "fast"})
 
 
