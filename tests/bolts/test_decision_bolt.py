@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness import Captured
 
 from bolts.common import DEAD_LETTER_STREAM
@@ -9,17 +11,17 @@ from bolts.decision import DECLINED_STREAM, DecisionBolt
 from loanrisk import events
 
 
-def _wire(applicant, offset=3, **change):
+def _wire(applicant: dict[str, Any], offset: int = 3, **change: Any) -> list[Any]:
     app = {**applicant, **change}
     return _tracked(app, offset).to_wire()
 
 
-def _tracked(app, offset):
+def _tracked(app: dict[str, Any], offset: int) -> events.Tracked:
     received = events.Received(events.Source("loan-applications", 0, offset), app["id"], "", "0" * 64, 1)
     return events.Tracked.of(app["id"], app, received)
 
 
-def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input(applicant):
+def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input(applicant: dict[str, Any]) -> None:
     """One input batch: acceptable applicants to the model, grade E to declined; both anchored to it, then acked."""
     cap = Captured(DecisionBolt, name="decision_bolt")
     tup = cap.feed([1, [_wire(applicant, id="G1"), _wire(applicant, id="G2", grade="E", sub_grade="E3")]])
@@ -40,7 +42,7 @@ def test_batch_is_split_between_model_and_declined_streams_anchored_to_its_input
     assert cap.emitted_and_acked()[-1] == ("ack", tup.id)
 
 
-def test_batches_arriving_together_are_merged_per_shard_with_all_their_anchors(applicant):
+def test_batches_arriving_together_are_merged_per_shard_with_all_their_anchors(applicant: dict[str, Any]) -> None:
     """Two input batches of shard 1 queued together leave as one batch anchored to both."""
     cap = Captured(DecisionBolt)
     ids = cap.arrive([[1, [_wire(applicant, id="G1")]], [1, [_wire(applicant, id="G3")]]])
@@ -50,7 +52,7 @@ def test_batches_arriving_together_are_merged_per_shard_with_all_their_anchors(a
     assert sorted(cap.acked()) == sorted(ids)
 
 
-def test_thresholds_come_from_the_topology_config(applicant):
+def test_thresholds_come_from_the_topology_config(applicant: dict[str, Any]) -> None:
     """The loanrisk.prescreen.* options change the verdict."""
     strict = Captured(DecisionBolt, {"loanrisk.prescreen.max_dti": 15, "loanrisk.prescreen.policy_version": "p-test"})
     strict.feed([0, [_wire(applicant)]])
@@ -59,7 +61,7 @@ def test_thresholds_come_from_the_topology_config(applicant):
     assert emit["tuple"][1][0][7]["policy_version"] == "p-test"
 
 
-def test_replay_of_the_same_record_is_routed_again(applicant):
+def test_replay_of_the_same_record_is_routed_again(applicant: dict[str, Any]) -> None:
     """The same content under the same id (a Storm replay) is routed normally each time."""
     cap = Captured(DecisionBolt)
     cap.feed([0, [_wire(applicant)]])
@@ -69,7 +71,7 @@ def test_replay_of_the_same_record_is_routed_again(applicant):
     assert cap.emitted(DEAD_LETTER_STREAM) == []
 
 
-def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applicant):
+def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applicant: dict[str, Any]) -> None:
     """Other content under an id seen earlier: an anchored DUPLICATE_ID letter, never the model or HBase."""
     cap = Captured(DecisionBolt)
     first = cap.feed([0, [_wire(applicant, offset=3)]])
@@ -78,6 +80,7 @@ def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applican
     assert cap.emitted(DECLINED_STREAM) == []
     [letter] = cap.emitted(DEAD_LETTER_STREAM)
     parsed = events.parse_dead_letter(events.dumps(letter["tuple"][1]))
+    assert isinstance(parsed, events.DeadLetter), parsed
     assert letter["anchors"] == [later.id]
     assert parsed.reason == events.DUPLICATE_ID
     assert parsed.source.offset == 9

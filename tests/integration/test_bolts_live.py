@@ -33,6 +33,24 @@ from loanrisk import events
 from loanrisk.applicant import Applicant
 
 
+def _letter(payload: bytes | str) -> events.DeadLetter:
+    parsed = events.parse_dead_letter(payload)
+    assert isinstance(parsed, events.DeadLetter), parsed
+    return parsed
+
+
+def _row(key: bytes | str, columns: dict[bytes, bytes]) -> events.StoredRow:
+    parsed = events.parse_row(key, columns)
+    assert isinstance(parsed, events.StoredRow), parsed
+    return parsed
+
+
+def _event(payload: bytes | str) -> events.DecisionEvent:
+    parsed = events.parse_decision_event(payload)
+    assert isinstance(parsed, events.DecisionEvent), parsed
+    return parsed
+
+
 def make_applicant(app_id: str, **change: Any) -> dict[str, Any]:
     """Return a canonical applicant that passes the pre-screen."""
     base = Applicant(
@@ -207,7 +225,7 @@ def test_bad_records_reach_the_dead_letter_topic_through_the_dead_letter_bolt(sc
     sink = publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
     assert len(sink.acked()) == 4
     assert sink.failed() == []
-    letters = [events.parse_dead_letter(v) for _, v in dlq.read(len(bad))]
+    letters = [_letter(v) for _, v in dlq.read(len(bad))]
     dlq.close()
     assert [(d.reason, d.source.offset) for d in letters] == [
         ("BAD_JSON", 100),
@@ -244,6 +262,7 @@ def test_submit_bolt_scores_queued_batches_with_the_risk_api(scratch):
         decision = events.Decision.from_dict(item[7])
         assert decision.decided_by == "MODEL"
         assert decision.decision in events.DECISIONS
+        assert decision.probability_of_default is not None
         assert 0.0 <= decision.probability_of_default <= 1.0
         assert decision.model_version
         assert bool(decision.reasons) == (decision.decision != "APPROVE")  # only adverse decisions state reasons
@@ -259,7 +278,7 @@ def test_submit_bolt_dead_letters_the_applicant_the_risk_api_rejects(scratch):
     assert cap.failed() == []
     assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == [ids[0], ids[2]]
     publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
-    [letter] = [events.parse_dead_letter(v) for _, v in dlq.read(1)]
+    [letter] = [_letter(v) for _, v in dlq.read(1)]
     dlq.close()
     assert (letter.reason, letter.application_id, letter.source.offset) == ("RISK_API_REJECTED", ids[1], 1)
 
@@ -283,7 +302,7 @@ def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplica
     table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
         scratch["loanrisk.hbase.table"]
     )
-    row = events.parse_row(a, table.row(a.encode()))
+    row = _row(a, table.row(a.encode()))
     assert row.decision.decision == "APPROVE"
     assert row.decision.model_version == "m-test"
     assert [r.code for r in row.decision.reasons] == ["R1"]
@@ -292,10 +311,10 @@ def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplica
     replay = cap.feed([0, [_decided(a, 1), _decided(b, 2, loan_amnt=12_000.0)]])
     assert cap.acked() == [first.id, replay.id]
     assert cap.failed() == []
-    assert events.parse_row(a, table.row(a.encode())).saved_at_ms == row.saved_at_ms
-    assert events.parse_row(b, table.row(b.encode())).applicant["loan_amnt"] == 10_000.0
+    assert _row(a, table.row(a.encode())).saved_at_ms == row.saved_at_ms
+    assert _row(b, table.row(b.encode())).applicant["loan_amnt"] == 10_000.0
 
-    published = [events.parse_decision_event(v) for _, v in decisions.read(3, timeout_s=5)]
+    published = [_event(v) for _, v in decisions.read(3, timeout_s=5)]
     by_id: dict[str, list[events.DecisionEvent]] = {}
     for event in published:
         by_id.setdefault(event.application_id, []).append(event)
@@ -306,8 +325,9 @@ def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplica
     [dup] = cap.emitted(DEAD_LETTER_STREAM)
     assert dup["anchors"] == [replay.id]
     publish_letters(scratch, [dup])
-    letters = [events.parse_dead_letter(v) for _, v in dlq.read(1, timeout_s=5)]
-    decisions.close(), dlq.close()
+    letters = [_letter(v) for _, v in dlq.read(1, timeout_s=5)]
+    decisions.close()
+    dlq.close()
     assert [(d.reason, d.application_id) for d in letters] == [("DUPLICATE_ID", b)]
 
 
@@ -326,8 +346,8 @@ def test_a_replay_scored_by_another_model_republishes_the_stored_decision(scratc
     table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
         scratch["loanrisk.hbase.table"]
     )
-    row = events.parse_row(app_id, table.row(app_id.encode()))
-    first, again = [events.parse_decision_event(v) for _, v in decisions.read(2, timeout_s=5)]
+    row = _row(app_id, table.row(app_id.encode()))
+    first, again = [_event(v) for _, v in decisions.read(2, timeout_s=5)]
     decisions.close()
     assert row.decision.decision == "APPROVE"
     assert again == first

@@ -102,6 +102,7 @@ def test_model_decided_rows_have_a_model_version_and_reasons_only_when_adverse(s
     for row in model_rows:
         assert row.decision.decision in ev.DECISIONS
         assert row.decision.model_version
+        assert row.decision.probability_of_default is not None
         assert 0.0 <= row.decision.probability_of_default <= 1.0
         assert json.loads(json.dumps(row.applicant))["id"] == row.application_id
         assert row.saved_at_ms >= row.kafka_ts_ms

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -29,7 +30,7 @@ def topic(settings):
     admin.close()
 
 
-def read_all(settings, topic: str) -> list:
+def read_all(settings, topic: str) -> list[Any]:
     """Return every record of a one-partition topic."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False)
     tp = TopicPartition(topic, 0)

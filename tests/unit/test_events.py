@@ -223,10 +223,13 @@ def test_decision_event_round_trips_with_its_id():
     event = events.decision_event(MODEL, RECEIVED, 1_790_000_000_500, events.fingerprint(APPLICANT))
     parsed = events.parse_decision_event(events.dumps(event.to_dict()))
     assert parsed == event
+    assert isinstance(parsed, events.DecisionEvent)
     assert parsed.schema_version == 2
     assert parsed.event_id
     old = {k: v for k, v in event.to_dict().items() if k != "event_id"} | {"schema_version": 1}
-    assert events.parse_decision_event(events.dumps(old)).event_id == ""
+    parsed_old = events.parse_decision_event(events.dumps(old))
+    assert isinstance(parsed_old, events.DecisionEvent)
+    assert parsed_old.event_id == ""
 
 
 def test_tracked_wire_round_trips():
