@@ -39,7 +39,8 @@ def selected_env() -> str:
     for flag in ("-e", "--environment"):
         if flag in argv[:-1]:
             return os.environ.get("LOANRISK_STORM_ENV", argv[argv.index(flag) + 1])
-    return os.environ.get("LOANRISK_STORM_ENV", CONFIG.get("default_env", "local"))
+    default_env: str = CONFIG.get("default_env", "local")
+    return os.environ.get("LOANRISK_STORM_ENV", default_env)
 
 
 def cli_options(argv: list[str]) -> dict[str, Any]:

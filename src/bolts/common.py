@@ -95,6 +95,7 @@ class PublishesToKafka:
     """Mixin for bolts that publish to Kafka: one durable producer per bolt, opened on first use from self.conf."""
 
     _producer: Any = None
+    conf: dict[str, Any]  # set by the bolt's initialize (BatchingBolt)
 
     @property
     def producer(self) -> Any:

@@ -80,7 +80,7 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
         self.decisions_topic = opt(storm_conf, "loanrisk.kafka.decisions_topic")
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
         self.batch_puts = opt(storm_conf, "loanrisk.hbase.batch_puts")
-        self._table = None
+        self._table: Any = None
         self._last_used = 0.0
         self._producer = None
 

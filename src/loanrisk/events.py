@@ -39,7 +39,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 ROW_SCHEMA_VERSION = 1
 EVENT_SCHEMA_VERSION = 2
@@ -571,7 +571,7 @@ class Tracked:
     @property
     def applicant(self) -> dict[str, Any]:
         """Return the canonical applicant dict."""
-        return json.loads(self.body)
+        return cast("dict[str, Any]", json.loads(self.body))
 
     @property
     def fingerprint(self) -> str:
