@@ -8,7 +8,7 @@ from apiflask import APIFlask
 from flask.json.provider import DefaultJSONProvider
 
 from applicant_api import applicants, db, errors, health
-from jobs.settings import Settings
+from adapters.settings import Settings
 from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
 from monitoring.flask_metrics import init_metrics
 from webkit import auth
