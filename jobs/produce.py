@@ -284,13 +284,10 @@ def make_producer(settings: Settings):
 
 def kafka_cluster_id(settings: Settings) -> str | None:
     """Return the Kafka cluster id (it changes when the cluster's storage is formatted anew)."""
-    from kafka import KafkaAdminClient
+    from adapters.kafka import cluster_id  # imported here, as kafka-python is elsewhere in this module
 
-    admin = KafkaAdminClient(**settings.kafka_kwargs(), client_id="loanrisk-producer-admin")
-    try:
-        return admin.describe_cluster().get("cluster_id")
-    finally:
-        admin.close()
+    client_config = {k: v for k, v in settings.kafka_kwargs().items() if k != "bootstrap_servers"}
+    return cluster_id(settings.kafka_bootstrap, client_id="loanrisk-producer-admin", **client_config)
 
 
 def send_all(
