@@ -13,9 +13,9 @@ from apiflask.validators import Range, Regexp
 from flask import Response, current_app
 from marshmallow import ValidationError, validates_schema
 
+from adapters import mysql as store
 from applicant_api.db import database
 from applicant_api.errors import bad_parameter
-from adapters import mysql as store
 from loanrisk.applicant import Applicant
 from webkit.auth import audit
 
