@@ -34,7 +34,8 @@ import resource
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,7 +142,7 @@ class CpuMeter:
     def stop(self) -> tuple[dict[str, float], float]:
         """Return (component -> CPU seconds, whole-box busy CPU seconds) since start()."""
         after, box = cpu_seconds(self.pids), box_cpu_seconds()
-        used: Counter = Counter()
+        used: defaultdict[str, float] = defaultdict(float)
         for pid, seconds in after.items():
             used[self.pids[pid]] += max(0.0, seconds - self.before.get(pid, seconds))
         return dict(used), box - self.box_before
@@ -175,7 +176,7 @@ class Outputs:
         self.event_count = 0
         self.letters: dict[str, tuple[int, str | None]] = {}  # raw sha -> (dead_lettered_at_ms, id)
         self.letter_count = 0
-        self.letter_reasons: Counter = Counter()
+        self.letter_reasons: Counter[str] = Counter()
 
     def poll(self, budget_s: float = 1.0) -> None:
         """Read what arrived, for at most about budget_s."""
@@ -216,8 +217,8 @@ class Batch:
     lines: list[demo.FileLine]
 
     def accounted(self, out: Outputs) -> int:
-        saved = out.events.keys()
-        return sum(1 for ln in self.lines if demo.line_accounted(ln, out.letters.keys(), saved))
+        saved, letters = set(out.events), set(out.letters)
+        return sum(1 for ln in self.lines if demo.line_accounted(ln, letters, saved))
 
     def write_times(self, out: Outputs) -> list[tuple[int, int]]:
         """Return (kafka_ts_ms, written_at_ms) of each accounted line (HBase write or dead letter)."""
@@ -353,7 +354,7 @@ def wait_for(batch: Batch, out: Outputs, timeout_s: float, label: str) -> bool:
 # ---------------------------------------------------------------- the phases
 
 
-def percentile(values: list[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
     return demo.percentile(values, q)
 
 
@@ -396,7 +397,7 @@ def drain(
 
 def storm_components(settings: Settings) -> list[dict[str, Any]]:
     """Per component from Storm UI (last 10 minutes): capacity, execute latency, the spout's complete latency."""
-    from bench_pipeline import storm_figures
+    from benchmarks.bench_pipeline import storm_figures
 
     try:
         return storm_figures(settings)
@@ -582,7 +583,7 @@ def table(report: dict[str, Any]) -> str:
         parts = [
             f"{c['component']} {c['capacity']:.2f}" for c in r.get("storm_ui", []) if c.get("capacity") is not None
         ]
-        spout = next((c for c in r.get("storm_ui", []) if c.get("kind") == "spout"), {})
+        spout: dict[str, Any] = next((c for c in r.get("storm_ui", []) if c.get("kind") == "spout"), {})
         lines.append(
             f"Storm UI after the {r['design']} drain: spout complete latency "
             f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}"
