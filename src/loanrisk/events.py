@@ -41,13 +41,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
+from loanrisk.decision import DECISIONS as DECISIONS  # re-exported: events.DECISIONS is public
+from loanrisk.reasons import Reason as Reason  # re-exported: events.Reason is public
+
 ROW_SCHEMA_VERSION = 1
 EVENT_SCHEMA_VERSION = 2
 DEAD_LETTER_SCHEMA_VERSION = 2
 
 TABLE = "loan_applications"
 FAMILIES = ("applicant", "decision")
-DECISIONS = ("APPROVE", "REVIEW", "DECLINE")
 DECIDED_BY = ("PRESCREEN", "MODEL")
 
 COL_APPLICANT_JSON = b"applicant:json"
@@ -123,14 +125,6 @@ class Received:
         return cls(
             Source.from_dict(data["source"]), data.get("key"), data["raw"], data["raw_sha256"], int(data["kafka_ts_ms"])
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One principal reason of a decision: a stable code and a sentence for the applicant."""
-
-    code: str
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
