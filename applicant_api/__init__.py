@@ -7,8 +7,8 @@ from typing import Any, cast
 from apiflask import APIFlask
 from flask.json.provider import DefaultJSONProvider
 
+from adapters.settings import Settings
 from applicant_api import applicants, db, errors, health
-from jobs.settings import Settings
 from loanrisk.problems import SCHEMA as PROBLEM_SCHEMA
 from monitoring.flask_metrics import init_metrics
 from webkit import auth

@@ -13,9 +13,9 @@ from apiflask.validators import Range, Regexp
 from flask import Response, current_app
 from marshmallow import ValidationError, validates_schema
 
+from adapters import mysql as store
 from applicant_api.db import database
 from applicant_api.errors import bad_parameter
-from jobs import db as store
 from loanrisk.applicant import Applicant
 from webkit.auth import audit
 
@@ -83,7 +83,7 @@ class Page(Schema):
 @bp.get("/applicants")
 @bp.input(PageQuery, location="query")
 @bp.output(Page)
-def list_applicants(query_data: dict[str, Any]) -> dict[str, Any]:
+def list_applicants(query_data: dict[str, Any]) -> Response:
     """List applicants in insertion order after a cursor; rows inserted while paging are not skipped."""
     after, limit = query_data.get("after"), query_data["limit"]
     with database() as conn:

@@ -10,7 +10,7 @@ import mysql.connector
 from apiflask import APIFlask, HTTPError
 from flask import current_app, g
 
-from jobs import db as store
+from adapters import mysql as store
 
 
 def get_db() -> Any:

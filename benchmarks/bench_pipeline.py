@@ -87,13 +87,13 @@ def format_components(rows: list[dict[str, Any]]) -> str:
         f"{'execute ms':>10} {'process ms':>10} {'complete ms':>11}"
     )
     lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(
-            f"{r['component']:<14} {num(r['executors']):>4} {num(r.get('executed') or r.get('emitted')):>10} "
-            f"{num(r['acked']):>10} {num(r['failed']):>7} {num(r['capacity'], '{:.3f}'):>8} "
-            f"{num(r['execute_ms'], '{:.2f}'):>10} {num(r['process_ms'], '{:.2f}'):>10} "
-            f"{num(r['complete_ms'], '{:.1f}'):>11}"
-        )
+    lines.extend(
+        f"{r['component']:<14} {num(r['executors']):>4} {num(r.get('executed') or r.get('emitted')):>10} "
+        f"{num(r['acked']):>10} {num(r['failed']):>7} {num(r['capacity'], '{:.3f}'):>8} "
+        f"{num(r['execute_ms'], '{:.2f}'):>10} {num(r['process_ms'], '{:.2f}'):>10} "
+        f"{num(r['complete_ms'], '{:.1f}'):>11}"
+        for r in rows
+    )
     return "\n".join(lines)
 
 

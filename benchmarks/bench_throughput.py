@@ -34,7 +34,8 @@ import resource
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,7 +142,7 @@ class CpuMeter:
     def stop(self) -> tuple[dict[str, float], float]:
         """Return (component -> CPU seconds, whole-box busy CPU seconds) since start()."""
         after, box = cpu_seconds(self.pids), box_cpu_seconds()
-        used: Counter = Counter()
+        used: defaultdict[str, float] = defaultdict(float)
         for pid, seconds in after.items():
             used[self.pids[pid]] += max(0.0, seconds - self.before.get(pid, seconds))
         return dict(used), box - self.box_before
@@ -175,7 +176,7 @@ class Outputs:
         self.event_count = 0
         self.letters: dict[str, tuple[int, str | None]] = {}  # raw sha -> (dead_lettered_at_ms, id)
         self.letter_count = 0
-        self.letter_reasons: Counter = Counter()
+        self.letter_reasons: Counter[str] = Counter()
 
     def poll(self, budget_s: float = 1.0) -> None:
         """Read what arrived, for at most about budget_s."""
@@ -216,8 +217,8 @@ class Batch:
     lines: list[demo.FileLine]
 
     def accounted(self, out: Outputs) -> int:
-        saved = out.events.keys()
-        return sum(1 for ln in self.lines if demo.line_accounted(ln, out.letters.keys(), saved))
+        saved, letters = set(out.events), set(out.letters)
+        return sum(1 for ln in self.lines if demo.line_accounted(ln, letters, saved))
 
     def write_times(self, out: Outputs) -> list[tuple[int, int]]:
         """Return (kafka_ts_ms, written_at_ms) of each accounted line (HBase write or dead letter)."""
@@ -353,7 +354,7 @@ def wait_for(batch: Batch, out: Outputs, timeout_s: float, label: str) -> bool:
 # ---------------------------------------------------------------- the phases
 
 
-def percentile(values: list[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
     return demo.percentile(values, q)
 
 
@@ -396,11 +397,11 @@ def drain(
 
 def storm_components(settings: Settings) -> list[dict[str, Any]]:
     """Per component from Storm UI (last 10 minutes): capacity, execute latency, the spout's complete latency."""
-    from bench_pipeline import storm_figures
+    from benchmarks.bench_pipeline import storm_figures
 
     try:
         return storm_figures(settings)
-    except Exception as exc:  # Storm UI busy: the figures are a diagnosis, not the measurement
+    except Exception as exc:  # noqa: BLE001 Storm UI busy: the figures are a diagnosis, not the measurement
         return [{"error": repr(exc)}]
 
 
@@ -537,8 +538,10 @@ def sustained_note(r: dict[str, Any]) -> str:
 def table(report: dict[str, Any]) -> str:
     d = {r["design"]: r for r in report["drains"]}
     lines = [
-        f"make bench  {report['at']}  host load average {report['load_before']} -> {report['load_after']} "
-        f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)",
+        (
+            f"make bench  {report['at']}  host load average {report['load_before']} -> {report['load_after']} "
+            f"({os.cpu_count()} cores; other stacks on the box are counted in 'box CPU' only)"
+        ),
         "",
     ]
     if report.get("options"):
@@ -565,8 +568,10 @@ def table(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"{'latency, Kafka ts -> HBase write':<34}{'offered/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}  sustained",
+        (
+            f"{'latency, Kafka ts -> HBase write':<34}{'offered/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+            f"{'max ms':>9}  sustained"
+        ),
     ]
     for r in report["latency"]:
         lines.append(
@@ -578,7 +583,7 @@ def table(report: dict[str, Any]) -> str:
         parts = [
             f"{c['component']} {c['capacity']:.2f}" for c in r.get("storm_ui", []) if c.get("capacity") is not None
         ]
-        spout = next((c for c in r.get("storm_ui", []) if c.get("kind") == "spout"), {})
+        spout: dict[str, Any] = next((c for c in r.get("storm_ui", []) if c.get("kind") == "spout"), {})
         lines.append(
             f"Storm UI after the {r['design']} drain: spout complete latency "
             f"{fmt(spout.get('complete_ms'))} ms; bolt capacity {', '.join(parts) or '-'}"
@@ -599,17 +604,21 @@ def table(report: dict[str, Any]) -> str:
     lim = report["in_process"]
     lines += [
         "",
-        f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
-        f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)",
+        (
+            f"in-process limit, one core: {fmt(lim.get('per_s_one_core'))} applicants/s "
+            f"({fmt(lim.get('us_per_applicant'), '.0f')} us each)"
+        ),
     ]
     acc = report["accounting"]
     if "error" in acc:
-        return "\n".join(lines + ["", f"accounting could not read HBase: {acc['error']} (run `make reconcile`)"])
+        return "\n".join([*lines, "", f"accounting could not read HBase: {acc['error']} (run `make reconcile`)"])
     lines += [
         "",
-        f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
-        f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
-        f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}",
+        (
+            f"accounting ({acc['lines']:,} published lines): {acc['in_hbase']:,} in HBase, "
+            f"{acc['dead_lettered']:,} dead-lettered, missing {acc['missing']}, in both {acc['in_both']}, "
+            f"unreadable rows {acc['unreadable_rows']}, repeated dead letters {acc['repeated_dead_letters']}"
+        ),
     ]
     return "\n".join(lines)
 
@@ -656,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     report["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         report["accounting"] = accounting(settings, batches)
-    except Exception as exc:  # the measurements above are kept and printed even when HBase cannot be read
+    except Exception as exc:  # noqa: BLE001 the measurements above are kept and printed even when HBase cannot be read
         report["accounting"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     print(table(report))
     path = args.json or ROOT / "var" / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

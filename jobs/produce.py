@@ -24,7 +24,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, TextIO
 
 import orjson
 
@@ -41,6 +42,7 @@ DLQ_TOPIC = "loan-applications-dlq"
 # larger than this can never enter loan-applications, so the producer dead-letters it itself (TOO_LARGE).
 MAX_RECORD_BYTES = 1_000_000
 RAW_KEPT_BYTES = 1024  # how much of an oversized line its dead letter keeps (its sha256 covers all of it)
+Page = tuple[list[dict[str, Any]], str | None]  # one API page: its applicants and the cursor after them
 
 
 # ---------------------------------------------------------------- pure parts
@@ -66,19 +68,19 @@ class RateLimiter:
         """Take n permits, sleeping as long as needed; return the seconds slept."""
         if self.rate is None:
             return 0.0
-        self._refill()
+        self._refill(self.rate)
         self._tokens -= n
         if self._tokens >= 0:
             return 0.0
         wait = -self._tokens / self.rate
         self._sleep(wait)
-        self._refill()
+        self._refill(self.rate)
         return wait
 
-    def _refill(self) -> None:
-        """Add the permits earned since the last call, up to the capacity."""
+    def _refill(self, rate: float) -> None:
+        """Add the permits earned at this rate since the last call, up to the capacity."""
         now = self._clock()
-        self._tokens = min(self._capacity, self._tokens + (now - self._last) * self.rate)
+        self._tokens = min(self._capacity, self._tokens + (now - self._last) * rate)
         self._last = now
 
 
@@ -207,7 +209,9 @@ def encode_applicant(item: dict[str, Any]) -> tuple[bytes, bytes]:
 class Progress:
     """Counts published records and writes a progress line with the rate to stderr every `every_s` seconds."""
 
-    def __init__(self, label: str, every_s: float = 2.0, clock: Callable[[], float] = time.monotonic, out=None) -> None:
+    def __init__(
+        self, label: str, every_s: float = 2.0, clock: Callable[[], float] = time.monotonic, out: TextIO | None = None
+    ) -> None:
         """Start counting now."""
         self.label, self.every_s, self._clock = label, every_s, clock
         self._out = out if out is not None else sys.stderr
@@ -243,7 +247,7 @@ class Stopper:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._handle)
 
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002 (signal handler signature)
+    def _handle(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002 (signal handler signature)
         """Set the flag."""
         self.stopped = True
 
@@ -265,7 +269,7 @@ class PublishError(RuntimeError):
     """The broker did not confirm every record of a batch."""
 
 
-def make_producer(settings: Settings):
+def make_producer(settings: Settings) -> Any:
     """Return a KafkaProducer with the durability settings spelled out (acks=all, idempotence on)."""
     from kafka import KafkaProducer
 
@@ -284,17 +288,18 @@ def make_producer(settings: Settings):
 
 def kafka_cluster_id(settings: Settings) -> str | None:
     """Return the Kafka cluster id (it changes when the cluster's storage is formatted anew)."""
-    from kafka import KafkaAdminClient
+    from adapters.kafka import cluster_id  # imported here, as kafka-python is elsewhere in this module
 
-    admin = KafkaAdminClient(**settings.kafka_kwargs(), client_id="loanrisk-producer-admin")
-    try:
-        return admin.describe_cluster().get("cluster_id")
-    finally:
-        admin.close()
+    client_config = {k: v for k, v in settings.kafka_kwargs().items() if k != "bootstrap_servers"}
+    return cluster_id(settings.kafka_bootstrap, client_id="loanrisk-producer-admin", **client_config)
 
 
 def send_all(
-    producer, records: Iterable[tuple[bytes | None, bytes]], limiter: RateLimiter, stopper: Stopper, topic: str = TOPIC
+    producer: Any,
+    records: Iterable[tuple[bytes | None, bytes]],
+    limiter: RateLimiter,
+    stopper: Stopper,
+    topic: str = TOPIC,
 ) -> int:
     """Send records, flush, and raise PublishError unless the broker confirmed every one; return the count."""
     futures = []
@@ -311,7 +316,7 @@ def send_all(
     return len(futures)
 
 
-def fetch_page(session, base_url: str, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+def fetch_page(session: Any, base_url: str, cursor: str | None, limit: int) -> Page:
     """GET one page of applicants after the cursor; return (items, next_cursor)."""
     params: dict[str, Any] = {"limit": limit}
     if cursor is not None:
@@ -323,7 +328,9 @@ def fetch_page(session, base_url: str, cursor: str | None, limit: int) -> tuple[
     return list(body.get("items") or []), None if next_cursor is None else str(next_cursor)
 
 
-def fetch_with_retry(session, base_url: str, cursor: str | None, limit: int, stopper: Stopper, tries: int = 8):
+def fetch_with_retry(
+    session: Any, base_url: str, cursor: str | None, limit: int, stopper: Stopper, tries: int = 8
+) -> Page:
     """fetch_page with bounded exponential backoff on connection errors and 5xx answers."""
     import requests
 
@@ -359,11 +366,11 @@ class PageAhead:
     only after Kafka confirmed a page.
     """
 
-    def __init__(self, session, base_url: str, stopper: Stopper) -> None:
+    def __init__(self, session: Any, base_url: str, stopper: Stopper) -> None:
         """Fetch with this session; nothing is requested yet."""
         self._fetch = partial(fetch_with_retry, session, base_url, stopper=stopper)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="produce-page-ahead")
-        self._ahead: tuple[str | None, int, Future] | None = None
+        self._ahead: tuple[str | None, int, Future[Page]] | None = None
 
     def request(self, cursor: str | None, limit: int) -> None:
         """Start fetching the page after cursor."""
@@ -488,7 +495,7 @@ def run_file(
     return result
 
 
-def dead_letter_oversized(producer, path: Path, number: int, line: bytes) -> None:
+def dead_letter_oversized(producer: Any, path: Path, number: int, line: bytes) -> None:
     """Publish the TOO_LARGE dead letter of a line Kafka cannot carry; source = the file and its line index."""
     from loanrisk import events as ev
 
@@ -515,7 +522,15 @@ def dead_letter_oversized(producer, path: Path, number: int, line: bytes) -> Non
     future.get(timeout=1)  # raises when the broker did not take it: the caller retries the file from this line
 
 
-def _send_file_chunk(producer, batch, limiter, stopper, result: PublishResult, progress: Progress, topic: str) -> None:
+def _send_file_chunk(
+    producer: Any,
+    batch: list[tuple[bytes | None, bytes]],
+    limiter: RateLimiter,
+    stopper: Stopper,
+    result: PublishResult,
+    progress: Progress,
+    topic: str,
+) -> None:
     """Send one chunk of file lines and record what the broker confirmed."""
     if not batch:
         return
@@ -567,7 +582,7 @@ def publish(settings: Settings, args: argparse.Namespace, stopper: Stopper) -> P
         done.published, done.stopped, done.cursor = done.published + part.published, part.stopped, part.cursor
         return done
 
-    errors = (PublishError, *outage.service_errors())
+    errors: tuple[type[BaseException], ...] = (PublishError, *outage.service_errors())
     return outage.until_up(attempt, "publishing", label="produce", budget_s=args.wait, errors=errors)
 
 
@@ -577,9 +592,10 @@ def main(argv: list[str] | None = None) -> int:
     stopper = Stopper()
     stopper.install()
     settings = Settings.load()
+    failures: tuple[type[BaseException], ...] = (PublishError, *outage.service_errors())
     try:
         result = publish(settings, args, stopper)
-    except (PublishError, *outage.service_errors()) as exc:
+    except failures as exc:
         print(
             f"[produce] error: {outage.describe(exc)} (the cursor was not advanced past unconfirmed records)",
             file=sys.stderr,

@@ -9,6 +9,7 @@ shape for comparison, and `-o loanrisk.par.save_bolt=3` changes one component's 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -38,13 +39,14 @@ def selected_env() -> str:
     for flag in ("-e", "--environment"):
         if flag in argv[:-1]:
             return os.environ.get("LOANRISK_STORM_ENV", argv[argv.index(flag) + 1])
-    return os.environ.get("LOANRISK_STORM_ENV", CONFIG.get("default_env", "local"))
+    default_env: str = CONFIG.get("default_env", "local")
+    return os.environ.get("LOANRISK_STORM_ENV", default_env)
 
 
 def cli_options(argv: list[str]) -> dict[str, Any]:
     """Return sparse's -o/--option key=value overrides (they win over config.json, as for the bolts)."""
     found: dict[str, Any] = {}
-    for flag, value in zip(argv, argv[1:]):
+    for flag, value in itertools.pairwise(argv):
         if flag in ("-o", "--option") and "=" in value:
             key, raw = value.split("=", 1)
             try:

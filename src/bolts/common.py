@@ -58,13 +58,13 @@ def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
     class KeySerializer(Serializer):
         """Encode an application id (or None) as UTF-8."""
 
-        def serialize(self, topic: str, headers: Any, data: Any) -> bytes | None:
+        def serialize(self, topic: str, headers: Any, data: Any) -> bytes | None:  # noqa: ARG002 kafka-python's Serializer signature
             return None if data is None else str(data).encode("utf-8")
 
     class RecordSerializer(Serializer):
         """Encode a record as compact JSON (orjson: the decision events and letters are not fingerprinted)."""
 
-        def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
+        def serialize(self, topic: str, headers: Any, data: Any) -> bytes:  # noqa: ARG002 kafka-python's Serializer signature
             return orjson.dumps(data)
 
     timeout_ms = int(opt(conf, "loanrisk.kafka.send_timeout_secs") * 1000)
@@ -95,6 +95,7 @@ class PublishesToKafka:
     """Mixin for bolts that publish to Kafka: one durable producer per bolt, opened on first use from self.conf."""
 
     _producer: Any = None
+    conf: dict[str, Any]  # set by the bolt's initialize (BatchingBolt)
 
     @property
     def producer(self) -> Any:
@@ -117,7 +118,7 @@ class BatchingBolt(FastMultilang, Bolt):
     auto_fail = False
     batch_size_key = ""
 
-    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:  # noqa: ARG002 streamparse's signature
         self.conf = storm_conf
         self.batch_size = max(1, opt(storm_conf, self.batch_size_key))
         self.queued: list[Any] = []

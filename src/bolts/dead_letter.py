@@ -8,7 +8,7 @@ the record from the spout. Letters queue like batches do and are sent together.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from bolts.common import BatchingBolt, PublishesToKafka, opt, publish_all
 
@@ -16,7 +16,7 @@ from bolts.common import BatchingBolt, PublishesToKafka, opt, publish_all
 class DeadLetterBolt(PublishesToKafka, BatchingBolt):
     """Publish dead letters (application_id, letter dict) to the dead-letter topic, then ack them."""
 
-    outputs: list[Any] = []
+    outputs: ClassVar[list[Any]] = []
     batch_size_key = "loanrisk.dead_letter.batch_size"
 
     def setup(self, storm_conf: dict[str, Any]) -> None:
@@ -24,13 +24,13 @@ class DeadLetterBolt(PublishesToKafka, BatchingBolt):
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
         self._producer = None
 
-    def items_in(self, tup: Any) -> int:
+    def items_in(self, tup: Any) -> int:  # noqa: ARG002 BatchingBolt's hook: a letter is one item whatever it holds
         return 1
 
     def flush(self, tuples: list[Any]) -> None:
         try:
             publish_all(self.producer, self.topic, [(t.values[0], t.values[1]) for t in tuples], self.send_timeout)
-        except Exception as exc:  # any Kafka error or timeout: nothing is dropped, Storm replays the records
+        except Exception as exc:  # noqa: BLE001 any Kafka error or timeout: nothing is dropped, Storm replays the records
             self.logger.warning("publishing %d dead letters failed, failing them: %r", len(tuples), exc)
             for tup in tuples:
                 self.fail(tup)

@@ -8,7 +8,7 @@ than the window are left to the SaveBolt's check against HBase.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from streamparse import Stream
 
@@ -34,7 +34,7 @@ class DecisionBolt(BatchingBolt):
     # default stream -> submit_bolt: shard, items (Tracked wire lists)
     # "declined" stream -> save_bolt: shard, items (Tracked wire + Decision dict)
     # dead_letter stream -> dead_letter_bolt: application_id, letter
-    outputs = [
+    outputs: ClassVar[list[Stream]] = [
         Stream(fields=BATCH_FIELDS),
         Stream(fields=BATCH_FIELDS, name=DECLINED_STREAM),
         Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM),

@@ -10,7 +10,7 @@ pending until the batches are saved.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from streamparse import Stream
 
@@ -34,7 +34,10 @@ class FilterBolt(BatchingBolt):
 
     # default stream -> decision_bolt: shard, items (Tracked wire lists)
     # dead_letter stream -> dead_letter_bolt: application_id, letter
-    outputs = [Stream(fields=BATCH_FIELDS), Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
+    outputs: ClassVar[list[Stream]] = [
+        Stream(fields=BATCH_FIELDS),
+        Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM),
+    ]
     batch_size_key = "loanrisk.filter.batch_size"
 
     def setup(self, storm_conf: dict[str, Any]) -> None:

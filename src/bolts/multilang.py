@@ -14,10 +14,11 @@ import io
 import os
 import select
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-import simplejson
+import simplejson  # type: ignore[import-untyped]  # no stubs: types-simplejson is not in the lint extra
 from pystorm.exceptions import StormWentAwayError
 from pystorm.serializers.serializer import Serializer
 
@@ -27,16 +28,23 @@ CHUNK = 1 << 16
 
 def _fileno(stream: Any) -> int | None:
     try:
-        return stream.fileno()
+        fd: int = stream.fileno()
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
+    return fd
 
 
 def _simplejson_dumps(msg: Any) -> bytes:
-    return simplejson.dumps(msg, namedtuple_as_object=False).encode("utf-8")
+    text: str = simplejson.dumps(msg, namedtuple_as_object=False)
+    return text.encode("utf-8")
 
 
-CODECS = {"orjson": (orjson.loads, orjson.dumps), "json": (simplejson.loads, _simplejson_dumps)}
+Loads = Callable[[bytes], Any]
+Dumps = Callable[[Any], bytes]
+CODECS: dict[str, tuple[Loads, Dumps]] = {
+    "orjson": (orjson.loads, orjson.dumps),
+    "json": (simplejson.loads, _simplejson_dumps),
+}
 
 
 class FramedSerializer(Serializer):
@@ -55,6 +63,7 @@ class FramedSerializer(Serializer):
         self.loads, self.dumps = CODECS[name]
 
     def _read_chunk(self, block: bool) -> bytes:
+        chunk: bytes
         if self._fd is not None:
             if not block and not select.select([self._fd], [], [], 0)[0]:
                 return b""
@@ -98,6 +107,12 @@ class FramedSerializer(Serializer):
 class FastMultilang:
     """Mixin for pystorm components: talk to Storm through FramedSerializer, codec from the topology config."""
 
+    # set by the pystorm Component this is mixed into (pystorm is untyped)
+    serializer: Any
+    _reader_lock: Any
+    _writer_lock: Any
+    _pending_commands: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stock_serializer = self.serializer  # kept alive: its TextIOWrapper would close stdin when collected
@@ -115,7 +130,7 @@ class FastMultilang:
         from bolts.settings import opt
 
         self.serializer.use_codec(opt(storm_conf, "loanrisk.multilang.codec"))
-        super()._setup_component(storm_conf, context)
+        super()._setup_component(storm_conf, context)  # type: ignore[misc]  # defined by the pystorm Component after this mixin in the MRO
 
     def input_waiting(self) -> bool:
         """Say whether Storm has already sent more input (commands pystorm queued count too)."""

@@ -11,8 +11,9 @@ The HBase table is created by `make up` (stack/services/hbase.sh), not here.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from streamparse import Stream
 
@@ -72,14 +73,14 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
     """Persist decided applicants to HBase in batches and publish one decision event per saved row."""
 
     # dead_letter stream -> dead_letter_bolt: application_id, letter (DUPLICATE_ID)
-    outputs = [Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
+    outputs: ClassVar[list[Stream]] = [Stream(fields=DEAD_LETTER_FIELDS, name=DEAD_LETTER_STREAM)]
     batch_size_key = "loanrisk.save.batch_size"
 
     def setup(self, storm_conf: dict[str, Any]) -> None:
         self.decisions_topic = opt(storm_conf, "loanrisk.kafka.decisions_topic")
         self.send_timeout = opt(storm_conf, "loanrisk.kafka.send_timeout_secs")
         self.batch_puts = opt(storm_conf, "loanrisk.hbase.batch_puts")
-        self._table = None
+        self._table: Any = None
         self._last_used = 0.0
         self._producer = None
 
@@ -87,7 +88,7 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
         """Save a batch; ack every tuple after its rows and events are durable, else fail them all."""
         try:
             self.save(sorted(unpack_items(tuples), key=lambda e: _kafka_order(e[1])))
-        except Exception as exc:  # HBase or Kafka trouble: replay the whole batch later
+        except Exception as exc:  # noqa: BLE001 HBase or Kafka trouble: replay the whole batch later
             self.logger.warning("saving %d tuples failed, failing them: %r", len(tuples), exc)
             self.reset_table()
             for tup in tuples:
@@ -99,13 +100,16 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
     def save(self, entries: list[tuple[Any, events.Tracked, list[Any]]]) -> None:
         """Plan the batch against HBase, write new rows, publish their events, dead-letter duplicates."""
         bodies = [tracked.body.encode("utf-8") for _, tracked, _ in entries]
-        keyed = [(tracked.application_id, events.sha256_hex(body)) for (_, tracked, _), body in zip(entries, bodies)]
+        keyed = [
+            (tracked.application_id, events.sha256_hex(body))
+            for (_, tracked, _), body in zip(entries, bodies, strict=True)
+        ]
         existing = read_existing(self.table, [app_id for app_id, _ in keyed])
         plan = events.plan_saves(keyed, existing)
         saved_at = now_ms()
         writes, publish, letters, replays = [], [], [], []
         owners = {app_id: row.fingerprint for app_id, row in existing.items()}
-        for (tup, tracked, rest), body, (app_id, fp), action in zip(entries, bodies, keyed, plan):
+        for (tup, tracked, rest), body, (app_id, fp), action in zip(entries, bodies, keyed, plan, strict=True):
             owners.setdefault(app_id, fp)
             decision = events.Decision.from_dict(rest[0])
             if action == events.WRITE:
@@ -149,10 +153,8 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
     def reset_table(self) -> None:
         """Drop the HBase connection after an error; the next batch reconnects."""
         if self._table is not None:
-            try:
+            with contextlib.suppress(Exception):  # already broken: nothing more to release
                 self._table.connection.close()
-            except Exception:  # already broken: nothing more to release
-                pass
         self._table = None
 
 

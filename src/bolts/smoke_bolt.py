@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from streamparse import Bolt, Tuple
 
 SMOKE_MARK = "SMOKE-OK"  # tests/integration/test_storm.py looks for this in the logs
@@ -10,7 +12,7 @@ SMOKE_MARK = "SMOKE-OK"  # tests/integration/test_storm.py looks for this in the
 class SmokeBolt(Bolt):
     """Log 'SMOKE-OK <id> n=<n> squared=<n*n>' for each tuple and emit (smoke_id, squared)."""
 
-    outputs = ["smoke_id", "squared"]
+    outputs: ClassVar[list[str]] = ["smoke_id", "squared"]
 
     def process(self, tup: Tuple) -> None:
         """Square n, log the mark, emit anchored to the input (streamparse acks it afterwards)."""

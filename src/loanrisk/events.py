@@ -39,7 +39,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from loanrisk.decision import DECISIONS as DECISIONS  # re-exported: events.DECISIONS is public
+from loanrisk.reasons import Reason as Reason  # re-exported: events.Reason is public
 
 ROW_SCHEMA_VERSION = 1
 EVENT_SCHEMA_VERSION = 2
@@ -47,7 +50,6 @@ DEAD_LETTER_SCHEMA_VERSION = 2
 
 TABLE = "loan_applications"
 FAMILIES = ("applicant", "decision")
-DECISIONS = ("APPROVE", "REVIEW", "DECLINE")
 DECIDED_BY = ("PRESCREEN", "MODEL")
 
 COL_APPLICANT_JSON = b"applicant:json"
@@ -124,14 +126,6 @@ class Received:
         return cls(
             Source.from_dict(data["source"]), data.get("key"), data["raw"], data["raw_sha256"], int(data["kafka_ts_ms"])
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One principal reason of a decision: a stable code and a sentence for the applicant."""
-
-    code: str
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,7 +566,7 @@ class Tracked:
     @property
     def applicant(self) -> dict[str, Any]:
         """Return the canonical applicant dict."""
-        return json.loads(self.body)
+        return cast("dict[str, Any]", json.loads(self.body))
 
     @property
     def fingerprint(self) -> str:

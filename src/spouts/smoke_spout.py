@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from streamparse import Spout
 
@@ -13,9 +13,9 @@ EMIT_INTERVAL_SECS = 0.2  # a trickle: the smoke topology only proves the cluste
 class SmokeSpout(Spout):
     """Emit ("smoke-<n>", n) every EMIT_INTERVAL_SECS, with the tuple id "smoke-<n>"; replay failed ones."""
 
-    outputs = ["smoke_id", "n"]
+    outputs: ClassVar[list[str]] = ["smoke_id", "n"]
 
-    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:  # noqa: ARG002 streamparse's signature
         """Start counting at 1 with nothing pending."""
         self.next_n = 1
         self.pending: dict[str, int] = {}

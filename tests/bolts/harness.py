@@ -42,7 +42,7 @@ class Captured:
         ids = [f"t{next(_ids)}" for _ in batch]
         frames = b"".join(
             json.dumps({"id": i, "comp": component, "stream": stream, "task": 7, "tuple": values}).encode() + b"\nend\n"
-            for i, values in zip(ids, batch)
+            for i, values in zip(ids, batch, strict=True)
         )
         position = self.pipe.tell()
         self.pipe.seek(0, io.SEEK_END)

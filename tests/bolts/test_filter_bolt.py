@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from conftest import as_payload, spout_values
 from harness import Captured
@@ -14,20 +15,27 @@ from loanrisk import events
 ONE_SHARD = {"loanrisk.batch.shards": 1}
 
 
-def _records(applicant, n, start=0):
+def _records(applicant: dict[str, Any], n: int, start: int = 0) -> list[list[Any]]:
     return [
         spout_values(as_payload({**applicant, "id": f"G{i:06d}"}), key=f"G{i:06d}", offset=i)
         for i in range(start, start + n)
     ]
 
 
-def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant):
+def _letter(payload: bytes) -> events.DeadLetter:
+    parsed = events.parse_dead_letter(payload)
+    assert isinstance(parsed, events.DeadLetter), parsed
+    return parsed
+
+
+def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant: dict[str, Any]) -> None:
     """Three records queued in the pipe: one batch tuple of three, anchored to all three, then three acks."""
     cap = Captured(FilterBolt, ONE_SHARD, name="filter_bolt")
     ids = cap.arrive(_records(applicant, 3))
     [emit] = cap.emitted()
     shard, items = emit["tuple"]
-    assert shard == 0 and [events.Tracked.from_wire(w).application_id for w in items] == [
+    assert shard == 0
+    assert [events.Tracked.from_wire(w).application_id for w in items] == [
         "G000000",
         "G000001",
         "G000002",
@@ -36,26 +44,29 @@ def test_records_arriving_together_leave_as_one_batch_anchored_to_all(applicant)
     assert cap.emitted_and_acked() == [("emit", "default")] + [("ack", i) for i in ids]
 
 
-def test_a_batch_carries_coordinates_and_sha_but_not_the_payload(applicant):
+def test_a_batch_carries_coordinates_and_sha_but_not_the_payload(applicant: dict[str, Any]) -> None:
     """After the filter only the sha256, Kafka coordinates and timestamp of the payload travel."""
     cap = Captured(FilterBolt, ONE_SHARD)
     payload = as_payload(applicant)
     cap.feed(spout_values(payload, key=applicant["id"], offset=17))
     [wire] = cap.emitted()[0]["tuple"][1]
     tracked = events.Tracked.from_wire(wire)
-    assert tracked.applicant == applicant and tracked.source == events.Source("loan-applications", 2, 17)
-    assert tracked.raw_sha256 == hashlib.sha256(payload).hexdigest() and tracked.kafka_ts_ms == 1_790_000_000_017
+    assert tracked.applicant == applicant
+    assert tracked.source == events.Source("loan-applications", 2, 17)
+    assert tracked.raw_sha256 == hashlib.sha256(payload).hexdigest()
+    assert tracked.kafka_ts_ms == 1_790_000_000_017
     assert payload.decode() not in str(wire)
 
 
-def test_a_lone_record_is_flushed_as_soon_as_the_input_runs_dry(applicant):
+def test_a_lone_record_is_flushed_as_soon_as_the_input_runs_dry(applicant: dict[str, Any]) -> None:
     """Nothing else waiting in the pipe: the record leaves at once (no tick, no timer)."""
     cap = Captured(FilterBolt, ONE_SHARD)
     tup = cap.feed(_records(applicant, 1)[0])
-    assert len(cap.emitted()) == 1 and cap.acked() == [tup.id]
+    assert len(cap.emitted()) == 1
+    assert cap.acked() == [tup.id]
 
 
-def test_batch_size_caps_a_flush(applicant):
+def test_batch_size_caps_a_flush(applicant: dict[str, Any]) -> None:
     """Five records queued with batch_size 2: batches of 2, 2, then 1 when the pipe runs dry."""
     cap = Captured(FilterBolt, {**ONE_SHARD, "loanrisk.filter.batch_size": 2})
     cap.arrive(_records(applicant, 5))
@@ -63,7 +74,7 @@ def test_batch_size_caps_a_flush(applicant):
     assert len(cap.acked()) == 5
 
 
-def test_each_id_goes_to_its_own_shard_every_time(applicant):
+def test_each_id_goes_to_its_own_shard_every_time(applicant: dict[str, Any]) -> None:
     """With 4 shards, every item sits in the batch of its id's shard, across flushes too."""
     cap = Captured(FilterBolt, {"loanrisk.batch.shards": 4})
     cap.arrive(_records(applicant, 40))
@@ -73,33 +84,39 @@ def test_each_id_goes_to_its_own_shard_every_time(applicant):
         shard, items = emit["tuple"]
         for wire in items:
             seen.setdefault(wire[0], set()).add(shard)
-    assert len(seen) == 40 and all(shards == {events.shard_of(i, 4)} for i, shards in seen.items())
+    assert len(seen) == 40
+    assert all(shards == {events.shard_of(i, 4)} for i, shards in seen.items())
     assert len({s for shards in seen.values() for s in shards}) > 1
 
 
-def test_invalid_records_leave_on_the_dead_letter_stream_with_payload_and_reason(applicant):
+def test_invalid_records_leave_on_the_dead_letter_stream_with_payload_and_reason(applicant: dict[str, Any]) -> None:
     """Bad payloads become anchored dead-letter tuples (raw, sha, coordinates, reason); good ones are batched."""
     cap = Captured(FilterBolt, ONE_SHARD)
     payloads = [as_payload(applicant), b"\xff\xfe not utf-8", b'{"id": "G1", "loan_amnt": ']
     ids = cap.arrive([spout_values(p, offset=i) for i, p in enumerate(payloads)])
     letters = cap.emitted(DEAD_LETTER_STREAM)
     assert [e["anchors"] for e in letters] == [[ids[1]], [ids[2]]]
-    parsed = [events.parse_dead_letter(events.dumps(e["tuple"][1])) for e in letters]
+    parsed = [_letter(events.dumps(e["tuple"][1])) for e in letters]
     assert [d.reason for d in parsed] == ["BAD_JSON", "BAD_JSON"]
-    assert parsed[1].raw == payloads[2].decode() and parsed[1].raw_sha256 == hashlib.sha256(payloads[2]).hexdigest()
-    assert parsed[1].source.offset == 2 and letters[1]["tuple"][0] is None
+    assert parsed[1].raw == payloads[2].decode()
+    assert parsed[1].raw_sha256 == hashlib.sha256(payloads[2]).hexdigest()
+    assert parsed[1].source.offset == 2
+    assert letters[1]["tuple"][0] is None
     assert [e["anchors"] for e in cap.emitted()] == [[ids[0]]]
-    assert sorted(cap.acked()) == sorted(ids) and cap.failed() == []
+    assert sorted(cap.acked()) == sorted(ids)
+    assert cap.failed() == []
 
 
-def test_naive_design_sends_one_applicant_per_tuple(applicant):
+def test_naive_design_sends_one_applicant_per_tuple(applicant: dict[str, Any]) -> None:
     """loanrisk.design=naive: every record is its own tuple even when several wait in the pipe."""
     cap = Captured(FilterBolt, {"loanrisk.design": "naive"})
     ids = cap.arrive(_records(applicant, 3))
     assert [(len(e["tuple"][1]), e["anchors"]) for e in cap.emitted()] == [(1, [i]) for i in ids]
 
 
-def test_a_batch_spout_tuple_leaves_as_batches_anchored_to_it_with_each_records_coordinates(applicant):
+def test_a_batch_spout_tuple_leaves_as_batches_anchored_to_it_with_each_records_coordinates(
+    applicant: dict[str, Any],
+) -> None:
     """LoanBatchSpout's (partition, records): every record is filtered, a bad one dead-lettered with coordinates."""
     records = [*_records(applicant, 3), spout_values(b"{not json", key="bad", offset=3)]
     cap = Captured(FilterBolt, ONE_SHARD)
@@ -113,7 +130,7 @@ def test_a_batch_spout_tuple_leaves_as_batches_anchored_to_it_with_each_records_
     assert cap.acked() == [tup.id]
 
 
-def test_a_batch_spout_tuple_counts_its_records_against_the_batch_size(applicant):
+def test_a_batch_spout_tuple_counts_its_records_against_the_batch_size(applicant: dict[str, Any]) -> None:
     """batch_size 4 and two spout tuples of 3 records: the second one fills the batch, one flush of both."""
     cap = Captured(FilterBolt, {**ONE_SHARD, "loanrisk.filter.batch_size": 4})
     ids = cap.arrive([[2, _records(applicant, 3)], [2, _records(applicant, 3, start=3)]])

@@ -33,6 +33,24 @@ from loanrisk import events
 from loanrisk.applicant import Applicant
 
 
+def _letter(payload: bytes | str) -> events.DeadLetter:
+    parsed = events.parse_dead_letter(payload)
+    assert isinstance(parsed, events.DeadLetter), parsed
+    return parsed
+
+
+def _row(key: bytes | str, columns: dict[bytes, bytes]) -> events.StoredRow:
+    parsed = events.parse_row(key, columns)
+    assert isinstance(parsed, events.StoredRow), parsed
+    return parsed
+
+
+def _event(payload: bytes | str) -> events.DecisionEvent:
+    parsed = events.parse_decision_event(payload)
+    assert isinstance(parsed, events.DecisionEvent), parsed
+    return parsed
+
+
 def make_applicant(app_id: str, **change: Any) -> dict[str, Any]:
     """Return a canonical applicant that passes the pre-screen."""
     base = Applicant(
@@ -198,13 +216,16 @@ def test_bad_records_reach_the_dead_letter_topic_through_the_dead_letter_bolt(sc
                 hashlib.sha256(p).hexdigest(),
                 _is_utf8(p),
             ]
-            for i, (k, p) in enumerate(zip(keys, bad))
+            for i, (k, p) in enumerate(zip(keys, bad, strict=True))
         ]
     )
-    assert cap.acked() == ids and cap.failed() == [] and cap.emitted() == []
+    assert cap.acked() == ids
+    assert cap.failed() == []
+    assert cap.emitted() == []
     sink = publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
-    assert len(sink.acked()) == 4 and sink.failed() == []
-    letters = [events.parse_dead_letter(v) for _, v in dlq.read(len(bad))]
+    assert len(sink.acked()) == 4
+    assert sink.failed() == []
+    letters = [_letter(v) for _, v in dlq.read(len(bad))]
     dlq.close()
     assert [(d.reason, d.source.offset) for d in letters] == [
         ("BAD_JSON", 100),
@@ -214,7 +235,8 @@ def test_bad_records_reach_the_dead_letter_topic_through_the_dead_letter_bolt(sc
     ]
     assert [d.raw_sha256 for d in letters] == [hashlib.sha256(p).hexdigest() for p in bad]
     assert [d.application_id for d in letters] == ["G-BAD-1", None, None, "G-BAD-4"]
-    assert letters[3].field == "loan_amnt" and letters[0].raw == bad[0].decode()
+    assert letters[3].field == "loan_amnt"
+    assert letters[0].raw == bad[0].decode()
 
 
 def _is_utf8(payload: bytes) -> bool:
@@ -231,13 +253,18 @@ def test_submit_bolt_scores_queued_batches_with_the_risk_api(scratch):
     cap = Captured(SubmitBolt, scratch)
     ids = [f"IT{uuid.uuid4().hex[:8]}" for _ in range(3)]
     tups = cap.arrive([[0, [wire(ids[0], 0), wire(ids[1], 1)]], [0, [wire(ids[2], 2)]]])
-    assert cap.failed() == [] and sorted(cap.acked()) == sorted(tups)
+    assert cap.failed() == []
+    assert sorted(cap.acked()) == sorted(tups)
     [emit] = cap.emitted()
-    assert [w[0] for w in emit["tuple"][1]] == ids and sorted(emit["anchors"]) == sorted(tups)
+    assert [w[0] for w in emit["tuple"][1]] == ids
+    assert sorted(emit["anchors"]) == sorted(tups)
     for item in emit["tuple"][1]:
         decision = events.Decision.from_dict(item[7])
-        assert decision.decided_by == "MODEL" and decision.decision in events.DECISIONS
-        assert 0.0 <= decision.probability_of_default <= 1.0 and decision.model_version
+        assert decision.decided_by == "MODEL"
+        assert decision.decision in events.DECISIONS
+        assert decision.probability_of_default is not None
+        assert 0.0 <= decision.probability_of_default <= 1.0
+        assert decision.model_version
         assert bool(decision.reasons) == (decision.decision != "APPROVE")  # only adverse decisions state reasons
 
 
@@ -247,10 +274,11 @@ def test_submit_bolt_dead_letters_the_applicant_the_risk_api_rejects(scratch):
     cap = Captured(SubmitBolt, scratch)
     ids = [f"IT{uuid.uuid4().hex[:8]}" for _ in range(3)]
     tup = cap.feed([0, [wire(ids[0], 0), wire(ids[1], 1, make_applicant(ids[1], grade="Z")), wire(ids[2], 2)]])
-    assert cap.acked() == [tup.id] and cap.failed() == []
+    assert cap.acked() == [tup.id]
+    assert cap.failed() == []
     assert [w[0] for w in cap.emitted()[0]["tuple"][1]] == [ids[0], ids[2]]
     publish_letters(scratch, cap.emitted(DEAD_LETTER_STREAM))
-    [letter] = [events.parse_dead_letter(v) for _, v in dlq.read(1)]
+    [letter] = [_letter(v) for _, v in dlq.read(1)]
     dlq.close()
     assert (letter.reason, letter.application_id, letter.source.offset) == ("RISK_API_REJECTED", ids[1], 1)
 
@@ -274,26 +302,32 @@ def test_save_bolt_writes_rows_replays_identical_events_and_dead_letters_duplica
     table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
         scratch["loanrisk.hbase.table"]
     )
-    row = events.parse_row(a, table.row(a.encode()))
-    assert row.decision.decision == "APPROVE" and row.decision.model_version == "m-test"
-    assert [r.code for r in row.decision.reasons] == ["R1"] and row.source.offset == 1
+    row = _row(a, table.row(a.encode()))
+    assert row.decision.decision == "APPROVE"
+    assert row.decision.model_version == "m-test"
+    assert [r.code for r in row.decision.reasons] == ["R1"]
+    assert row.source.offset == 1
 
     replay = cap.feed([0, [_decided(a, 1), _decided(b, 2, loan_amnt=12_000.0)]])
-    assert cap.acked() == [first.id, replay.id] and cap.failed() == []
-    assert events.parse_row(a, table.row(a.encode())).saved_at_ms == row.saved_at_ms
-    assert events.parse_row(b, table.row(b.encode())).applicant["loan_amnt"] == 10_000.0
+    assert cap.acked() == [first.id, replay.id]
+    assert cap.failed() == []
+    assert _row(a, table.row(a.encode())).saved_at_ms == row.saved_at_ms
+    assert _row(b, table.row(b.encode())).applicant["loan_amnt"] == 10_000.0
 
-    published = [events.parse_decision_event(v) for _, v in decisions.read(3, timeout_s=5)]
+    published = [_event(v) for _, v in decisions.read(3, timeout_s=5)]
     by_id: dict[str, list[events.DecisionEvent]] = {}
     for event in published:
         by_id.setdefault(event.application_id, []).append(event)
-    assert len(by_id[a]) == 2 and by_id[a][0] == by_id[a][1] and by_id[a][0].event_id
+    assert len(by_id[a]) == 2
+    assert by_id[a][0] == by_id[a][1]
+    assert by_id[a][0].event_id
     assert len(by_id[b]) == 1
     [dup] = cap.emitted(DEAD_LETTER_STREAM)
     assert dup["anchors"] == [replay.id]
     publish_letters(scratch, [dup])
-    letters = [events.parse_dead_letter(v) for _, v in dlq.read(1, timeout_s=5)]
-    decisions.close(), dlq.close()
+    letters = [_letter(v) for _, v in dlq.read(1, timeout_s=5)]
+    decisions.close()
+    dlq.close()
     assert [(d.reason, d.application_id) for d in letters] == [("DUPLICATE_ID", b)]
 
 
@@ -312,8 +346,8 @@ def test_a_replay_scored_by_another_model_republishes_the_stored_decision(scratc
     table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
         scratch["loanrisk.hbase.table"]
     )
-    row = events.parse_row(app_id, table.row(app_id.encode()))
-    first, again = [events.parse_decision_event(v) for _, v in decisions.read(2, timeout_s=5)]
+    row = _row(app_id, table.row(app_id.encode()))
+    first, again = [_event(v) for _, v in decisions.read(2, timeout_s=5)]
     decisions.close()
     assert row.decision.decision == "APPROVE"
     assert again == first

@@ -55,7 +55,7 @@ def generated_ids(run) -> list[str]:
 def report(settings, run, generated_ids) -> reconcile.Report:
     """Reconcile this run's applicants and its dirt manifest."""
     result = reconcile.run(settings, [run.manifest], ids=generated_ids)
-    print(reconcile.format_report(result))
+    print(reconcile.format_report(result))  # noqa: T201 the reconcile report is this suite's output (pytest -s)
     return result
 
 
@@ -66,7 +66,8 @@ def test_every_generated_applicant_is_accounted_exactly_once(report, generated_i
 
 
 def test_dirty_records_reach_the_dead_letter_topic_with_a_reason(report, run) -> None:
-    assert run.manifest is not None and run.manifest.exists()
+    assert run.manifest is not None
+    assert run.manifest.exists()
     assert report.counts["manifest reject records"] > 0
     assert report.total("reject dirt not dead-lettered") == 0
     assert report.total("dead letter without a reason") == 0
@@ -79,9 +80,12 @@ def test_dead_letters_carry_reason_raw_and_kafka_coordinates(settings, run) -> N
     assert not unreadable
     assert {dl.raw_sha256 for dl in mine} == shas
     for dl in mine:
-        assert dl.reason and dl.source.topic == "loan-applications" and dl.source.offset >= 0
+        assert dl.reason
+        assert dl.source.topic == "loan-applications"
+        assert dl.source.offset >= 0
         if dl.reason in LATE_REASONS:
-            assert dl.raw == "" and dl.application_id
+            assert dl.raw == ""
+            assert dl.application_id
         else:
             assert ev.sha256_hex(dl.raw.encode("utf-8")) == dl.raw_sha256 or "\ufffd" in dl.raw
 
@@ -97,20 +101,24 @@ def test_model_decided_rows_have_a_model_version_and_reasons_only_when_adverse(s
     assert model_rows, "no applicant among the first 200 was scored by the Risk API"
     for row in model_rows:
         assert row.decision.decision in ev.DECISIONS
-        assert row.decision.model_version and 0.0 <= row.decision.probability_of_default <= 1.0
+        assert row.decision.model_version
+        assert row.decision.probability_of_default is not None
+        assert 0.0 <= row.decision.probability_of_default <= 1.0
         assert json.loads(json.dumps(row.applicant))["id"] == row.application_id
         assert row.saved_at_ms >= row.kafka_ts_ms
         # adverse-action reasons: every REVIEW or DECLINE states them, an APPROVE carries none
         if row.decision.decision == "APPROVE":
             assert row.decision.reasons == ()
         else:
-            assert row.decision.reasons and all(r.code and r.text for r in row.decision.reasons)
+            assert row.decision.reasons
+            assert all(r.code and r.text for r in row.decision.reasons)
     assert any(r.decision.decision != "APPROVE" for r in model_rows), "no REVIEW/DECLINE among the first 200"
 
 
 def test_storm_ui_shows_the_topology_with_all_components(settings, run) -> None:
     found = demo.storm_topology_id(settings)
-    assert found is not None and found[1] == "ACTIVE"
+    assert found is not None
+    assert found[1] == "ACTIVE"
     info = requests.get(
         f"{settings.storm_ui_url}/api/v1/topology/{found[0]}", headers=settings.auth_headers("reader"), timeout=10
     ).json()

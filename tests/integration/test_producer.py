@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -29,7 +30,7 @@ def topic(settings):
     admin.close()
 
 
-def read_all(settings, topic: str) -> list:
+def read_all(settings, topic: str) -> list[Any]:
     """Return every record of a one-partition topic."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False)
     tp = TopicPartition(topic, 0)
@@ -58,7 +59,9 @@ def test_api_mode_resumes_from_the_durable_cursor_without_gap_or_repeat(settings
     half = len(expected) * 3 // 5
     first = produce.run_api(settings, cursor_file, until_caught_up=True, topic=topic, max_records=half)
     saved = produce.CursorStore(cursor_file).load()
-    assert first.published == half and saved.cursor == first.cursor and saved.published == half
+    assert first.published == half
+    assert saved.cursor == first.cursor
+    assert saved.published == half
     assert saved.kafka_cluster_id == produce.kafka_cluster_id(settings)
     rest = len(expected) - half
     second = produce.run_api(settings, cursor_file, until_caught_up=True, topic=topic, max_records=rest)
@@ -85,4 +88,5 @@ def test_file_mode_publishes_exact_bytes_and_stops_cleanly_on_sigterm(settings, 
     assert 0 < published < len(lines)
     assert len(records) == published
     assert [r.value for r in records] == lines[:published]
-    assert records[5].key is None and records[6].key == b"GT6"
+    assert records[5].key is None
+    assert records[6].key == b"GT6"

@@ -68,7 +68,8 @@ def test_hbase_row_round_trips(decision):
 def test_prescreen_row_has_empty_probability_and_model_version():
     """A pre-screen decline stores empty strings where the model would have answered."""
     row = events.hbase_row(APPLICANT, PRESCREEN, RECEIVED, 1)
-    assert row[events.COL_PD] == b"" and row[events.COL_MODEL_VERSION] == b""
+    assert row[events.COL_PD] == b""
+    assert row[events.COL_MODEL_VERSION] == b""
     assert row[events.COL_DECIDED_BY] == b"PRESCREEN"
 
 
@@ -103,7 +104,8 @@ def test_decision_event_round_trips_through_json():
 def test_prescreen_event_has_null_probability():
     """A pre-screen decline publishes probability_of_default null."""
     data = json.loads(events.dumps(events.decision_event(PRESCREEN, RECEIVED, 5).to_dict()))
-    assert data["probability_of_default"] is None and data["decided_by"] == "PRESCREEN"
+    assert data["probability_of_default"] is None
+    assert data["decided_by"] == "PRESCREEN"
 
 
 def test_dead_letter_keeps_raw_payload_and_its_hash():
@@ -209,7 +211,8 @@ def test_event_id_is_deterministic_and_names_what_was_decided():
     """Same id, content, decision and model version: same event_id; any of them changed: another one."""
     fp = events.fingerprint(APPLICANT)
     base = events.event_id("G000123", fp, MODEL)
-    assert base == events.event_id("G000123", fp, MODEL) and len(base) == 64
+    assert base == events.event_id("G000123", fp, MODEL)
+    assert len(base) == 64
     assert base != events.event_id("G000123", events.fingerprint({**APPLICANT, "loan_amnt": 1.0}), MODEL)
     assert base != events.event_id("G000123", fp, dataclasses.replace(MODEL, decision="APPROVE"))
     assert base != events.event_id("G000123", fp, dataclasses.replace(MODEL, model_version="lr-other"))
@@ -219,9 +222,14 @@ def test_decision_event_round_trips_with_its_id():
     """parse_decision_event reads schema 2 back, event_id included; schema 1 events still parse."""
     event = events.decision_event(MODEL, RECEIVED, 1_790_000_000_500, events.fingerprint(APPLICANT))
     parsed = events.parse_decision_event(events.dumps(event.to_dict()))
-    assert parsed == event and parsed.schema_version == 2 and parsed.event_id
+    assert parsed == event
+    assert isinstance(parsed, events.DecisionEvent)
+    assert parsed.schema_version == 2
+    assert parsed.event_id
     old = {k: v for k, v in event.to_dict().items() if k != "event_id"} | {"schema_version": 1}
-    assert events.parse_decision_event(events.dumps(old)).event_id == ""
+    parsed_old = events.parse_decision_event(events.dumps(old))
+    assert isinstance(parsed_old, events.DecisionEvent)
+    assert parsed_old.event_id == ""
 
 
 def test_tracked_wire_round_trips():
@@ -234,7 +242,8 @@ def test_shard_of_is_stable_and_spreads():
     """An id always maps to one shard, the same in every process; ids spread over all shards."""
     ids = [f"G{i:06d}" for i in range(400)]
     shards = [events.shard_of(i, 4) for i in ids]
-    assert shards == [events.shard_of(i, 4) for i in ids] and set(shards) == {0, 1, 2, 3}
+    assert shards == [events.shard_of(i, 4) for i in ids]
+    assert set(shards) == {0, 1, 2, 3}
     assert (
         events.shard_of("G000123", 4) == int.from_bytes(hashlib.blake2b(b"G000123", digest_size=4).digest(), "big") % 4
     )
@@ -245,7 +254,9 @@ def test_duplicate_letter_names_the_id_and_the_payload_by_sha_and_coordinates():
     tracked = events.Tracked.of("G000123", APPLICANT, RECEIVED)
     letter = events.duplicate_letter(tracked, "ab" * 32, 99)
     assert (letter.reason, letter.field, letter.application_id) == ("DUPLICATE_ID", "id", "G000123")
-    assert letter.raw == "" and letter.raw_sha256 == RECEIVED.raw_sha256 and letter.source == RECEIVED.source
+    assert letter.raw == ""
+    assert letter.raw_sha256 == RECEIVED.raw_sha256
+    assert letter.source == RECEIVED.source
     assert letter.schema_version == 2
     assert events.parse_dead_letter(events.dumps(letter.to_dict())) == letter
 
@@ -272,4 +283,5 @@ def test_first_seen_is_bounded():
     window = events.FirstSeen(capacity=2)
     for i, app_id in enumerate("ABC"):
         window.is_later_duplicate(app_id, "f", Source("t", 0, i))
-    assert window.first_fingerprint("A") is None and window.first_fingerprint("C") == "f"
+    assert window.first_fingerprint("A") is None
+    assert window.first_fingerprint("C") == "f"

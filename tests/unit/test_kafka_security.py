@@ -21,6 +21,8 @@ def load_topology(argv: list[str]):
     saved, sys.argv = sys.argv, argv
     try:
         spec = importlib.util.spec_from_file_location("loan_risk_topology_sec", ROOT / "topologies" / "loan-risk.py")
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:

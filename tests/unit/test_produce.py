@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+from typing import Any
 
 import pytest
 
@@ -192,9 +193,10 @@ class PagedSession:
     """A requests.Session stand-in that serves pages of ids 1..total and records each request's cursor."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.requested = total, []
+        self.total = total
+        self.requested: list[tuple[str | None, int]] = []
 
-    def get(self, url: str, params: dict, timeout) -> object:  # noqa: ARG002 (requests' signature)
+    def get(self, url: str, params: dict[str, Any], timeout) -> object:  # noqa: ARG002 (requests' signature)
         after, limit = int(params.get("after", 0)), params["limit"]
         self.requested.append((params.get("after"), limit))
         items = [{"id": str(i)} for i in range(after + 1, min(after + limit, self.total) + 1)]

@@ -20,6 +20,8 @@ def load_topology(argv: list[str]):
     saved, sys.argv = sys.argv, argv
     try:
         spec = importlib.util.spec_from_file_location("loan_risk_topology", ROOT / "topologies" / "loan-risk.py")
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
@@ -94,7 +96,8 @@ def test_envs_hold_only_what_differs_from_the_defaults():
     for env in CONFIG["envs"].values():
         for key, value in env["options"].items():
             if key.startswith("loanrisk.") and not key.startswith("loanrisk.prescreen."):
-                assert key in DEFAULTS and value != DEFAULTS[key], key
+                assert key in DEFAULTS, key
+                assert value != DEFAULTS[key], key
             assert STORM_DEFAULTS.get(key, object()) != value, key
 
 
@@ -116,7 +119,7 @@ def test_bolts_read_the_design_preset_and_explicit_settings_win():
     assert opt({"loanrisk.design": "naive"}, "loanrisk.save.batch_size") == 1
     assert opt({"loanrisk.design": "naive", "loanrisk.save.batch_size": "9"}, "loanrisk.save.batch_size") == 9
     assert opt({"loanrisk.hbase.batch_puts": "false"}, "loanrisk.hbase.batch_puts") is False
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"loanrisk\.design must be one of"):
         merged({"loanrisk.design": "fast"})
 
 
