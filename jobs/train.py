@@ -243,9 +243,9 @@ def experiments(x: pd.DataFrame, y: np.ndarray, numeric: list[str], c: float) ->
     variants = {
         "shipped recipe": (numeric, [], None),
         "class_weight=balanced": (numeric, [], "balanced"),
-        "+ interaction term_60 x sub_grade_rank": (numeric + ["term_x_grade"], [], None),
+        "+ interaction term_60 x sub_grade_rank": ([*numeric, "term_x_grade"], [], None),
         "+ hinges (spline knots): income over 150k, FICO under 700": (
-            numeric + ["income_over_150k", "fico_under_700"],
+            [*numeric, "income_over_150k", "fico_under_700"],
             [],
             None,
         ),
@@ -430,14 +430,16 @@ def main(argv: list[str] | None = None) -> int:
     meta = train(args.data_dir, args.out, args.policy)
     m, data = meta["metrics"], meta["training_data"]
     print(
-        f"model {meta['model_version']}: {data['rows']} resolved loans ({data['bad']} bad), C={meta['estimator']['C']}, "
+        f"model {meta['model_version']}: {data['rows']} resolved loans ({data['bad']} bad), "
+        f"C={meta['estimator']['C']}, "
         f"dropped for sign: {meta['features']['dropped_for_wrong_sign']}"
     )
     for name in ("random", "out_of_time"):
         r = m[name]["model"]
         base = "  ".join(f"{b} AUC {v['roc_auc']:.4f}" for b, v in m[name]["baselines"].items())
         print(
-            f"{name}: n={r['n']} AUC {r['roc_auc']:.4f} Brier {r['brier']:.4f} (base rate {r['brier_base_rate']:.4f}); {base}"
+            f"{name}: n={r['n']} AUC {r['roc_auc']:.4f} Brier {r['brier']:.4f} "
+            f"(base rate {r['brier_base_rate']:.4f}); {base}"
         )
     tuning = meta["policy_tuning"]
     print(f"tuned cut-offs: approve below {tuning['approve_below']}, decline at {tuning['decline_at']}")
