@@ -8,6 +8,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,12 +23,13 @@ AUC_FLOOR = 0.70  # issue 12's aim for out-of-time ROC AUC
 BRIER_SHARE_OF_BASE = 0.95  # issue 12: Brier no worse than the base-rate forecast's minus 5 %
 
 
-def probabilities(model: RiskModel, applicants: list[Applicant], **change: object) -> np.ndarray:
+# Any: dataclasses.replace takes each Applicant field with its own type, which no single precise type covers.
+def probabilities(model: RiskModel, applicants: list[Applicant], **change: Any) -> np.ndarray:
     """Return default probabilities after replacing fields of every applicant."""
     return model.probabilities([dataclasses.replace(a, **change) for a in applicants])
 
 
-def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field: str, values: list[object]) -> None:
+def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field: str, values: list[float]) -> None:
     """Assert that moving field through values (riskier each step) never lowers any default probability."""
     steps = [probabilities(model, applicants, **{field: v}) for v in values]
     for before, after in itertools.pairwise(steps):
@@ -44,7 +46,7 @@ def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field
     ],
 )
 def test_riskier_value_never_lowers_default_probability(
-    risk_model: RiskModel, applicants: list[Applicant], field: str, riskier: list[object]
+    risk_model: RiskModel, applicants: list[Applicant], field: str, riskier: list[float]
 ) -> None:
     if field == "fico_range_low":
         steps = [probabilities(risk_model, applicants, fico_range_low=v, fico_range_high=v + 4) for v in riskier]
@@ -78,7 +80,7 @@ def test_identity_and_location_do_not_change_the_score(
         assert np.array_equal(probabilities(risk_model, applicants, **{field: v}), base)
 
 
-CLEARLY_GOOD = {
+CLEARLY_GOOD: dict[str, Any] = {  # Any: Applicant fields of several types, for dataclasses.replace
     "grade": "A",
     "sub_grade": "A1",
     "int_rate": 6.0,
@@ -100,7 +102,7 @@ CLEARLY_GOOD = {
     "earliest_cr_line": "1995-03",
     "emp_length": 10,
 }
-CLEARLY_BAD = {
+CLEARLY_BAD: dict[str, Any] = {
     "grade": "G",
     "sub_grade": "G5",
     "int_rate": 30.0,
@@ -270,11 +272,15 @@ def test_tampered_artifact_is_refused(tmp_path: Path) -> None:
         shutil.copy(source / name, tmp_path / name)
     with (tmp_path / "risk_model.skops").open("ab") as handle:
         handle.write(b"\0")
-    assert "sha256" in load_model(tmp_path)
+    refused = load_model(tmp_path)
+    assert isinstance(refused, str)
+    assert "sha256" in refused
 
 
 def test_missing_model_is_an_error_value(tmp_path: Path) -> None:
-    assert "make train" in load_model(tmp_path)
+    missing = load_model(tmp_path)
+    assert isinstance(missing, str)
+    assert "make train" in missing
 
 
 def test_model_card_quotes_the_metadata(risk_model: RiskModel) -> None:
