@@ -130,7 +130,7 @@ def decision_mix(
     if isinstance(policy, str):
         raise SystemExit(policy)
     decisions = np.array([decide(float(v), policy) for v in p], dtype=object)
-    bands = ("APPROVE", "REVIEW", "DECLINE")
+    bands: tuple[str, ...] = ("APPROVE", "REVIEW", "DECLINE")
     if prescreened is not None:
         decisions[prescreened] = PRESCREEN_DECLINE
         bands = (PRESCREEN_DECLINE, *bands)

@@ -171,7 +171,10 @@ def render_card(meta: dict[str, Any]) -> str:
         "Both validations run the whole recipe (sign check, C by CV, fit) on their own training part. The random",
         f"split holds out {ho['n']} loans (stratified, seeded); the shipped artifact is the model fitted on the other",
         f"{m['random']['train_n']}, so those figures describe it exactly. The out-of-time check trains on the",
-        f"{m['out_of_time']['train_n']} loans issued before {m['out_of_time']['cutoff']} and tests on the {oot['n']} issued",
+        (
+            f"{m['out_of_time']['train_n']} loans issued before {m['out_of_time']['cutoff']} and tests on the "
+            f"{oot['n']} issued"
+        ),
         "from then on. Baselines on the same splits: sub-grade alone (logistic regression on the rank) and model",
         "v1's recipe (all 18 numeric features and 4 categories, median imputation with missing indicators, C=0.5).",
         "",
@@ -214,7 +217,10 @@ def render_card(meta: dict[str, Any]) -> str:
         "",
         "## Limits",
         "",
-        "- LendingClub's own grade and interest rate are inputs: the model refines the lender's grade, it does not replace it.",
+        (
+            "- LendingClub's own grade and interest rate are inputs: the model refines the lender's grade, "
+            "it does not replace it."
+        ),
         "- Accepted loans only (no reject inference); approvals may not generalise to applicants LendingClub declined.",
         "- 95 % of the loans were issued 2007-2011; later vintages are few (the 2,095 loans of the two samples).",
         "- Reasons compare with the average training applicant and explain this linear model exactly; an",

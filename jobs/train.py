@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import hashlib
 import json
 import subprocess
@@ -48,6 +49,7 @@ from jobs.settings import ROOT, default_data_dir
 from loanrisk import drift, features, reasons
 from loanrisk.applicant import Applicant
 from loanrisk.cleaning import Rejection, clean_record, loan_outcome
+from loanrisk.digests import sha256_file
 from loanrisk.prescreen import PrescreenPolicy, decline_reasons
 
 SAMPLES = ("lending_club_sample.csv", "lending_club_2015_sample.csv", "lending_club_2007_2011.csv")
@@ -92,14 +94,11 @@ APPROVE_BAD_RATE = 0.08
 DECLINE_BAD_RATE = 0.35
 
 
-def sha256_file(path: Path) -> str:
-    """Return the sha256 hex digest of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_resolved(path: Path) -> tuple[list[Applicant], list[int], Counter]:
+def read_resolved(path: Path) -> tuple[list[Applicant], list[int], Counter[str]]:
     """Read one LendingClub CSV: applicants and outcomes of its resolved loans, and what was dropped."""
-    applicants, labels, dropped = [], [], Counter()
+    applicants: list[Applicant] = []
+    labels: list[int] = []
+    dropped: Counter[str] = Counter()
     with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             outcome = loan_outcome(row.get("loan_status") or "")
@@ -121,7 +120,7 @@ def load_training_data(
     """Read every shared file, then ``extra`` (stored history with outcomes, for `make retrain`), de-duplicated
     by id (the first row wins); return applicants, labels and a provenance summary."""
     by_id: dict[str, tuple[Applicant, int]] = {}
-    files = {}
+    files: dict[str, dict[str, Any]] = {}
     for name in SAMPLES:
         path = data_dir / name
         found, outcomes, dropped = read_resolved(path)
@@ -142,7 +141,7 @@ def load_training_data(
     labels = np.asarray([y for _, y in by_id.values()], dtype=int)
     history = hashlib.sha256("".join(f"{a.id}:{y}" for a, y in extra).encode()).hexdigest() if extra else ""
     combined = hashlib.sha256(("".join(f["sha256"] for f in files.values()) + history).encode()).hexdigest()
-    provenance = {"files": files, "sha256": combined, "rows": len(labels), "bad": int(labels.sum())}
+    provenance: dict[str, Any] = {"files": files, "sha256": combined, "rows": len(labels), "bad": int(labels.sum())}
     if extra:
         provenance["stored_history"] = {"offered": len(extra), "added": added, "sha256": history}
     return applicants, labels, provenance
@@ -173,7 +172,8 @@ def fit_signed(
     v1: bool = False,
 ) -> tuple[Pipeline, list[str]]:
     """Fit, dropping the most wrongly signed feature until every sign is right; return model and drops."""
-    numeric, dropped = list(numeric), []
+    numeric = list(numeric)
+    dropped: list[str] = []
     while True:
         pipeline = ev.plain_pipeline(
             numeric, list(categorical), c, indicators=v1, strategy="median" if v1 else "mean"
@@ -187,7 +187,7 @@ def fit_signed(
 
 def choose_c(x: pd.DataFrame, y: np.ndarray, numeric: list[str]) -> tuple[float, dict[str, dict[str, float]]]:
     """Return the C of C_GRID with the lowest cross-validated log-loss, and every C's CV figures."""
-    results = {str(c): ev.cross_validated(lambda c=c: ev.plain_pipeline(numeric, [], c), x, y) for c in C_GRID}
+    results = {str(c): ev.cross_validated(functools.partial(ev.plain_pipeline, numeric, [], c), x, y) for c in C_GRID}
     best = min(C_GRID, key=lambda c: results[str(c)]["log_loss"])
     return best, results
 
@@ -218,16 +218,17 @@ def validate(
     """Run the recipe and both baselines on one split; return the model, the report and its test predictions."""
     model, recipe = fit_recipe(x.iloc[train], y[train])
     p = model.predict_proba(x.iloc[test])[:, 1]
+    baselines: dict[str, dict[str, float]] = {}
     report = {
         "train_n": len(train),
         "train_bad": int(y[train].sum()),
         "recipe": recipe,
         "model": ev.split_report(y[train], y[test], p, grades[test]),
-        "baselines": {},
+        "baselines": baselines,
     }
     for name, fit in (("sub_grade_alone", fit_sub_grade), ("model_v1_recipe", fit_v1)):
         q = fit(x.iloc[train], y[train]).predict_proba(x.iloc[test])[:, 1]
-        report["baselines"][name] = {**ev.scores(y[test], q), "mean_predicted": float(q.mean())}
+        baselines[name] = {**ev.scores(y[test], q), "mean_predicted": float(q.mean())}
     return model, report, p
 
 
@@ -240,12 +241,12 @@ def experiments(x: pd.DataFrame, y: np.ndarray, numeric: list[str], c: float) ->
         **{f"inq_bin_{k}": (x["inq_last_6mths"].clip(upper=4) == k).astype(float) for k in range(1, 5)},
     )
     bins = [f"inq_bin_{k}" for k in range(1, 5)]
-    variants = {
+    variants: dict[str, tuple[list[str], list[str], str | None]] = {
         "shipped recipe": (numeric, [], None),
         "class_weight=balanced": (numeric, [], "balanced"),
-        "+ interaction term_60 x sub_grade_rank": (numeric + ["term_x_grade"], [], None),
+        "+ interaction term_60 x sub_grade_rank": ([*numeric, "term_x_grade"], [], None),
         "+ hinges (spline knots): income over 150k, FICO under 700": (
-            numeric + ["income_over_150k", "fico_under_700"],
+            [*numeric, "income_over_150k", "fico_under_700"],
             [],
             None,
         ),
@@ -261,7 +262,7 @@ def experiments(x: pd.DataFrame, y: np.ndarray, numeric: list[str], c: float) ->
         ),
     }
     return {
-        name: ev.cross_validated(lambda n=n, k=k, w=w: ev.plain_pipeline(n, k, c, class_weight=w), extra, y)
+        name: ev.cross_validated(functools.partial(ev.plain_pipeline, n, k, c, class_weight=w), extra, y)
         for name, (n, k, w) in variants.items()
     }
 
@@ -430,14 +431,16 @@ def main(argv: list[str] | None = None) -> int:
     meta = train(args.data_dir, args.out, args.policy)
     m, data = meta["metrics"], meta["training_data"]
     print(
-        f"model {meta['model_version']}: {data['rows']} resolved loans ({data['bad']} bad), C={meta['estimator']['C']}, "
+        f"model {meta['model_version']}: {data['rows']} resolved loans ({data['bad']} bad), "
+        f"C={meta['estimator']['C']}, "
         f"dropped for sign: {meta['features']['dropped_for_wrong_sign']}"
     )
     for name in ("random", "out_of_time"):
         r = m[name]["model"]
         base = "  ".join(f"{b} AUC {v['roc_auc']:.4f}" for b, v in m[name]["baselines"].items())
         print(
-            f"{name}: n={r['n']} AUC {r['roc_auc']:.4f} Brier {r['brier']:.4f} (base rate {r['brier_base_rate']:.4f}); {base}"
+            f"{name}: n={r['n']} AUC {r['roc_auc']:.4f} Brier {r['brier']:.4f} "
+            f"(base rate {r['brier_base_rate']:.4f}); {base}"
         )
     tuning = meta["policy_tuning"]
     print(f"tuned cut-offs: approve below {tuning['approve_below']}, decline at {tuning['decline_at']}")

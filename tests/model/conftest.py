@@ -90,8 +90,11 @@ def real_declines(risk_model: RiskModel) -> list[Applicant]:
                 a for a in map(clean_record, itertools.islice(rows, DECLINE_SAMPLE)) if not isinstance(a, Rejection)
             ]
     else:
-        pool = synthetic_applicants(applicant_from_json(EXAMPLE_APPLICANT))
+        example = applicant_from_json(EXAMPLE_APPLICANT)
+        assert isinstance(example, Applicant), example
+        pool = synthetic_applicants(example)
     policy = policy_from_mapping(risk_model.metadata["policy"])
+    assert not isinstance(policy, str), policy
     return [a for a, p in zip(pool, risk_model.probabilities(pool), strict=True) if decide(float(p), policy) == DECLINE]
 
 

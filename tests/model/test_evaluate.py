@@ -45,5 +45,6 @@ def test_pipeline_mix_puts_prescreen_declines_first() -> None:
 def test_calibration_table_covers_every_prediction_in_order() -> None:
     y, p = bands()
     table = ev.calibration_table(y, p)
-    assert sum(r["n"] for r in table) == len(p) and len(table) == 10
+    assert sum(r["n"] for r in table) == len(p)
+    assert len(table) == 10
     assert [r["mean_predicted"] for r in table] == sorted(r["mean_predicted"] for r in table)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,15 +23,16 @@ AUC_FLOOR = 0.70  # issue 12's aim for out-of-time ROC AUC
 BRIER_SHARE_OF_BASE = 0.95  # issue 12: Brier no worse than the base-rate forecast's minus 5 %
 
 
-def probabilities(model: RiskModel, applicants: list[Applicant], **change: object) -> np.ndarray:
+# Any: dataclasses.replace takes each Applicant field with its own type, which no single precise type covers.
+def probabilities(model: RiskModel, applicants: list[Applicant], **change: Any) -> np.ndarray:
     """Return default probabilities after replacing fields of every applicant."""
     return model.probabilities([dataclasses.replace(a, **change) for a in applicants])
 
 
-def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field: str, values: list[object]) -> None:
+def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field: str, values: list[float]) -> None:
     """Assert that moving field through values (riskier each step) never lowers any default probability."""
     steps = [probabilities(model, applicants, **{field: v}) for v in values]
-    for before, after in zip(steps, steps[1:]):
+    for before, after in itertools.pairwise(steps):
         assert np.all(after >= before - 1e-12), f"{field}: probability fell for some applicant"
 
 
@@ -43,11 +46,11 @@ def assert_never_decreasing(model: RiskModel, applicants: list[Applicant], field
     ],
 )
 def test_riskier_value_never_lowers_default_probability(
-    risk_model: RiskModel, applicants: list[Applicant], field: str, riskier: list[object]
+    risk_model: RiskModel, applicants: list[Applicant], field: str, riskier: list[float]
 ) -> None:
     if field == "fico_range_low":
         steps = [probabilities(risk_model, applicants, fico_range_low=v, fico_range_high=v + 4) for v in riskier]
-        assert all(np.all(b >= a - 1e-12) for a, b in zip(steps, steps[1:]))
+        assert all(np.all(b >= a - 1e-12) for a, b in itertools.pairwise(steps))
     else:
         assert_never_decreasing(risk_model, applicants, field, riskier)
 
@@ -77,50 +80,50 @@ def test_identity_and_location_do_not_change_the_score(
         assert np.array_equal(probabilities(risk_model, applicants, **{field: v}), base)
 
 
-CLEARLY_GOOD = dict(
-    grade="A",
-    sub_grade="A1",
-    int_rate=6.0,
-    term=36,
-    loan_amnt=5000.0,
-    installment=152.0,
-    annual_inc=180_000.0,
-    dti=4.0,
-    fico_range_low=805,
-    fico_range_high=809,
-    revol_util=5.0,
-    revol_bal=2000.0,
-    inq_last_6mths=0,
-    delinq_2yrs=0,
-    mths_since_last_delinq=None,
-    pub_rec=0,
-    home_ownership="MORTGAGE",
-    purpose="credit_card",
-    earliest_cr_line="1995-03",
-    emp_length=10,
-)
-CLEARLY_BAD = dict(
-    grade="G",
-    sub_grade="G5",
-    int_rate=30.0,
-    term=60,
-    loan_amnt=35_000.0,
-    installment=1130.0,
-    annual_inc=28_000.0,
-    dti=38.0,
-    fico_range_low=662,
-    fico_range_high=666,
-    revol_util=97.0,
-    revol_bal=30_000.0,
-    inq_last_6mths=5,
-    delinq_2yrs=3,
-    mths_since_last_delinq=4,
-    pub_rec=2,
-    home_ownership="RENT",
-    purpose="small_business",
-    earliest_cr_line="2022-01",
-    emp_length=0,
-)
+CLEARLY_GOOD: dict[str, Any] = {  # Any: Applicant fields of several types, for dataclasses.replace
+    "grade": "A",
+    "sub_grade": "A1",
+    "int_rate": 6.0,
+    "term": 36,
+    "loan_amnt": 5000.0,
+    "installment": 152.0,
+    "annual_inc": 180_000.0,
+    "dti": 4.0,
+    "fico_range_low": 805,
+    "fico_range_high": 809,
+    "revol_util": 5.0,
+    "revol_bal": 2000.0,
+    "inq_last_6mths": 0,
+    "delinq_2yrs": 0,
+    "mths_since_last_delinq": None,
+    "pub_rec": 0,
+    "home_ownership": "MORTGAGE",
+    "purpose": "credit_card",
+    "earliest_cr_line": "1995-03",
+    "emp_length": 10,
+}
+CLEARLY_BAD: dict[str, Any] = {
+    "grade": "G",
+    "sub_grade": "G5",
+    "int_rate": 30.0,
+    "term": 60,
+    "loan_amnt": 35_000.0,
+    "installment": 1130.0,
+    "annual_inc": 28_000.0,
+    "dti": 38.0,
+    "fico_range_low": 662,
+    "fico_range_high": 666,
+    "revol_util": 97.0,
+    "revol_bal": 30_000.0,
+    "inq_last_6mths": 5,
+    "delinq_2yrs": 3,
+    "mths_since_last_delinq": 4,
+    "pub_rec": 2,
+    "home_ownership": "RENT",
+    "purpose": "small_business",
+    "earliest_cr_line": "2022-01",
+    "emp_length": 0,
+}
 
 
 def policy(model: RiskModel):
@@ -158,7 +161,7 @@ def test_reason_contributions_explain_the_score_exactly(risk_model: RiskModel, a
 def test_reasons_are_the_largest_adverse_factors_in_order(risk_model: RiskModel, applicants: list[Applicant]) -> None:
     factors, points = risk_model.factor_points(applicants)
     factor_of = {code: f for f, code in reasons.FACTOR_CODES.items()}
-    for evaluation, row in zip(risk_model.evaluate(applicants), points):
+    for evaluation, row in zip(risk_model.evaluate(applicants), points, strict=True):
         adverse = sorted((j for j in range(len(factors)) if row[j] > 0), key=lambda j: -row[j])
         expected = [factors[j] for j in adverse[: reasons.MAX_REASONS]]
         assert [factor_of[r.code] for r in evaluation.reasons] == expected
@@ -186,7 +189,8 @@ def test_fast_path_equals_the_pipeline(risk_model: RiskModel, applicants: list[A
 
 def test_probabilities_are_valid(risk_model: RiskModel, applicants: list[Applicant]) -> None:
     p = risk_model.probabilities(applicants)
-    assert np.all((p > 0) & (p < 1)) and len(set(np.round(p, 6))) > len(p) // 4
+    assert np.all((p > 0) & (p < 1))
+    assert len(set(np.round(p, 6))) > len(p) // 4
 
 
 @pytest.mark.parametrize("split", ["random", "out_of_time"])
@@ -212,7 +216,9 @@ def test_calibration_tables_are_complete(risk_model: RiskModel, split: str) -> N
 
 def test_out_of_time_split_really_is_later(risk_model: RiskModel) -> None:
     oot = risk_model.metadata["metrics"]["out_of_time"]
-    assert oot["cutoff"] == "2011-01" and oot["train_n"] > 10_000 and oot["model"]["n"] > 10_000
+    assert oot["cutoff"] == "2011-01"
+    assert oot["train_n"] > 10_000
+    assert oot["model"]["n"] > 10_000
 
 
 def test_every_model_feature_has_a_direction_and_a_reason(risk_model: RiskModel) -> None:
@@ -266,11 +272,15 @@ def test_tampered_artifact_is_refused(tmp_path: Path) -> None:
         shutil.copy(source / name, tmp_path / name)
     with (tmp_path / "risk_model.skops").open("ab") as handle:
         handle.write(b"\0")
-    assert "sha256" in load_model(tmp_path)
+    refused = load_model(tmp_path)
+    assert isinstance(refused, str)
+    assert "sha256" in refused
 
 
 def test_missing_model_is_an_error_value(tmp_path: Path) -> None:
-    assert "make train" in load_model(tmp_path)
+    missing = load_model(tmp_path)
+    assert isinstance(missing, str)
+    assert "make train" in missing
 
 
 def test_model_card_quotes_the_metadata(risk_model: RiskModel) -> None:
@@ -281,7 +291,8 @@ def test_model_card_quotes_the_metadata(risk_model: RiskModel) -> None:
         assert f"{report['model']['roc_auc']:.3f}" in card
         assert all(f"{b['roc_auc']:.3f}" in card for b in report["baselines"].values())
     assert risk_model.metadata["policy"]["policy_version"] in card
-    assert risk_model.metadata["prescreen_policy"] in card and "DECLINE (pre-screen)" in card
+    assert risk_model.metadata["prescreen_policy"] in card
+    assert "DECLINE (pre-screen)" in card
 
 
 def test_pipeline_mix_covers_every_test_loan(risk_model: RiskModel) -> None:
