@@ -64,26 +64,7 @@ OOT_CUTOFF = "2011-01"  # train on loans issued before January 2011 (20,795), te
 C_GRID = (0.001, 0.01, 0.1, 1.0)
 SELECTION_C = 1.0  # the sign check runs at weak regularisation, where a wrong sign is the data's, not the penalty's
 # Model v1's recipe, the second baseline: its features, categories, directional signs and fixed C.
-V1_NUMERIC = (
-    "sub_grade_rank",
-    "int_rate",
-    "term_60",
-    "loan_amnt",
-    "log_annual_inc",
-    "installment_to_income",
-    "dti",
-    "fico_mid",
-    "revol_util",
-    "log_revol_bal",
-    "inq_last_6mths",
-    "delinq_2yrs",
-    "ever_delinquent",
-    "pub_rec",
-    "open_acc",
-    "total_acc",
-    "credit_history_years",
-    "emp_length",
-)
+V1_NUMERIC = features.V1_NUMERIC_FEATURES
 V1_CATEGORICAL = ("home_ownership", "verification_status", "purpose", "application_type")
 V1_SIGNS = {"dti": 1, "revol_util": 1, "fico_mid": -1, "log_annual_inc": -1, "installment_to_income": 1}
 V1_C = 0.5

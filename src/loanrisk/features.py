@@ -33,7 +33,8 @@ from loanrisk.applicant import GRADES, Applicant
 
 NAN = float("nan")
 
-NUMERIC_FEATURES: tuple[str, ...] = (
+# model v1's numeric features, the first 18 of model v2's (jobs.train rebuilds v1 as a baseline)
+V1_NUMERIC_FEATURES: tuple[str, ...] = (
     "sub_grade_rank",
     "int_rate",
     "term_60",
@@ -52,9 +53,9 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "total_acc",
     "credit_history_years",
     "emp_length",
-    "employment_years",
-    "small_business",
 )
+
+NUMERIC_FEATURES: tuple[str, ...] = (*V1_NUMERIC_FEATURES, "employment_years", "small_business")
 
 CATEGORICAL_FEATURES: tuple[str, ...] = (
     "home_ownership",
