@@ -23,9 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from loanrisk import reasons
+from loanrisk.decision import APPROVE, DECISIONS
 
-APPROVE = "APPROVE"
-DECISIONS = ("APPROVE", "REVIEW", "DECLINE")
 TOP_REASONS = 10
 
 
