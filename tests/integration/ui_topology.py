@@ -26,7 +26,7 @@ def has_figures(bolt: dict[str, Any]) -> bool:
 def running_loan_risk(settings) -> str:
     """Id of an ACTIVE `loan-risk` with figures; push UI_RUN_N applicants through a fresh one when there is none."""
     found = demo.storm_topology_id(settings)
-    if found is not None and found[1] == "ACTIVE":
+    if found is not None and found[1] == "ACTIVE" and shows_figures(settings.storm_ui_url, found[0]):
         return found[0]
     seed = int(time.time() * 1000) % 1_000_000_000
     result = demo.run_pipeline(
@@ -47,12 +47,17 @@ def running_loan_risk(settings) -> str:
     return found[0]
 
 
+def shows_figures(ui: str, topology_id: str) -> bool:
+    """Whether Storm UI shows acked spout tuples and executed tuples on every bolt but the rare-path ones."""
+    page = requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
+    return all(s["acked"] > 0 for s in page["spouts"]) and all(has_figures(b) for b in page["bolts"])
+
+
 def wait_for_figures(ui: str, topology_id: str, timeout_s: float = 180) -> None:
     """Wait until Nimbus reports the run's counts: executors send their statistics every few seconds."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        page = requests.get(f"{ui}/api/v1/topology/{topology_id}", headers=AUTH, timeout=30).json()
-        if all(s["acked"] > 0 for s in page["spouts"]) and all(has_figures(b) for b in page["bolts"]):
+        if shows_figures(ui, topology_id):
             return
         time.sleep(3)
     raise AssertionError(f"no figures for {topology_id} after {timeout_s:.0f} s")
