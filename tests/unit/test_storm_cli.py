@@ -294,6 +294,22 @@ def test_lag_is_log_end_minus_committed() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("class_name", "reads_kafka"),
+    [
+        ("org.apache.storm.kafka.spout.KafkaSpout", True),
+        ("loanrisk.storm.LoanKafkaSpout", True),
+        ("loanrisk.storm.LoanBatchSpout", True),
+        ("org.apache.storm.testing.TestWordSpout", False),
+    ],
+)
+def test_the_lag_view_knows_the_kafka_spouts(class_name: str, reads_kafka: bool) -> None:
+    """The batching spout's class name does not say "kafka", and its lag must still show."""
+    from stormui import api
+
+    assert api.is_kafka_spout_class(class_name) is reads_kafka
+
+
 @pytest.fixture
 def log_dir(tmp_path: Path) -> Path:
     """A Storm log directory with a worker log, and links and files that lead outside it."""

@@ -150,14 +150,23 @@ def get_visualization(topology_id: str) -> Response:
     return jsonify(mapping.visualization(topology, info, window))
 
 
+# the project's batching Kafka spout, whose class name does not say "kafka"
+KAFKA_SPOUT_CLASSES = frozenset({"loanrisk.storm.LoanBatchSpout"})
+
+
 def kafka_spouts(topology: Any) -> list[str]:
-    """Spouts whose Java class is a Kafka spout (storm-kafka-client's, or the project's wrapper of it)."""
+    """Spouts whose Java class is a Kafka spout (storm-kafka-client's, its wrapper, or the batching spout)."""
     names = []
     for name, spec in (topology.spouts or {}).items():
         java = getattr(spec.spout_object, "java_object", None)
-        if java is not None and "kafka" in java.full_class_name.lower():
+        if java is not None and is_kafka_spout_class(java.full_class_name):
             names.append(name)
     return sorted(names)
+
+
+def is_kafka_spout_class(class_name: str) -> bool:
+    """Whether a spout's Java class reads Kafka, so its consumer group's lag applies."""
+    return "kafka" in class_name.lower() or class_name in KAFKA_SPOUT_CLASSES
 
 
 @bp.get("/topology/<topology_id>/lag")
