@@ -22,13 +22,24 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 DASHBOARD_URL = os.environ.get("LOANRISK_DASHBOARD_URL", "http://127.0.0.1:5080")
 
 
-def sign_in(driver: object, base: str, token: str) -> None:
+def sign_in(driver: WebDriver, base: str, token: str) -> None:
     """Fill the app's /login form (webkit.auth) with a token; the session cookie keeps only its hash."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(f"{base}/login")  # type: ignore[attr-defined]
-    driver.find_element(By.NAME, "token").send_keys(token)  # type: ignore[attr-defined]
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # type: ignore[attr-defined]
+    form = (By.NAME, "token")
+    for attempt in (1, 2):  # a busy CI box may answer the first load late: load the form once more, then fail
+        driver.get(f"{base}/login")
+        try:
+            WebDriverWait(driver, 30).until(ec.presence_of_element_located(form))
+            break
+        except TimeoutException:
+            if attempt == 2:
+                raise
+    driver.find_element(*form).send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
 @pytest.fixture(scope="session")
