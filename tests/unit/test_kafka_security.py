@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from jobs import settings as job_settings
 from loanrisk.kafka_security import KafkaSecurity, KafkaSecurityError
+from tests.unit.test_topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", "/etc/loanrisk/tls/ca.pem")
 CREDENTIALS = {"LOANRISK_KAFKA_USERNAME": "loanrisk", "LOANRISK_KAFKA_PASSWORD": "s3cret"}
-
-
-def load_topology(argv: list[str]):
-    """Import topologies/loan-risk.py as sparse does, with the given command line."""
-    saved, sys.argv = sys.argv, argv
-    try:
-        spec = importlib.util.spec_from_file_location("loan_risk_topology_sec", ROOT / "topologies" / "loan-risk.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.argv = saved
-    return module
 
 
 def test_plaintext_gives_no_client_settings_on_either_side() -> None:
