@@ -5,6 +5,7 @@ Settings: ``bolts.settings`` (``opt`` reads one from the topology config, with i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -103,6 +104,25 @@ class PublishesToKafka:
         if self._producer is None:
             self._producer = kafka_producer(self.conf)
         return self._producer
+
+    def publish(self, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:
+        """Publish and wait for the acks; on any error drop the producer, so the next batch opens a fresh one.
+
+        An idempotent kafka-python producer can be left unusable by broker restarts (a fatal sequence or
+        producer-id error, or a dead sender thread): reusing it would fail every later batch of this task.
+        """
+        try:
+            publish_all(self.producer, topic, records, timeout_s)
+        except Exception:
+            self.reset_producer()
+            raise
+
+    def reset_producer(self) -> None:
+        """Close the producer without waiting for its queue (the caller fails and replays those records)."""
+        if self._producer is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing more to release
+                self._producer.close(timeout=0)
+        self._producer = None
 
 
 class BatchingBolt(FastMultilang, Bolt):

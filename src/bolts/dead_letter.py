@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bolts.common import BatchingBolt, PublishesToKafka, opt, publish_all
+from bolts.common import BatchingBolt, PublishesToKafka, opt
 
 
 class DeadLetterBolt(PublishesToKafka, BatchingBolt):
@@ -29,7 +29,7 @@ class DeadLetterBolt(PublishesToKafka, BatchingBolt):
 
     def flush(self, tuples: list[Any]) -> None:
         try:
-            publish_all(self.producer, self.topic, [(t.values[0], t.values[1]) for t in tuples], self.send_timeout)
+            self.publish(self.topic, [(t.values[0], t.values[1]) for t in tuples], self.send_timeout)
         except Exception as exc:  # noqa: BLE001 any Kafka error or timeout: nothing is dropped, Storm replays the records
             self.logger.warning("publishing %d dead letters failed, failing them: %r", len(tuples), exc)
             for tup in tuples:

@@ -24,7 +24,6 @@ from bolts.common import (
     PublishesToKafka,
     now_ms,
     opt,
-    publish_all,
     unpack_items,
 )
 from loanrisk import events
@@ -121,9 +120,7 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
                 letters.append((events.duplicate_letter(tracked, owners[app_id], now_ms()), tup))
         publish += stored_events(self.table, replays)
         self.put_rows(writes)
-        publish_all(
-            self.producer, self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish], self.send_timeout
-        )
+        self.publish(self.decisions_topic, [(e.application_id, e.to_dict()) for e in publish], self.send_timeout)
         for letter, tup in letters:  # only once the batch is durable: a failed batch sends no letter twice
             self.emit_dead_letter(letter, [tup])
 

@@ -353,3 +353,18 @@ def test_a_replay_scored_by_another_model_republishes_the_stored_decision(scratc
     assert again == first
     assert again.decision == "APPROVE"
     assert again.event_id == first.event_id
+
+
+def test_a_broken_producer_fails_one_batch_and_the_replay_publishes_with_a_fresh_one(scratch):
+    """A producer left unusable (here: closed under the bolt) fails its batch; the replay opens a new one."""
+    decisions = tail(scratch, "decisions")
+    cap = Captured(SaveBolt, scratch)
+    app_id = f"IT{uuid.uuid4().hex[:8]}"
+    cap.bolt.producer.close(timeout=1)
+    broken = cap.feed([0, [_decided(app_id, 1)]])
+    assert cap.failed() == [broken.id]
+    replay = cap.feed([0, [_decided(app_id, 1)]])
+    assert cap.acked() == [replay.id]
+    [(key, value)] = decisions.read(1, timeout_s=5)
+    decisions.close()
+    assert _event(value).application_id == app_id
