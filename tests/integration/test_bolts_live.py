@@ -367,4 +367,5 @@ def test_a_broken_producer_fails_one_batch_and_the_replay_publishes_with_a_fresh
     assert cap.acked() == [replay.id]
     [(key, value)] = decisions.read(1, timeout_s=5)
     decisions.close()
+    assert key == app_id.encode()
     assert _event(value).application_id == app_id
