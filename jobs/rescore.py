@@ -49,16 +49,18 @@ TABLE = "loan_rescores"
 FAMILY = b"c"
 OUT_DIR = ROOT / "var" / "rescore"
 LABEL_FILES = (*SAMPLES, "lending_club_2007_2011.csv")
-READ_COLUMNS = [
-    ev.COL_APPLICANT_JSON,
-    ev.COL_DECISION,
-    ev.COL_DECIDED_BY,
-    ev.COL_PD,
-    ev.COL_REASONS,
-    ev.COL_MODEL_VERSION,
-    ev.COL_KAFKA_TS,
-    ev.COL_CHALLENGER_DECISION,
-]
+READ_COLUMNS = ev.stored_columns(
+    [
+        ev.COL_APPLICANT_JSON,
+        ev.COL_DECISION,
+        ev.COL_DECIDED_BY,
+        ev.COL_PD,
+        ev.COL_REASONS,
+        ev.COL_MODEL_VERSION,
+        ev.COL_KAFKA_TS,
+        ev.COL_CHALLENGER_DECISION,
+    ]
+)
 DEFAULT_BATCH = 5000
 REQUIRED_FIELDS = frozenset(FIELD_NAMES) - {"schema_version"}  # the one field with a default
 NO_REASONS: tuple[tuple[str, ...], bytes] = ((), b"[]")
@@ -208,7 +210,8 @@ def score_batch(
     scorer = service if isinstance(service, Scorer) else Scorer(service)
     scored = Scored([], {}, [])
     to_score: list[tuple[bytes, Mapping[bytes, bytes], SimpleNamespace]] = []
-    for key, cols in rows:
+    for key, stored in rows:
+        cols: Mapping[bytes, bytes] = ev.cells(stored)  # either row schema
         try:
             if not window.holds(int(cols[ev.COL_KAFKA_TS])):
                 continue

@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "constraints.txt"
 SPEC = ROOT / "virtualenvs" / "loan-risk.txt"
-WORKER_ROOTS = ("streamparse", "kafka-python", "happybase", "requests")
+WORKER_ROOTS = ("streamparse", "kafka-python", "confluent-kafka", "orjson", "happybase", "requests")
 # every virtualenv has them, and `pip freeze` leaves them out of the lock
 BUILT_INTO_VIRTUALENV = frozenset({"pip", "setuptools", "wheel"})
 HEADER = "# Generated from constraints.txt by `python -m jobs.virtualenv_spec`; do not edit.\n"

@@ -6,6 +6,7 @@ Settings: ``bolts.settings`` (``opt`` reads one from the topology config, with i
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -46,60 +47,73 @@ def received_from_spout(values: Sequence[Any]) -> tuple[Received, bool]:
     return received, bool(utf8)
 
 
-def kafka_security(conf: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Return kafka-python's security settings from the topology config (loanrisk.kafka_security's rules)."""
-    return KafkaSecurity.from_options(conf or {}).python_kwargs(environ)
+def kafka_security(conf: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """Return librdkafka's security settings from the topology config (loanrisk.kafka_security's rules)."""
+    return KafkaSecurity.from_options(conf or {}).librdkafka_config(environ)
 
 
-def kafka_producer(conf: Mapping[str, Any] | None) -> Any:
-    """Open a durable kafka-python producer: acks=all, idempotent, bounded blocking."""
-    from kafka import KafkaProducer  # imported here so pure helpers load without kafka-python
-    from kafka.serializer import Serializer
-
-    class KeySerializer(Serializer):
-        """Encode an application id (or None) as UTF-8."""
-
-        def serialize(self, topic: str, headers: Any, data: Any) -> bytes | None:  # noqa: ARG002 kafka-python's Serializer signature
-            return None if data is None else str(data).encode("utf-8")
-
-    class RecordSerializer(Serializer):
-        """Encode a record as compact JSON (orjson: the decision events and letters are not fingerprinted)."""
-
-        def serialize(self, topic: str, headers: Any, data: Any) -> bytes:  # noqa: ARG002 kafka-python's Serializer signature
-            return orjson.dumps(data)
+def kafka_producer(conf: Mapping[str, Any] | None) -> DurableProducer:
+    """Open a durable producer: acks=all, idempotent, every record delivered or failed within the send timeout."""
+    from confluent_kafka import Producer  # imported here so pure helpers load without librdkafka
 
     timeout_ms = int(opt(conf, "loanrisk.kafka.send_timeout_secs") * 1000)
-    return KafkaProducer(
-        bootstrap_servers=opt(conf, "loanrisk.kafka.bootstrap").split(","),
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        request_timeout_ms=timeout_ms // 2,
-        delivery_timeout_ms=timeout_ms,
-        max_block_ms=timeout_ms // 2,
-        bootstrap_timeout_ms=timeout_ms // 2,
-        key_serializer=KeySerializer(),
-        value_serializer=RecordSerializer(),
-        **kafka_security(conf, os.environ),
+    producer = Producer(
+        {
+            "bootstrap.servers": opt(conf, "loanrisk.kafka.bootstrap"),
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "request.timeout.ms": timeout_ms // 2,
+            "message.timeout.ms": timeout_ms,
+            # kafka-python's (and Java's) partitioner: an id keeps its partition whichever client published it
+            "partitioner": "murmur2_random",
+            "logger": logging.getLogger("bolts.kafka"),
+            **kafka_security(conf, os.environ),
+        }
     )
+    return DurableProducer(producer)
 
 
-def publish_all(producer: Any, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:
-    """Send (key, value) records and wait until the broker acknowledged every one (raises otherwise)."""
-    futures = [producer.send(topic, key=key, value=value) for key, value in records]
-    producer.flush(timeout=timeout_s)
-    for future in futures:
-        future.get(timeout=timeout_s)
+class PublishError(Exception):
+    """Kafka did not acknowledge every record of a publish within the timeout."""
+
+
+class DurableProducer:
+    """A confluent-kafka producer that publishes a list of records and returns only once Kafka acked them all."""
+
+    def __init__(self, producer: Any) -> None:
+        self._producer = producer
+        self._errors: list[Any] = []
+
+    def _delivered(self, err: Any, msg: Any) -> None:  # noqa: ARG002 confluent-kafka's on_delivery signature
+        if err is not None:
+            self._errors.append(err)
+
+    def publish(self, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:
+        """Send (key, value) records as compact JSON and wait for the broker's acks (raises otherwise)."""
+        self._errors = []
+        produce, delivered = self._producer.produce, self._delivered
+        for key, value in records:
+            produce(topic, orjson.dumps(value), None if key is None else str(key).encode(), on_delivery=delivered)
+        left = self._producer.flush(timeout_s)
+        if left or self._errors:
+            raise PublishError(f"{left} records unacknowledged after {timeout_s}s, errors: {self._errors[:3]}")
+
+    def close(self, timeout: float = 0) -> None:
+        """Drop what is queued (its batch fails and is replayed) and close; the producer is unusable after."""
+        self._producer.purge()
+        self._producer.flush(timeout)
+        self._producer.close()
 
 
 class PublishesToKafka:
     """Mixin for bolts that publish to Kafka: one durable producer per bolt, opened on first use from self.conf."""
 
-    _producer: Any = None
+    _producer: DurableProducer | None = None
     conf: dict[str, Any]  # set by the bolt's initialize (BatchingBolt)
 
     @property
-    def producer(self) -> Any:
+    def producer(self) -> DurableProducer:
         """Return the bolt's Kafka producer, opening it on first use."""
         if self._producer is None:
             self._producer = kafka_producer(self.conf)
@@ -108,11 +122,11 @@ class PublishesToKafka:
     def publish(self, topic: str, records: Sequence[tuple[str | None, Any]], timeout_s: float) -> None:
         """Publish and wait for the acks; on any error drop the producer, so the next batch opens a fresh one.
 
-        An idempotent kafka-python producer can be left unusable by broker restarts (a fatal sequence or
-        producer-id error, or a dead sender thread): reusing it would fail every later batch of this task.
+        An idempotent producer can be left unusable by broker restarts (a fatal sequence or producer-id error):
+        reusing it would fail every later batch of this task.
         """
         try:
-            publish_all(self.producer, topic, records, timeout_s)
+            self.producer.publish(topic, records, timeout_s)
         except Exception:
             self.reset_producer()
             raise
@@ -121,7 +135,7 @@ class PublishesToKafka:
         """Close the producer without waiting for its queue (the caller fails and replays those records)."""
         if self._producer is not None:
             with contextlib.suppress(Exception):  # already broken: nothing more to release
-                self._producer.close(timeout=0)
+                self._producer.close()
         self._producer = None
 
 

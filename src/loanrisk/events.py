@@ -3,24 +3,27 @@
 One definition per record, pure functions only (no Kafka, HBase or Storm imports). The SaveBolt and
 the FilterBolt build these; the reconciliation and the demo summary parse them back.
 
-HBase table ``loan_applications``, row key = application id (UTF-8), two families:
+HBase table ``loan_applications``, row key = application id (UTF-8), two families. Schema 2 (what the
+SaveBolt writes) stores seven cells a row; HBase's cost is per cell (WAL entry, memstore, flush, compaction),
+and the rest of the decision travels in one JSON cell:
 
     applicant:json              canonical applicant JSON (sorted keys, compact; see ``applicant_json``)
     applicant:fingerprint       sha256 hex of applicant:json (replay vs. duplicate id with other content)
-    decision:decision           APPROVE | REVIEW | DECLINE
-    decision:decided_by         PRESCREEN | MODEL
-    decision:probability_of_default   decimal string, empty when declined by the pre-screen
-    decision:reasons            JSON list of {"code", "text"}
-    decision:model_version      empty when declined by the pre-screen
-    decision:policy_version     the pre-screen policy version, or the Risk API's decision policy version
-    decision:source             JSON {"topic", "partition", "offset"} of the Kafka record
-    decision:kafka_ts_ms        Kafka record timestamp (ms since epoch)
     decision:saved_at_ms        when the SaveBolt wrote the row (ms since epoch)
-    decision:schema_version     ROW_SCHEMA_VERSION
-    decision:challenger_model_version, decision:challenger_probability_of_default, decision:challenger_decision
-                                only when the Risk API scored a challenger in shadow (it never decides; see
-                                ``Shadow``); rows without them read back with ``decision.challenger`` None
-    decision:event_published    written by schema 1 only (the SaveBolt no longer writes it; see plan_saves)
+    decision:kafka_ts_ms        Kafka record timestamp (ms since epoch)
+    decision:decided_by         PRESCREEN | MODEL
+    decision:model_version      empty when declined by the pre-screen
+    decision:record             JSON {"decision", "probability_of_default" (null when declined by the
+                                pre-screen), "reasons" [{"code", "text"}], "policy_version", "source"
+                                {"topic", "partition", "offset"}, "schema_version", and "challenger"
+                                {"model_version", "probability_of_default", "decision"} only when the Risk
+                                API scored a challenger in shadow (it never decides; see ``Shadow``)}
+
+Schema 1 rows (written before) hold one cell per field instead of decision:record: decision:decision,
+decision:probability_of_default (decimal string), decision:reasons, decision:policy_version,
+decision:source, decision:schema_version, decision:challenger_* and decision:event_published. Readers see
+both layouts the same way: ask HBase for ``stored_columns(the COL_* you need)`` and read the row through
+``cells(row)``, which gives every field as its schema-1 cell (``parse_row`` does this).
 
 Decision event on ``loan-decisions`` (key = application id): ``DecisionEvent.to_dict()`` as JSON. Schema 2
 adds ``event_id``, a digest of what was decided (id, applicant fingerprint, decision, model version), so a
@@ -37,14 +40,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
+
+import orjson
 
 from loanrisk.decision import DECISIONS as DECISIONS  # re-exported: events.DECISIONS is public
 from loanrisk.reasons import Reason as Reason  # re-exported: events.Reason is public
 
-ROW_SCHEMA_VERSION = 1
+ROW_SCHEMA_VERSION = 2
 EVENT_SCHEMA_VERSION = 2
 DEAD_LETTER_SCHEMA_VERSION = 2
 
@@ -68,6 +73,21 @@ COL_EVENT_PUBLISHED = b"decision:event_published"
 COL_CHALLENGER_MODEL = b"decision:challenger_model_version"
 COL_CHALLENGER_PD = b"decision:challenger_probability_of_default"
 COL_CHALLENGER_DECISION = b"decision:challenger_decision"
+COL_RECORD = b"decision:record"
+# the fields that schema 2 keeps inside COL_RECORD (schema 1: one cell each)
+PACKED = frozenset(
+    {
+        COL_DECISION,
+        COL_PD,
+        COL_REASONS,
+        COL_POLICY_VERSION,
+        COL_SOURCE,
+        COL_SCHEMA_VERSION,
+        COL_CHALLENGER_MODEL,
+        COL_CHALLENGER_PD,
+        COL_CHALLENGER_DECISION,
+    }
+)
 
 # Reason codes of dead letters raised by the pipeline itself (cleaning has its own catalogue).
 DUPLICATE_ID = "DUPLICATE_ID"  # an id already decided, with other content: the first one is kept
@@ -322,21 +342,61 @@ def hbase_row(
 
 
 def row_columns(body: bytes, decision: Decision, received: Received | Tracked, saved_at_ms: int) -> dict[bytes, bytes]:
-    """Return the HBase columns of a decided applicant whose canonical JSON is ``body``."""
-    pd = decision.probability_of_default
-    return shadow_columns(decision.challenger) | {
+    """Return the HBase cells (schema 2) of a decided applicant whose canonical JSON is ``body``."""
+    return {
         COL_APPLICANT_JSON: body,
         COL_FINGERPRINT: sha256_hex(body).encode(),
-        COL_DECISION: decision.decision.encode(),
-        COL_DECIDED_BY: decision.decided_by.encode(),
-        COL_PD: b"" if pd is None else repr(float(pd)).encode(),
-        COL_REASONS: dumps(_reason_dicts(decision.reasons)),
-        COL_MODEL_VERSION: (decision.model_version or "").encode(),
-        COL_POLICY_VERSION: decision.policy_version.encode(),
-        COL_SOURCE: dumps(received.source.to_dict()),
-        COL_KAFKA_TS: str(received.kafka_ts_ms).encode(),
         COL_SAVED_AT: str(saved_at_ms).encode(),
-        COL_SCHEMA_VERSION: str(ROW_SCHEMA_VERSION).encode(),
+        COL_KAFKA_TS: str(received.kafka_ts_ms).encode(),
+        COL_DECIDED_BY: decision.decided_by.encode(),
+        COL_MODEL_VERSION: (decision.model_version or "").encode(),
+        COL_RECORD: orjson.dumps(packed_record(decision, received.source)),
+    }
+
+
+def packed_record(decision: Decision, source: Source) -> dict[str, Any]:
+    """Return what a schema-2 row keeps in its decision:record cell."""
+    record = {
+        "decision": decision.decision,
+        "probability_of_default": decision.probability_of_default,
+        "reasons": _reason_dicts(decision.reasons),
+        "policy_version": decision.policy_version,
+        "source": source.to_dict(),
+        "schema_version": ROW_SCHEMA_VERSION,
+    }
+    return record if decision.challenger is None else record | {"challenger": decision.challenger.to_dict()}
+
+
+def stored_columns(wanted: Iterable[bytes]) -> list[bytes]:
+    """Return the columns to ask HBase for, to read the ``wanted`` fields of rows of either schema."""
+    columns = list(dict.fromkeys(wanted))
+    return [*columns, COL_RECORD] if PACKED.intersection(columns) and COL_RECORD not in columns else columns
+
+
+def cells(columns: Mapping[bytes, bytes]) -> dict[bytes, bytes]:
+    """Return a row's fields as schema-1 cells, whichever schema stored it.
+
+    An unreadable decision:record is left out, so the reader fails on the missing field, its own error path.
+    """
+    if COL_RECORD not in columns:
+        return dict(columns)
+    found = {col: value for col, value in columns.items() if col != COL_RECORD}
+    try:
+        return found | unpacked_cells(orjson.loads(columns[COL_RECORD]))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return found
+
+
+def unpacked_cells(record: Mapping[str, Any]) -> dict[bytes, bytes]:
+    """Return the schema-1 cells of a decision:record's fields."""
+    pd = record["probability_of_default"]
+    return shadow_columns(Shadow.from_dict(record.get("challenger"))) | {
+        COL_DECISION: str(record["decision"]).encode(),
+        COL_PD: b"" if pd is None else repr(float(pd)).encode(),
+        COL_REASONS: dumps(record["reasons"]),
+        COL_POLICY_VERSION: str(record["policy_version"]).encode(),
+        COL_SOURCE: dumps(record["source"]),
+        COL_SCHEMA_VERSION: str(int(record["schema_version"])).encode(),
     }
 
 
@@ -363,8 +423,9 @@ def parse_shadow(columns: Mapping[bytes, bytes]) -> Shadow | None:
 
 
 def parse_row(row_key: bytes | str, columns: Mapping[bytes, bytes]) -> StoredRow | ParseError:
-    """Read a ``loan_applications`` row back (happybase's ``table.row()`` dict)."""
+    """Read a ``loan_applications`` row of either schema back (happybase's ``table.row()`` dict)."""
     key = row_key.decode() if isinstance(row_key, bytes) else row_key
+    columns = cells(columns)
     try:
         applicant = json.loads(columns[COL_APPLICANT_JSON])
         pd_text = columns.get(COL_PD, b"").decode()

@@ -28,7 +28,9 @@ from loanrisk import events as ev
 T = TypeVar("T")
 SHOW = 20  # discrepancies printed per kind
 # the columns of a row that the accounting and the run summaries read
-SUMMARY_COLUMNS = (ev.COL_DECISION, ev.COL_DECIDED_BY, ev.COL_REASONS, ev.COL_KAFKA_TS, ev.COL_SAVED_AT)
+SUMMARY_COLUMNS = tuple(
+    ev.stored_columns((ev.COL_DECISION, ev.COL_DECIDED_BY, ev.COL_REASONS, ev.COL_KAFKA_TS, ev.COL_SAVED_AT))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,9 @@ def parse_manifest_line(manifest: str, text: str) -> ManifestEntry | ev.ParseErr
 
 
 def row_summary(key: bytes, columns: Mapping[bytes, bytes]) -> RowSummary | ev.ParseError:
-    """Read the accounting columns of one HBase row."""
+    """Read the accounting columns of one HBase row (either row schema)."""
     ident = key.decode("utf-8", errors="replace")
+    columns = ev.cells(columns)
     try:
         reasons = tuple(str(r["code"]) for r in json.loads(columns.get(ev.COL_REASONS, b"[]")))
         return RowSummary(

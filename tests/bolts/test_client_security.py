@@ -35,14 +35,14 @@ def test_plaintext_kafka_adds_no_settings() -> None:
     assert kafka_security({}, {}) == {}
 
 
-def test_sasl_ssl_reads_the_credentials_from_the_environment() -> None:
+def test_sasl_ssl_reads_the_credentials_from_the_environment_into_librdkafka_settings() -> None:
     environ = {"LOANRISK_KAFKA_USERNAME": "loanrisk", "LOANRISK_KAFKA_PASSWORD": "s3cret"}
     assert kafka_security(PROD_KAFKA, environ) == {
-        "security_protocol": "SASL_SSL",
-        "ssl_cafile": "/etc/loanrisk/tls/ca.pem",
-        "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": "loanrisk",
-        "sasl_plain_password": "s3cret",
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": "/etc/loanrisk/tls/ca.pem",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "loanrisk",
+        "sasl.password": "s3cret",
     }
 
 

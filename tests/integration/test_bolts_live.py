@@ -369,3 +369,49 @@ def test_a_broken_producer_fails_one_batch_and_the_replay_publishes_with_a_fresh
     decisions.close()
     assert key == app_id.encode()
     assert _event(value).application_id == app_id
+
+
+def schema_1_columns(app_id: str, offset: int, saved_at_ms: int) -> dict[bytes, bytes]:
+    """Return the cells the SaveBolt wrote before row schema 2 (one per field), as _decided(app_id, offset)."""
+    tracked = events.Tracked.from_wire(wire(app_id, offset))
+    body = tracked.body.encode()
+    return {
+        events.COL_APPLICANT_JSON: body,
+        events.COL_FINGERPRINT: events.sha256_hex(body).encode(),
+        events.COL_DECISION: b"APPROVE",
+        events.COL_DECIDED_BY: b"MODEL",
+        events.COL_PD: b"0.07",
+        events.COL_REASONS: b'[{"code":"R1","text":"Low DTI"}]',
+        events.COL_MODEL_VERSION: b"m-test",
+        events.COL_POLICY_VERSION: b"p-test",
+        events.COL_SOURCE: events.dumps(tracked.source.to_dict()),
+        events.COL_KAFKA_TS: str(tracked.kafka_ts_ms).encode(),
+        events.COL_SAVED_AT: str(saved_at_ms).encode(),
+        events.COL_SCHEMA_VERSION: b"1",
+        events.COL_EVENT_PUBLISHED: b"1",
+    }
+
+
+def test_a_replay_of_a_row_stored_in_schema_1_republishes_its_event_and_dead_letters_other_content(scratch):
+    """Rows written before schema 2 still own their id: same content republishes the stored event, other
+    content is a DUPLICATE_ID, and neither rewrites the old row."""
+    import happybase
+
+    table = happybase.Connection(scratch["loanrisk.hbase.host"], scratch["loanrisk.hbase.port"]).table(
+        scratch["loanrisk.hbase.table"]
+    )
+    same, other = f"IT{uuid.uuid4().hex[:8]}", f"IT{uuid.uuid4().hex[:8]}"
+    for app_id, offset in ((same, 1), (other, 2)):
+        table.put(app_id.encode(), schema_1_columns(app_id, offset, 1_790_000_000_900))
+    decisions = tail(scratch, "decisions")
+    cap = Captured(SaveBolt, scratch)
+    replay = cap.feed([0, [_decided(same, 1), _decided(other, 2, loan_amnt=12_000.0)]])
+    assert cap.acked() == [replay.id]
+    [(key, value)] = decisions.read(1, timeout_s=5)
+    decisions.close()
+    stored = _row(same, table.row(same.encode()))
+    assert (key, stored.schema_version, stored.saved_at_ms) == (same.encode(), 1, 1_790_000_000_900)
+    assert _event(value) == events.stored_event(stored)
+    assert _row(other, table.row(other.encode())).applicant["loan_amnt"] == 10_000.0
+    [dup] = cap.emitted(DEAD_LETTER_STREAM)
+    assert (dup["tuple"][0], dup["tuple"][1]["reason"]) == (other, "DUPLICATE_ID")

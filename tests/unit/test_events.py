@@ -66,17 +66,87 @@ def test_hbase_row_round_trips(decision):
 
 
 def test_prescreen_row_has_empty_probability_and_model_version():
-    """A pre-screen decline stores empty strings where the model would have answered."""
-    row = events.hbase_row(APPLICANT, PRESCREEN, RECEIVED, 1)
+    """A pre-screen decline reads back with empty strings where the model would have answered."""
+    row = events.cells(events.hbase_row(APPLICANT, PRESCREEN, RECEIVED, 1))
     assert row[events.COL_PD] == b""
     assert row[events.COL_MODEL_VERSION] == b""
     assert row[events.COL_DECIDED_BY] == b"PRESCREEN"
 
 
-def test_parse_row_reports_a_broken_row_as_a_value():
-    """A row without its decision is a ParseError, not an exception."""
+def test_a_row_is_seven_cells_with_the_decision_in_one_record():
+    """Schema 2: the multi-get's, the time windows' and the model-version cells stay apart; the rest is one cell."""
+    row = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
+    assert set(row) == {
+        events.COL_APPLICANT_JSON,
+        events.COL_FINGERPRINT,
+        events.COL_SAVED_AT,
+        events.COL_KAFKA_TS,
+        events.COL_DECIDED_BY,
+        events.COL_MODEL_VERSION,
+        events.COL_RECORD,
+    }
+    assert json.loads(row[events.COL_RECORD]) == {
+        "decision": "REVIEW",
+        "probability_of_default": 0.1875,
+        "reasons": [{"code": "R01", "text": "High debt-to-income ratio"}],
+        "policy_version": "thresholds-v1",
+        "source": {"topic": "loan-applications", "partition": 3, "offset": 41},
+        "schema_version": 2,
+    }
+
+
+# What the SaveBolt wrote before schema 2 (one cell per field), for the same applicant and decision as MODEL.
+SCHEMA_1_ROW = {
+    b"applicant:json": events.applicant_json(APPLICANT),
+    b"applicant:fingerprint": events.fingerprint(APPLICANT).encode(),
+    b"decision:decision": b"REVIEW",
+    b"decision:decided_by": b"MODEL",
+    b"decision:probability_of_default": b"0.1875",
+    b"decision:reasons": b'[{"code":"R01","text":"High debt-to-income ratio"}]',
+    b"decision:model_version": b"lr-2026.11.22-abc",
+    b"decision:policy_version": b"thresholds-v1",
+    b"decision:source": b'{"offset":41,"partition":3,"topic":"loan-applications"}',
+    b"decision:kafka_ts_ms": b"1790000000123",
+    b"decision:saved_at_ms": b"1790000000500",
+    b"decision:schema_version": b"1",
+    b"decision:event_published": b"1",
+}
+
+
+def test_rows_of_both_schemas_read_back_the_same():
+    """A schema-1 row and a schema-2 row of the same decision give the same fields and the same StoredRow."""
+    new = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
+    old, again = events.parse_row("G000123", SCHEMA_1_ROW), events.parse_row("G000123", new)
+    assert isinstance(old, events.StoredRow)
+    assert isinstance(again, events.StoredRow)
+    assert dataclasses.replace(old, schema_version=2, event_published=False) == again
+    unpacked = events.cells(new)
+    assert {c: unpacked[c] for c in SCHEMA_1_ROW if c in unpacked} == {
+        c: v for c, v in SCHEMA_1_ROW.items() if c not in (events.COL_SCHEMA_VERSION, events.COL_EVENT_PUBLISHED)
+    } | {events.COL_SCHEMA_VERSION: b"2"}
+
+
+def test_stored_columns_add_the_record_only_for_fields_it_holds():
+    assert events.stored_columns([events.COL_APPLICANT_JSON, events.COL_KAFKA_TS]) == [
+        events.COL_APPLICANT_JSON,
+        events.COL_KAFKA_TS,
+    ]
+    assert events.stored_columns([events.COL_DECISION, events.COL_SAVED_AT]) == [
+        events.COL_DECISION,
+        events.COL_SAVED_AT,
+        events.COL_RECORD,
+    ]
+
+
+@pytest.mark.parametrize(
+    "record", [None, b"{not json", b"[1, 2]", b'{"decision": "APPROVE"}'], ids=["missing", "garbage", "list", "partial"]
+)
+def test_parse_row_reports_a_broken_row_as_a_value(record):
+    """A row without a readable decision is a ParseError, not an exception."""
     row = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1)
-    del row[events.COL_DECISION]
+    del row[events.COL_RECORD]
+    if record is not None:
+        row[events.COL_RECORD] = record
     assert isinstance(events.parse_row("G000123", row), events.ParseError)
 
 

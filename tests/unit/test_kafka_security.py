@@ -1,4 +1,5 @@
-"""Kafka client security: the same settings become kafka-python kwargs (bolts, jobs) and the Java spout's props."""
+"""Kafka client security: the same settings become kafka-python kwargs (jobs), librdkafka config (bolts) and the
+Java spout's props."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ CREDENTIALS = {"LOANRISK_KAFKA_USERNAME": "loanrisk", "LOANRISK_KAFKA_PASSWORD":
 
 def test_plaintext_gives_no_client_settings_on_either_side() -> None:
     assert KafkaSecurity().python_kwargs({}) == {}
+    assert KafkaSecurity().librdkafka_config({}) == {}
     assert KafkaSecurity().java_properties() == {}
     assert KafkaSecurity().required_env() == []
 
@@ -28,6 +30,20 @@ def test_sasl_ssl_kwargs_for_kafka_python() -> None:
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "loanrisk",
         "sasl_plain_password": "s3cret",
+    }
+
+
+def test_sasl_ssl_config_for_librdkafka() -> None:
+    assert PROD.librdkafka_config(CREDENTIALS) == {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": "/etc/loanrisk/tls/ca.pem",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "loanrisk",
+        "sasl.password": "s3cret",
+    }
+    assert KafkaSecurity("SSL", ssl_cafile="/ca.pem").librdkafka_config({}) == {
+        "security.protocol": "SSL",
+        "ssl.ca.location": "/ca.pem",
     }
 
 
@@ -50,6 +66,8 @@ def test_sasl_ssl_props_for_the_java_consumer_keep_credentials_as_worker_env_ref
     "environ", [{}, {"LOANRISK_KAFKA_USERNAME": "loanrisk"}, {"LOANRISK_KAFKA_PASSWORD": "x"}], ids=str
 )
 def test_missing_credentials_are_one_line_naming_both_variables(environ: dict[str, str]) -> None:
+    with pytest.raises(KafkaSecurityError, match="LOANRISK_KAFKA_PASSWORD"):
+        PROD.librdkafka_config(environ)
     with pytest.raises(KafkaSecurityError) as raised:
         PROD.python_kwargs(environ)
     message = str(raised.value)

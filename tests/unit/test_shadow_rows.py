@@ -27,10 +27,12 @@ def test_decision_keeps_the_champion_and_carries_the_shadow() -> None:
 def test_row_stores_both_results_and_reads_back() -> None:
     decision = ev.decision_from_evaluation(RESULT)
     columns = ev.row_columns(b'{"id":"A1"}', decision, TRACKED, 1_700_000_000_100)
-    assert columns[ev.COL_DECISION] == b"REVIEW"
-    assert columns[ev.COL_MODEL_VERSION] == b"lr2-champion"
-    assert columns[ev.COL_CHALLENGER_DECISION] == b"DECLINE"
-    assert columns[ev.COL_CHALLENGER_MODEL] == b"lr2-challenger"
+    fields = ev.cells(columns)
+    assert fields[ev.COL_DECISION] == b"REVIEW"
+    assert fields[ev.COL_MODEL_VERSION] == b"lr2-champion"
+    assert fields[ev.COL_CHALLENGER_DECISION] == b"DECLINE"
+    assert fields[ev.COL_CHALLENGER_MODEL] == b"lr2-challenger"
+    assert fields[ev.COL_CHALLENGER_PD] == b"0.31"
     stored = ev.parse_row(b"A1", columns)
     assert isinstance(stored, ev.StoredRow)
     assert stored.decision == decision
@@ -40,7 +42,7 @@ def test_rows_without_a_challenger_are_unchanged_and_parse() -> None:
     plain = {k: v for k, v in RESULT.items() if k != "challenger"}
     decision = ev.decision_from_evaluation(plain)
     columns = ev.row_columns(b'{"id":"A1"}', decision, TRACKED, 1)
-    assert not any(c.startswith(b"decision:challenger") for c in columns)
+    assert not any(c.startswith(b"decision:challenger") for c in ev.cells(columns))
     assert "challenger" not in decision.to_dict()
     stored = ev.parse_row(b"A1", columns)
     assert isinstance(stored, ev.StoredRow)
