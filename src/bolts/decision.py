@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from streamparse import Stream
 
+from bolts.batch_wire import DECLINED_STREAM
 from bolts.common import (
     BATCH_FIELDS,
     DEAD_LETTER_FIELDS,
@@ -25,7 +26,7 @@ from bolts.common import (
 from loanrisk import events
 from loanrisk.prescreen import PrescreenPolicy, prescreen
 
-DECLINED_STREAM = "declined"
+__all__ = ["DECLINED_STREAM", "DecisionBolt"]
 
 
 class DecisionBolt(BatchingBolt):
