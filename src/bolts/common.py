@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from streamparse import Bolt
 
-from bolts import batch_wire
 from bolts.multilang import FastMultilang
 from bolts.settings import opt
 from loanrisk.events import Received, Source, Tracked
@@ -178,7 +177,7 @@ class BatchingBolt(FastMultilang, Bolt):
     def emit_batches(self, groups: ShardGroups, stream: str | None = None) -> None:
         """Emit one batch tuple per shard, anchored to every input tuple that contributed to it."""
         for shard, items, anchors in groups.batches():
-            self.emit([shard, batch_wire.encode(items)], stream=stream, anchors=anchors)
+            self.emit([shard, items], stream=stream, anchors=anchors)
 
     def emit_dead_letter(self, letter: Any, anchors: list[Any]) -> None:
         """Send a dead letter to the dead_letter_bolt, anchored (it acks once Kafka has it)."""

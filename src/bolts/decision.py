@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 from streamparse import Stream
 
-from bolts.batch_wire import DECLINED_STREAM
 from bolts.common import (
     BATCH_FIELDS,
     DEAD_LETTER_FIELDS,
@@ -26,7 +25,7 @@ from bolts.common import (
 from loanrisk import events
 from loanrisk.prescreen import PrescreenPolicy, prescreen
 
-__all__ = ["DECLINED_STREAM", "DecisionBolt"]
+DECLINED_STREAM = "declined"
 
 
 class DecisionBolt(BatchingBolt):

@@ -22,8 +22,6 @@ import simplejson  # type: ignore[import-untyped]  # no stubs: types-simplejson 
 from pystorm.exceptions import StormWentAwayError
 from pystorm.serializers.serializer import Serializer
 
-from bolts import batch_wire
-
 FRAME_END = b"\nend\n"
 CHUNK = 1 << 16
 
@@ -133,13 +131,6 @@ class FastMultilang:
 
         self.serializer.use_codec(opt(storm_conf, "loanrisk.multilang.codec"))
         super()._setup_component(storm_conf, context)  # type: ignore[misc]  # defined by the pystorm Component after this mixin in the MRO
-
-    def read_command(self) -> Any:
-        """Read Storm's next command; a batch tuple's items arrive as one string (bolts.batch_wire): decode them."""
-        cmd = super().read_command()  # type: ignore[misc]  # defined by the pystorm Component after this mixin
-        if isinstance(cmd, dict) and "tuple" in cmd:
-            cmd["tuple"] = batch_wire.decode_values(cmd["tuple"], cmd.get("stream", ""))
-        return cmd
 
     def input_waiting(self) -> bool:
         """Say whether Storm has already sent more input (commands pystorm queued count too)."""

@@ -87,18 +87,3 @@ def test_later_record_with_other_content_is_dead_lettered_on_the_stream(applican
     assert parsed.raw == ""
     assert parsed.raw_sha256 == "0" * 64
     assert cap.acked() == [first.id, later.id]
-
-
-def test_a_batch_crosses_storm_as_one_string_and_arrives_as_its_items(applicant: dict[str, Any]) -> None:
-    """What the bolt sends Storm holds the items as one string; fed back as such, the next bolt reads the items."""
-    raw: list[dict[str, Any]] = []
-    first = Captured(DecisionBolt)
-    first.bolt.send_message = raw.append
-    first.feed([1, [_wire(applicant, id="G1"), _wire(applicant, id="G3")]])
-    [emit] = [m for m in raw if m.get("command") == "emit"]
-    assert isinstance(emit["tuple"][1], str)
-    second = Captured(DecisionBolt, {"loanrisk.decision.duplicate_window": 10})
-    tup = second.feed(emit["tuple"])
-    [model] = second.emitted()
-    assert [w[0] for w in model["tuple"][1]] == ["G1", "G3"]
-    assert second.acked() == [tup.id]
