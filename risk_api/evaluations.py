@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from apiflask import APIBlueprint
 from apiflask.scaffold import _annotate
 from flask import Response, current_app, jsonify, request
@@ -56,9 +57,26 @@ def json_body() -> tuple[Any, Response | None]:
         # a chunked body has no length to check up front; Werkzeug stops reading at the limit
         return None, failed(413, f"body over the size limit of {limit} bytes", "too-large")
     try:
-        return json.loads(raw), None
+        return parse_json(raw), None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None, bad_json(f"invalid JSON: {str(exc)[:200]}", "bad-json")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a body with orjson (3-4x faster); what it refuses, the stdlib parser decides, as it always did.
+
+    orjson reads strict RFC 8259 only: NaN, Infinity, integers over 64 bits and lone surrogates go to json.loads,
+    so those bodies still get the answers they got before (e.g. a per-field OUT_OF_RANGE, not a 400).
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def json_response(data: Any) -> Response:
+    """Answer a JSON document encoded with orjson (the batch answer: up to 1,000 evaluations)."""
+    return Response(orjson.dumps(data), mimetype="application/json")
 
 
 @bp.post("/evaluations")
@@ -94,7 +112,7 @@ def evaluate_batch() -> Response:
     checked = validate_batch(data, current_app.config["MAX_BATCH"])
     if isinstance(checked, dict):
         return invalid_applicants([checked])
-    return jsonify(batch_response(service(), checked))
+    return json_response(batch_response(service(), checked))
 
 
 @bp.get("/model")

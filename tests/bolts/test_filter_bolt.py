@@ -9,8 +9,10 @@ from conftest import as_payload, spout_values
 from harness import Captured
 
 from bolts.common import DEAD_LETTER_STREAM
-from bolts.filter import FilterBolt
+from bolts.filter import FilterBolt, parse_payload
+from jobs import generate
 from loanrisk import events
+from loanrisk.cleaning import parse_json_line
 
 ONE_SHARD = {"loanrisk.batch.shards": 1}
 
@@ -137,3 +139,27 @@ def test_a_batch_spout_tuple_counts_its_records_against_the_batch_size(applicant
     [emit] = cap.emitted()
     assert len(emit["tuple"][1]) == 6
     assert sorted(emit["anchors"]) == sorted(ids)
+
+
+def _edge_payloads(applicant: dict[str, Any]) -> list[str]:
+    body = as_payload(applicant).decode()
+    return [
+        body,
+        body.replace('"dti": 18.2', '"dti": NaN'),  # stdlib json reads NaN; orjson does not
+        body.replace('"dti": 18.2', '"dti": 1e400'),
+        body.replace('"revol_bal": 8200.0', '"revol_bal": 123456789012345678901234567890'),
+        body.replace('"grade": "B"', '"grade": "B", "grade": "C"'),  # the last duplicate key wins
+        body.replace('"emp_title": "Nurse"', '"emp_title": "\\ud800"'),  # a lone surrogate
+        "[" + body + "]",
+        "null",
+        "{not json",
+        "",
+        " " * (70 * 1024) + body,
+    ]
+
+
+def test_the_orjson_path_cleans_every_payload_as_parse_json_line_does(applicant: dict[str, Any]) -> None:
+    """Same Applicant or same Rejection (reason, field, detail) for generated dirty lines and JSON edge cases."""
+    dirty = [line for lines, _ in generate.generate_lines(3000, "jsonl", 11, dirt_rate=0.2) for line in lines]
+    for raw in dirty + _edge_payloads(applicant):
+        assert parse_payload(raw) == parse_json_line(raw), raw[:200]
