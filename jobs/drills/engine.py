@@ -34,6 +34,14 @@ PROXY_CONTROL = "http://127.0.0.1:5012/fault"
 SPOUT_GROUP = "loan-risk"
 INPUT_TOPIC = "loan-applications"
 STACK = str(ROOT / "stack" / "stack.sh")
+# The topology's settings (src/bolts/settings.py) that bound how late a failed batch is replayed and committed.
+MESSAGE_TIMEOUT_S = 60  # topology.message.timeout.secs: a tuple never acked is failed this late
+RETRY_MAX_DELAY_S = 30  # loanrisk.spout.retry_max_delay_ms: the longest backoff before the spout replays it
+COMMIT_PERIOD_S = 5  # loanrisk.spout.offset_commit_period_ms: acked offsets are committed this late
+# Rows are in HBase before their batch is acked (SaveBolt writes, then publishes the decision events): a batch whose
+# publish failed is replayed after the retry backoff, or the message timeout when no fail came, and its offsets
+# committed at the next commit. The drill waits through two such replays in a row before it reads the topics.
+COMMIT_WAIT_S = 2 * (MESSAGE_TIMEOUT_S + RETRY_MAX_DELAY_S) + COMMIT_PERIOD_S + 25
 
 
 @dataclass
@@ -242,9 +250,11 @@ class Drill:
             code = producer.wait(1)
             if code not in (0, None):
                 row.problems.append(f"a file producer exited with {code} (see {producer.log})")
+        settled = time.time()
+        if not self.wait_committed(settled):
+            row.notes.append(f"the spout had not committed the batch's offsets {COMMIT_WAIT_S} s after it was stored")
         if scenario.check:
             scenario.check(self, batch, row)
-        self.wait_committed(healed)
         samples = self.sampler.take()
         row.recovery_s = measure.recovery_s(samples, healed)
         row.peak_lag = measure.peak_lag(samples)
@@ -254,15 +264,21 @@ class Drill:
         log(f"{scenario.name}: {'ok' if row.passed else 'FAIL'} " + " ".join(measure.cells(row)[2:]))
         return row
 
-    def wait_committed(self, healed: float, timeout_s: float = 60.0) -> None:
-        """Keep sampling (bounded) until the spout has committed what was in Kafka at the heal.
+    def wait_committed(self, since: float, timeout_s: float = COMMIT_WAIT_S) -> bool:
+        """Keep sampling (bounded) until the spout has committed, on every partition, the end offset it had at since.
 
-        Rows are in HBase before the spout commits their offsets (every 5 s, after the acks), so the recovery
-        time needs a few more samples after the accounting is complete.
+        Called once the batch is all stored: every record of it is in Kafka then, so this is when every batch was
+        acked, i.e. its decision events and dead letters published (and, as since follows the heal, the recovery
+        column has its sample).
         """
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and measure.recovery_s(self.sampler.peek(), healed) is None:
+        while time.monotonic() < deadline:
+            samples = self.sampler.peek()
+            target = measure.ends_at(samples, since)
+            if target is not None and measure.committed_at(samples, since, target) is not None:
+                return True
             time.sleep(SAMPLE_S)
+        return False
 
     def hold_s(self, scenario: Scenario) -> float:
         """How long the scenario's fault is held in this run."""

@@ -52,19 +52,31 @@ def worker_restarts(samples: list[Sample]) -> int:
     return len(seen - first)
 
 
+def ends_at(samples: list[Sample], at: float) -> dict[int, int] | None:
+    """The end offsets of the first readable sample at or after a moment, None when there is none."""
+    return next((s.ends for s in samples if s.at >= at and s.ends), None)
+
+
+def committed_at(samples: list[Sample], since: float, target: dict[int, int]) -> float | None:
+    """When (first readable sample from since on) every partition's committed offset reached its target offset."""
+    return next(
+        (
+            s.at
+            for s in samples
+            if s.at >= since and s.ends and all(s.committed.get(p, 0) >= end for p, end in target.items())
+        ),
+        None,
+    )
+
+
 def recovery_s(samples: list[Sample], healed_at: float) -> float | None:
     """Seconds from the heal until every partition's committed offset reached its end offset at the heal.
 
     None when no readable sample follows the heal, or the topology never caught up within the samples.
     """
-    after = [s for s in samples if s.at >= healed_at and s.ends]
-    if not after:
-        return None
-    target = after[0].ends
-    for s in after:
-        if all(s.committed.get(p, 0) >= end for p, end in target.items()):
-            return round(s.at - healed_at, 1)
-    return None
+    target = ends_at(samples, healed_at)
+    reached = None if target is None else committed_at(samples, healed_at, target)
+    return None if reached is None else round(reached - healed_at, 1)
 
 
 def conflicting_events(pairs: Iterable[tuple[str, str]]) -> list[str]:

@@ -6,7 +6,19 @@ import json
 
 import pytest
 
-from jobs.drills.measure import Row, Sample, conflicting_events, format_table, peak_lag, recovery_s, worker_restarts
+from bolts.settings import DEFAULTS, STORM_DEFAULTS
+from jobs.drills import engine
+from jobs.drills.measure import (
+    Row,
+    Sample,
+    committed_at,
+    conflicting_events,
+    ends_at,
+    format_table,
+    peak_lag,
+    recovery_s,
+    worker_restarts,
+)
 from jobs.drills.proxy import Fault, names_poison
 from jobs.produce import line_key
 
@@ -52,6 +64,27 @@ def test_recovery_lasts_until_every_partition_committed_its_end_offset_at_the_he
     assert recovery_s(samples, healed_at=1) == 7
     assert recovery_s(samples[:4], healed_at=1) is None
     assert recovery_s(samples, healed_at=9) is None
+
+
+def test_a_batch_is_committed_once_every_partition_reached_its_end_offset_after_it_was_stored() -> None:
+    samples = [
+        sample(0, None, set(), {0: 100, 1: 50}, {0: 90, 1: 50}),
+        sample(2, None, set(), {}, {}),  # Kafka restarting: no target, no verdict
+        sample(4, None, set(), {0: 110, 1: 60}, {0: 100, 1: 50}),  # stored here: target 110 / 60
+        sample(6, None, set(), {0: 120, 1: 70}, {0: 110, 1: 59}),
+        sample(8, None, set(), {0: 130, 1: 80}, {0: 111, 1: 60}),
+    ]
+    assert ends_at(samples, 1) == {0: 110, 1: 60}
+    assert ends_at(samples, 9) is None
+    assert committed_at(samples, 1, {0: 110, 1: 60}) == 8
+    assert committed_at(samples[:4], 1, {0: 110, 1: 60}) is None
+
+
+def test_the_drill_waits_for_commits_as_long_as_the_topology_may_take_to_replay_a_failed_batch() -> None:
+    assert STORM_DEFAULTS["topology.message.timeout.secs"] == engine.MESSAGE_TIMEOUT_S
+    assert DEFAULTS["loanrisk.spout.retry_max_delay_ms"] == engine.RETRY_MAX_DELAY_S * 1000
+    assert DEFAULTS["loanrisk.spout.offset_commit_period_ms"] == engine.COMMIT_PERIOD_S * 1000
+    assert engine.COMMIT_WAIT_S > engine.MESSAGE_TIMEOUT_S + engine.RETRY_MAX_DELAY_S + engine.COMMIT_PERIOD_S
 
 
 @pytest.mark.parametrize(
