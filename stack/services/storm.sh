@@ -69,6 +69,11 @@ supervisor.cpu.capacity: 400.0
 executor.metrics.frequency.secs: 10       # how often workers report the statistics Storm UI shows (default 60)
 topology.message.timeout.secs: 60
 topology.subprocess.timeout.secs: 60
+# Storm's blacklist (3 bad rounds in 300 s, then 1,800 s out) keeps a supervisor that died and came back out
+# of service for 30 minutes: on this two-supervisor cluster, half its slots, and a topology submitted in that
+# time gets no worker on it. A 60 s window and 60 s out: back in service about 2 minutes after it returns.
+blacklist.scheduler.tolerance.time.secs: 60
+blacklist.scheduler.resume.time.secs: 60
 ui.host: "127.0.0.1"
 ui.port: $PORT_ui
 loanrisk.venv: "$VENV"
