@@ -69,6 +69,11 @@ supervisor.cpu.capacity: 400.0
 executor.metrics.frequency.secs: 10       # how often workers report the statistics Storm UI shows (default 60)
 topology.message.timeout.secs: 60
 topology.subprocess.timeout.secs: 60
+# Storm's blacklist (3 bad rounds in 300 s, then 1,800 s out) keeps a supervisor that died and came back out
+# of service for 30 minutes: on this two-supervisor cluster, half its slots, and a topology submitted in that
+# time gets no worker on it. A 60 s window and 60 s out: back in service about 2 minutes after it returns.
+blacklist.scheduler.tolerance.time.secs: 60
+blacklist.scheduler.resume.time.secs: 60
 ui.host: "127.0.0.1"
 ui.port: $PORT_ui
 loanrisk.venv: "$VENV"
@@ -91,18 +96,26 @@ start_supervisor() {
   PATH="$VENV/bin:$PATH" start_bg supervisor "$STORM_HOME/bin/storm" supervisor
 }
 
-# supervisor2's storm.yaml: the shared one with its own local dir, log dir, Thrift port and slots.
+# supervisor2's storm.yaml: the shared one with its own local dir, log dir, Thrift port and slots, and its own
+# host name, 127.0.0.2 (still loopback: its workers' ports listen on all interfaces). Storm blacklists hosts,
+# not supervisors: a supervisor dead for 3 scheduling rounds goes on BlacklistScheduler's list, and once it is
+# back, Cluster.setBlacklistedHosts(its host) makes Cluster.isBlackListed() true for every supervisor with that
+# host name. With both on "localhost", supervisor1's free slots vanished too, the dead worker's executors got
+# no slot ("No available slots for topology") and the stream stalled for the blacklist's 1,800 s.
+SUPERVISOR2_HOST=127.0.0.2
 write_supervisor2_yaml() {
   local slots="" p
   for p in $STORM_SLOTS2; do slots="$slots    - $p"$'\n'; done
   mkdir -p "$STORM_CONF2"
-  awk -v slots="$slots" -v data="$STORM_DATA-supervisor2" -v logs="$STORM_LOGS-supervisor2" -v port="$PORT_supervisor2" '
+  awk -v slots="$slots" -v data="$STORM_DATA-supervisor2" -v logs="$STORM_LOGS-supervisor2" -v port="$PORT_supervisor2" \
+      -v host="$SUPERVISOR2_HOST" '
     /^supervisor.slots.ports:/ { printf "supervisor.slots.ports:\n%s", slots; skip = 1; next }
     skip && /^    - / { next }
     { skip = 0 }
     /^storm.local.dir:/ { print "storm.local.dir: \"" data "\""; next }
     /^storm.log.dir:/ { print "storm.log.dir: \"" logs "\""; next }
     /^supervisor.thrift.port:/ { print "supervisor.thrift.port: " port; next }
+    /^storm.local.hostname:/ { print "storm.local.hostname: \"" host "\""; next }
     { print }' "$STORM_HOME/conf/storm.yaml" > "$STORM_CONF2/storm.yaml"
 }
 
