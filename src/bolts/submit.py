@@ -21,7 +21,10 @@ following a 200 answer this task had since the previous one; then the applicant 
 RISK_API_FAILED with the last status and body excerpt, its tuple's other applicants are emitted, and the
 tuple is acked. Deciding on evidence that the API answers others is what protects healthy applicants: in
 a storm no count grows past 1, whereas requiring each of N deliveries to follow a success keeps a lone
-applicant (a batch of one, at low rates) convictable without a bisection.
+applicant (a batch of one, at low rates) convictable without a bisection. When the stream is quiet and the
+poison travels alone, nothing else would answer between its deliveries, so the bolt asks for that evidence
+itself (``probe``): it re-scores the last applicant this task scored (a real, healthy one; the answer is
+discarded). A 200 counts as an answer; in a storm the probe fails too and nothing is counted.
 """
 
 from __future__ import annotations
@@ -225,6 +228,7 @@ class SubmitBolt(BatchingBolt):
         self.backoff = opt(storm_conf, "loanrisk.risk_api.backoff_secs")
         self.budget = opt(storm_conf, "loanrisk.risk_api.retry_budget_secs")
         self.deliveries = Deliveries(opt(storm_conf, "loanrisk.risk_api.poison_deliveries"))
+        self.canary: events.Tracked | None = None  # the last applicant this task scored (see probe)
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         token = scorer_token(storm_conf, os.environ)
@@ -266,7 +270,15 @@ class SubmitBolt(BatchingBolt):
     def count_failures(self, entries: list[tuple[Any, events.Tracked, Any]], outcomes: list[Outcome]) -> set[str]:
         """Count the Failed applicants' deliveries; return the ids of the input tuples to fail for replay."""
         replay: set[str] = set()
-        for tup, tracked, _ in (e for e, o in zip(entries, outcomes, strict=True) if isinstance(o, Failed)):
+        failed = [e for e, o in zip(entries, outcomes, strict=True) if isinstance(o, Failed)]
+        scored = [
+            tracked for (_, tracked, _), o in zip(entries, outcomes, strict=True) if isinstance(o, events.Decision)
+        ]
+        if scored:
+            self.canary = scored[-1]
+        elif failed:
+            self.probe()
+        for tup, tracked, _ in failed:
             count = self.deliveries.failed((tracked.application_id, tracked.fingerprint))
             if count is None:
                 replay.add(tup.id)
@@ -277,6 +289,11 @@ class SubmitBolt(BatchingBolt):
         if replay:
             self.logger.warning("Risk API fails an applicant alone: replaying %d tuple(s)", len(replay))
         return replay
+
+    def probe(self) -> None:
+        """Re-score the last applicant this task scored: a 200 is evidence the API answers others."""
+        if self.canary is not None:
+            self.post_once([self.canary])
 
     def letter(self, tracked: events.Tracked, outcome: Problem | Failed) -> events.DeadLetter:
         """The dead letter of an applicant the Risk API refused (422) or kept failing on (5xx)."""

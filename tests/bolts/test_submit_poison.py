@@ -160,8 +160,10 @@ def test_a_500_storm_dead_letters_nobody_and_fails_every_delivery(
 
 def test_a_storm_does_not_convict_a_lone_applicant_either(applicant: dict[str, Any], risk_api: StartApi) -> None:
     """A batch of one failing again and again with no other call answered is not a poison record."""
-    conf, _ = risk_api(storm=True)
+    conf, server = risk_api()
     cap = Captured(SubmitBolt, conf)
+    cap.feed([1, [_wire(applicant, "G0")]])  # scored before the storm: the bolt's probe fails in the storm too
+    server.storm = True
     tuples = [cap.feed([0, [_wire(applicant, "G1")]]) for _ in range(5)]
     assert cap.failed() == [t.id for t in tuples]
     assert cap.emitted(DEAD_LETTER_STREAM) == []
@@ -179,6 +181,20 @@ def test_a_lone_poison_is_dead_lettered_when_other_calls_succeed_between_its_del
     assert [dl.reason for dl in letters(cap)] == [events.RISK_API_FAILED]
     assert saved_ids(cap) == ["G0", "G1", "G2"]
     assert len(cap.failed()) == 2
+
+
+def test_a_lone_poison_on_a_quiet_stream_is_dead_lettered_after_probes_of_a_scored_applicant(
+    applicant: dict[str, Any], risk_api: StartApi
+) -> None:
+    """No other traffic between its deliveries: the bolt re-scores its last healthy applicant as evidence."""
+    conf, server = risk_api(poison={"P1"})
+    cap = Captured(SubmitBolt, conf)
+    cap.feed([1, [_wire(applicant, "G0")]])
+    for _ in range(3):
+        cap.feed([0, [_wire(applicant, "P1")]])
+    assert [dl.reason for dl in letters(cap)] == [events.RISK_API_FAILED]
+    assert len(cap.failed()) == 2
+    assert server.calls.count(["G0"]) >= 3  # scored once, then probed
 
 
 def test_an_unreachable_api_is_an_outage_never_a_poison(applicant: dict[str, Any]) -> None:
