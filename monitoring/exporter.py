@@ -5,7 +5,8 @@
 - Consumes ``loan-decisions`` and ``loan-applications-dlq`` from the beginning, without a consumer group (no
   commits, so it takes nothing from another consumer): after a restart the counters again equal the topics'
   totals, which is what `make reconcile` counts. Decisions are counted once per application id, by outcome,
-  decided_by and grade (the grade is read from the HBase row, one Thrift call per polled batch); dead letters by
+  decided_by and grade (the event's own grade; for events published before it carried one, the grade is read
+  from the HBase row, one Thrift call per polled batch); dead letters by
   reason; the end-to-end latency (``saved_at_ms - kafka_ts_ms``) and the probability of default as histograms.
 - Every ``--interval`` seconds: the topology group's lag per partition of ``loan-applications`` (committed
   offsets vs end offsets) and Storm UI's REST figures per component (discovered, not listed here).
@@ -32,11 +33,11 @@ from adapters.kafka import OffsetReader
 from adapters.settings import Settings, kafka_security_kwargs
 from loanrisk import events as ev
 from monitoring.pipeline import (
-    UNKNOWN_GRADE,
     FirstDecisions,
     component_figures,
     consumer_lag,
     e2e_latency_seconds,
+    event_grade,
     grade_of,
     topology_id,
 )
@@ -231,10 +232,10 @@ class Exporter:
             self.metrics.decision_events.inc()
             if self.first.is_first(event.application_id):
                 fresh.append(event)
-        grades = self.grades([e.application_id for e in fresh])
+        grades = self.grades([e.application_id for e in fresh if e.grade is None])  # events before the grade field
         m = self.metrics
         for e in fresh:
-            m.decisions.labels(e.decision, e.decided_by, grades.get(e.application_id, UNKNOWN_GRADE)).inc()
+            m.decisions.labels(e.decision, e.decided_by, event_grade(e, grades)).inc()
             m.versions.labels(e.model_version or "none (pre-screen)", e.policy_version).inc()
             for reason in e.reasons:
                 m.reasons.labels(e.decision, reason.code).inc()

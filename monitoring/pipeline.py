@@ -26,6 +26,13 @@ def grade_of(applicant: Mapping[str, Any] | None) -> str:
     return grade if grade in GRADES else UNKNOWN_GRADE
 
 
+def event_grade(event: DecisionEvent, row_grades: Mapping[str, str]) -> str:
+    """Return an event's grade label: its own grade, else (events before the field) the grade read from its row."""
+    if event.grade is not None:
+        return grade_of({"grade": event.grade})
+    return row_grades.get(event.application_id, UNKNOWN_GRADE)
+
+
 class FirstDecisions:
     """Tells the first decision event of an application id from a redelivery (at-least-once publishing).
 

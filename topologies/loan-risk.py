@@ -84,10 +84,18 @@ def spout_args(opts: dict[str, Any]) -> list[Any]:
         int(opts["loanrisk.spout.offset_commit_period_ms"]),
         int(opts["loanrisk.spout.retry_initial_delay_ms"]),
         int(opts["loanrisk.spout.retry_max_delay_ms"]),
-        properties_text(security.java_properties()),
+        properties_text({**security.java_properties(), **fetch_properties(opts)}),
         ",".join(security.required_env()),
         *([int(opts["loanrisk.spout.records_per_tuple"])] if batch_spout(opts) else []),
     ]
+
+
+def fetch_properties(opts: dict[str, Any]) -> dict[str, str]:
+    """Return the spout consumer's fetch settings: how much to gather, and for how long at most, per fetch."""
+    return {
+        "fetch.min.bytes": str(int(opts["loanrisk.spout.fetch_min_bytes"])),
+        "fetch.max.wait.ms": str(int(opts["loanrisk.spout.fetch_max_wait_ms"])),
+    }
 
 
 def batch_spout(opts: dict[str, Any]) -> bool:

@@ -113,9 +113,12 @@ class SaveBolt(PublishesToKafka, BatchingBolt):
             decision = events.Decision.from_dict(rest[0])
             if action == events.WRITE:
                 writes.append((app_id, events.row_columns(body, decision, tracked, saved_at)))
-                publish.append(events.decision_event(decision, tracked, saved_at, fp))
+                publish.append(events.decision_event(decision, tracked, saved_at, fp, events.applicant_grade(body)))
             elif action == events.REPUBLISH:
-                replays.append((app_id, events.decision_event(decision, tracked, existing[app_id].saved_at_ms, fp)))
+                stored_at = existing[app_id].saved_at_ms
+                replays.append(
+                    (app_id, events.decision_event(decision, tracked, stored_at, fp, events.applicant_grade(body)))
+                )
             elif action == events.DUPLICATE:
                 letters.append((events.duplicate_letter(tracked, owners[app_id], now_ms()), tup))
         publish += stored_events(self.table, replays)

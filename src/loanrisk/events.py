@@ -230,6 +230,9 @@ class DecisionEvent:
     saved_at_ms: int
     event_id: str = ""
     schema_version: int = EVENT_SCHEMA_VERSION
+    # the applicant's LendingClub grade as stored (None when it had none): consumers that count by grade (the
+    # monitoring exporter) need not read the row back from HBase
+    grade: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the event as a JSON-ready dict (built by hand: dataclasses.asdict measured ~30x slower)."""
@@ -246,6 +249,7 @@ class DecisionEvent:
             "saved_at_ms": self.saved_at_ms,
             "event_id": self.event_id,
             "schema_version": self.schema_version,
+            "grade": self.grade,
         }
 
 
@@ -467,7 +471,11 @@ def event_id(application_id: str, applicant_fingerprint: str, decision: Decision
 
 
 def decision_event(
-    decision: Decision, received: Received | Tracked, saved_at_ms: int, applicant_fingerprint: str = ""
+    decision: Decision,
+    received: Received | Tracked,
+    saved_at_ms: int,
+    applicant_fingerprint: str = "",
+    grade: str | None = None,
 ) -> DecisionEvent:
     """Build the decision event published after the row was saved (saved_at_ms: the row's own)."""
     return DecisionEvent(
@@ -482,7 +490,21 @@ def decision_event(
         received.kafka_ts_ms,
         saved_at_ms,
         event_id(decision.application_id, applicant_fingerprint, decision),
+        grade=grade,
     )
+
+
+def applicant_grade(applicant: Mapping[str, Any] | bytes | str) -> str | None:
+    """Return the grade of a canonical applicant (a dict or its JSON), None when it has none or is unreadable."""
+    if not isinstance(applicant, Mapping):
+        try:
+            applicant = orjson.loads(applicant)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(applicant, Mapping):
+            return None
+    grade = applicant.get("grade")
+    return grade if isinstance(grade, str) else None
 
 
 def stored_event(row: StoredRow) -> DecisionEvent:
@@ -503,13 +525,18 @@ def stored_event(row: StoredRow) -> DecisionEvent:
         row.kafka_ts_ms,
         row.saved_at_ms,
         event_id(row.application_id, row.fingerprint, row.decision),
+        grade=applicant_grade(row.applicant),
     )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def parse_decision_event(payload: bytes | str) -> DecisionEvent | ParseError:
     """Read a decision event back from its Kafka value."""
     try:
-        data = json.loads(payload)
+        data = orjson.loads(payload)
         pd = data["probability_of_default"]
         return DecisionEvent(
             str(data["application_id"]),
@@ -524,6 +551,7 @@ def parse_decision_event(payload: bytes | str) -> DecisionEvent | ParseError:
             int(data["saved_at_ms"]),
             str(data.get("event_id", "")),
             int(data["schema_version"]),
+            _optional_str(data.get("grade")),
         )
     except (KeyError, ValueError, TypeError) as exc:
         return ParseError(f"decision event: {type(exc).__name__}: {exc}")

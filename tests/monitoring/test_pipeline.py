@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from loanrisk.events import DecisionEvent, Source
@@ -10,6 +12,7 @@ from monitoring.pipeline import (
     component_figures,
     consumer_lag,
     e2e_latency_seconds,
+    event_grade,
     grade_of,
     number,
     topology_id,
@@ -20,6 +23,17 @@ def event(kafka_ts_ms: int, saved_at_ms: int) -> DecisionEvent:
     return DecisionEvent(
         "a1", "APPROVE", "MODEL", 0.05, (), "lr-1", "p-1", Source("loan-applications", 0, 7), kafka_ts_ms, saved_at_ms
     )
+
+
+def test_the_grade_label_is_the_events_own_grade_when_it_carries_one() -> None:
+    graded = replace(event(1, 2), grade="c")
+    assert event_grade(graded, {"a1": "F"}) == "C"
+    assert event_grade(replace(event(1, 2), grade="Z"), {}) == "unknown"
+
+
+def test_an_event_without_a_grade_takes_the_grade_read_from_its_row() -> None:
+    assert event_grade(event(1, 2), {"a1": "F"}) == "F"
+    assert event_grade(event(1, 2), {}) == "unknown"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,19 @@ def test_hbase_row_round_trips(decision):
     assert stored.applicant == APPLICANT
     assert stored.source == RECEIVED.source
     assert (stored.kafka_ts_ms, stored.saved_at_ms) == (1_790_000_000_123, 1_790_000_000_500)
+
+
+def test_the_event_rebuilt_from_a_stored_row_is_the_published_one_grade_included():
+    """A replay of a saved row republishes from the row: the same event, with the grade the first one carried."""
+    row = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
+    fp = row[events.COL_FINGERPRINT].decode()
+    first = events.decision_event(
+        MODEL, RECEIVED, 1_790_000_000_500, fp, events.applicant_grade(row[events.COL_APPLICANT_JSON])
+    )
+    stored = events.parse_row(b"G000123", row)
+    assert isinstance(stored, events.StoredRow)
+    assert first.grade == "B"
+    assert events.stored_event(stored).to_dict() == first.to_dict()
 
 
 def test_prescreen_row_has_empty_probability_and_model_version():
@@ -168,7 +182,34 @@ def test_decision_event_round_trips_through_json():
         "kafka_ts_ms",
         "saved_at_ms",
         "event_id",
+        "grade",
     }
+
+
+def test_the_event_carries_the_applicants_grade() -> None:
+    """The grade given at publishing travels in the event and parses back; an event without one reads None."""
+    event = events.decision_event(MODEL, RECEIVED, 5, grade="B")
+    parsed = events.parse_decision_event(events.dumps(event.to_dict()))
+    assert isinstance(parsed, events.DecisionEvent)
+    assert parsed.grade == "B"
+    older = events.parse_decision_event(events.dumps({k: v for k, v in event.to_dict().items() if k != "grade"}))
+    assert isinstance(older, events.DecisionEvent)
+    assert older.grade is None
+
+
+@pytest.mark.parametrize(
+    ("applicant", "grade"),
+    [
+        ({"grade": "C"}, "C"),
+        (b'{"grade": "A", "id": "x"}', "A"),
+        ('{"id": "x"}', None),
+        (b"not json", None),
+        ("[1]", None),
+    ],
+)
+def test_applicant_grade(applicant: Any, grade: str | None) -> None:
+    """The grade of a canonical applicant, given as a dict or as its JSON; None when absent or unreadable."""
+    assert events.applicant_grade(applicant) == grade
 
 
 def test_prescreen_event_has_null_probability():
