@@ -72,8 +72,9 @@ def par(component: str) -> dict[str, int]:
 def spout_args(opts: dict[str, Any]) -> list[Any]:
     """Return LoanKafkaSpout's constructor arguments (String/Long only).
 
-    The last two carry the consumer's security properties (Properties text, credentials as ${env:NAME}) and the
-    worker environment variables they need; the spout refuses to open when one is missing.
+    The last two carry the consumer's properties (Properties text: the fetch settings, and the security ones
+    with credentials as ${env:NAME}) and the worker environment variables they need; the spout refuses to open
+    when one is missing.
     """
     security = KafkaSecurity.from_options(opts)
     return [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bolts.settings import merged
 from jobs import settings as job_settings
 from loanrisk.kafka_security import KafkaSecurity, KafkaSecurityError
 from tests.unit.test_topology import load_topology
@@ -98,7 +99,18 @@ def test_the_spout_gets_properties_text_and_the_env_it_needs() -> None:
     assert "${env\\:LOANRISK_KAFKA_USERNAME}" in text
     assert required == "LOANRISK_KAFKA_USERNAME,LOANRISK_KAFKA_PASSWORD"
     local = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk"])
-    assert local.spout_args(local.options("local"))[7:9] == ["", ""]
+    text, required = local.spout_args(local.options("local"))[7:9]
+    assert "security.protocol" not in text  # PLAINTEXT: only the fetch settings, nothing to resolve on the worker
+    assert text == "fetch.max.wait.ms=50\nfetch.min.bytes=262144\n"
+    assert required == ""
+
+
+def test_the_spout_fetch_waits_only_in_the_batched_design() -> None:
+    """The batched spout's fetch waits up to 50 ms for 256 KiB; the naive design keeps Kafka's defaults."""
+    topo = load_topology(["sparse", "submit", "-e", "local", "-n", "loan-risk"])
+    assert topo.fetch_properties(topo.options("local")) == {"fetch.min.bytes": "262144", "fetch.max.wait.ms": "50"}
+    naive = merged({"loanrisk.design": "naive"})
+    assert topo.fetch_properties(naive) == {"fetch.min.bytes": "1", "fetch.max.wait.ms": "500"}
 
 
 def test_properties_text_escapes_what_java_would_misread() -> None:

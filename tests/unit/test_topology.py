@@ -150,7 +150,11 @@ def test_spout_arguments_follow_env_and_cli_overrides():
         local["loanrisk.spout.offset_commit_period_ms"],
         local["loanrisk.spout.retry_initial_delay_ms"],
         local["loanrisk.spout.retry_max_delay_ms"],
-        "",  # PLAINTEXT: no security properties
+        # the consumer's properties: PLAINTEXT has no security ones, only the fetch settings
+        (
+            f"fetch.max.wait.ms={local['loanrisk.spout.fetch_max_wait_ms']}\n"
+            f"fetch.min.bytes={local['loanrisk.spout.fetch_min_bytes']}\n"
+        ),
         "",  # and no worker environment variables needed
         local["loanrisk.spout.records_per_tuple"],
     ]
