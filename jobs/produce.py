@@ -31,6 +31,7 @@ import orjson
 
 from jobs import outage
 from jobs.settings import ROOT, Settings
+from loanrisk.cleaning import loads_json
 
 TOPIC = "loan-applications"
 DEFAULT_CURSOR_FILE = ROOT / "var" / "data" / "producer" / "cursor.json"
@@ -195,12 +196,9 @@ def page_limit(rate: float | None, limit: int = PAGE_LIMIT) -> int:
 def line_key(line: bytes) -> bytes | None:
     """Return the Kafka key of a JSON line: its id when the line parses as an object with one, else None."""
     try:
-        data = orjson.loads(line)  # the fast path; what orjson refuses (NaN, huge integers, ...) the stdlib may read
-    except orjson.JSONDecodeError:
-        try:
-            data = json.loads(line)
-        except (ValueError, RecursionError):  # RecursionError: hostile nesting (the drills publish 10,000 levels)
-            return None
+        data = loads_json(line)
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting (the drills publish 10,000 levels)
+        return None
     if not isinstance(data, dict):
         return None
     ident = data.get("id")

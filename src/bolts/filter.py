@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import orjson
 from streamparse import Stream
 
 from bolts.common import (
@@ -27,8 +26,7 @@ from bolts.common import (
     received_from_spout,
 )
 from loanrisk import events
-from loanrisk.applicant import Applicant
-from loanrisk.cleaning import MAX_PAYLOAD_BYTES, Rejection, clean_record, parse_json_line
+from loanrisk.cleaning import Rejection, parse_json_line
 
 
 class FilterBolt(BatchingBolt):
@@ -52,7 +50,9 @@ class FilterBolt(BatchingBolt):
         groups = ShardGroups()
         for tup, values in ((t, values) for t in tuples for values in spout_records(t)):
             received, utf8 = received_from_spout(values)
-            result = parse_payload(received.raw) if utf8 else Rejection("BAD_JSON", None, "payload is not valid UTF-8")
+            result = (
+                parse_json_line(received.raw) if utf8 else Rejection("BAD_JSON", None, "payload is not valid UTF-8")
+            )
             if isinstance(result, Rejection):
                 self.emit_dead_letter(
                     events.dead_letter(
@@ -75,23 +75,6 @@ class FilterBolt(BatchingBolt):
         self.emit_batches(groups)
         for tup in tuples:
             self.ack(tup)
-
-
-def parse_payload(raw: str) -> Applicant | Rejection:
-    """Clean a payload as ``parse_json_line`` does, parsing its JSON with orjson (3-4x faster than json.loads).
-
-    Only a payload orjson reads as an object of a permitted size takes the fast path (same dict as json.loads:
-    last duplicate key wins, correctly rounded floats); everything else (bad JSON, NaN, huge integers, not an
-    object, too large) goes to ``parse_json_line``, so its rejection and reason stay exactly the same.
-    """
-    if len(raw) <= MAX_PAYLOAD_BYTES:
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return parse_json_line(raw)
-        if isinstance(data, dict):
-            return clean_record(data)
-    return parse_json_line(raw)
 
 
 def spout_records(tup: Any) -> list[Any]:

@@ -52,6 +52,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
+
 from loanrisk.applicant import FIELD_NAMES, GRADES, SCHEMA_VERSION, Applicant
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -443,12 +445,25 @@ def applicant_from_json(data: object) -> Applicant | Rejection:
     return _build(data, strict=True)
 
 
+def loads_json(raw: str | bytes) -> Any:
+    """Parse JSON with orjson (3-4x faster than json.loads); whatever orjson refuses, json.loads decides.
+
+    For what orjson accepts the result is json.loads's (the last duplicate key wins, floats correctly rounded).
+    orjson reads strict RFC 8259 UTF-8 only: NaN, Infinity, integers over 64 bits, lone surrogates, UTF-16 and
+    bad JSON go to json.loads, so they are read, or refused with its message, exactly as before.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def parse_json_line(text: str | bytes) -> Applicant | Rejection:
     """Parse one Kafka/JSON-lines payload: BAD_JSON, NOT_AN_OBJECT, TOO_LARGE, else clean_record."""
     if len(text) > MAX_PAYLOAD_BYTES:
         return Rejection("TOO_LARGE", None, f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return Rejection("BAD_JSON", None, f"invalid JSON: {str(err)[:120]}")
     if not isinstance(data, dict):
