@@ -38,9 +38,11 @@ DEFAULT_CURSOR_FILE = ROOT / "var" / "data" / "producer" / "cursor.json"
 PAGE_LIMIT = 1000  # the API's largest page: fewer round trips, same bounded response
 HTTP_TIMEOUT = (3.05, 15)
 FLUSH_TIMEOUT_S = 120.0
-# A rate-limited producer sleeps once per this many seconds' worth of records, not once per record: at 1,000/s a
-# sleep per record was most of the producer's CPU (its own wake-ups and librdkafka's).
-PACE_S = 0.005
+# A rate-limited producer sleeps once per PACE_S worth of records, not once per record. kafka-python's sender
+# thread wakes for every small batch: at 1,000 records/s (/usr/bin/time, quiet box, CPU per 30,000 records) it
+# cost 9.5 s paced per record (stdlib JSON keys), 9.2 s per 5 ms, 5.7 s per 20 ms, 3.6 s per 50 ms, 1.7 s
+# unpaced. 50 ms is also how long the spout's fetch waits.
+PACE_S = 0.05
 DLQ_TOPIC = "loan-applications-dlq"
 # Kafka refuses records above the broker's message.max.bytes / the client's max_request_size (1 MiB): a line
 # larger than this can never enter loan-applications, so the producer dead-letters it itself (TOO_LARGE).
@@ -287,80 +289,20 @@ class PublishError(RuntimeError):
     """The broker did not confirm every record of a batch."""
 
 
-class Delivery:
-    """The broker's answer for one record, filled in by the producer's delivery callback."""
+def make_producer(settings: Settings) -> Any:
+    """Return a KafkaProducer with the durability settings spelled out (acks=all, idempotence on)."""
+    from kafka import KafkaProducer
 
-    __slots__ = ("error", "is_done")
-
-    def __init__(self) -> None:
-        self.is_done = False
-        self.error: Any = None
-
-    def done(self, err: Any, msg: Any) -> None:  # noqa: ARG002 confluent-kafka's on_delivery signature
-        """Record the outcome (err is None when the broker acknowledged the record)."""
-        self.is_done, self.error = True, err
-
-    def failed(self) -> bool:
-        """Tell whether the broker refused the record (or it timed out)."""
-        return self.error is not None
-
-    @property
-    def exception(self) -> Any:
-        """The broker's error, None when the record was acknowledged."""
-        return self.error
-
-
-class ConfirmingProducer:
-    """confluent-kafka's producer (librdkafka) behind send/flush/close: each send returns its Delivery.
-
-    kafka-python's producer cost about 0.3 ms of CPU per record in its Python sender thread at 1,000 records/s
-    on this box, a sixth of the whole pipeline's CPU at that rate; librdkafka does the same work in C.
-    """
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        from confluent_kafka import Producer  # imported here so the pure parts load without librdkafka
-
-        self._producer = Producer(config)
-
-    def send(self, topic: str, key: bytes | None = None, value: bytes = b"") -> Delivery:
-        """Queue one record; its Delivery is filled in once the broker answers (served by flush or later sends)."""
-        delivery = Delivery()
-        while True:
-            try:
-                self._producer.produce(topic, value, key, on_delivery=delivery.done)
-                break
-            except BufferError:  # librdkafka's local queue is full: let it deliver, then queue again
-                self._producer.poll(0.1)
-        self._producer.poll(0)
-        return delivery
-
-    def flush(self, timeout: float) -> int:
-        """Wait until every queued record was answered, at most timeout seconds; return how many were not."""
-        left: int = self._producer.flush(timeout)
-        return left
-
-    def close(self, timeout: float) -> None:
-        """Deliver what is queued (at most timeout seconds); librdkafka frees the rest when collected."""
-        self._producer.flush(timeout)
-
-
-def make_producer(settings: Settings) -> ConfirmingProducer:
-    """Return the producer with the durability settings spelled out (acks=all, idempotence on)."""
-    return ConfirmingProducer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "client.id": "loanrisk-producer",
-            "acks": "all",
-            "enable.idempotence": True,
-            "max.in.flight.requests.per.connection": 5,
-            "linger.ms": 5,
-            "batch.size": 64 * 1024,
-            "message.timeout.ms": 120_000,  # kafka-python's delivery_timeout_ms
-            "request.timeout.ms": 30_000,
-            # kafka-python's and Java's partitioner: an id keeps its partition whichever client publishes it
-            "partitioner": "murmur2_random",
-            **settings.kafka_security.librdkafka_config(os.environ),
-        }
+    return KafkaProducer(
+        **settings.kafka_kwargs(),
+        client_id="loanrisk-producer",
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        linger_ms=5,
+        batch_size=64 * 1024,
+        delivery_timeout_ms=120_000,
+        request_timeout_ms=30_000,
     )
 
 
@@ -373,7 +315,7 @@ def kafka_cluster_id(settings: Settings) -> str | None:
 
 
 def send_all(
-    producer: ConfirmingProducer,
+    producer: Any,
     records: Iterable[tuple[bytes | None, bytes]],
     limiter: RateLimiter,
     stopper: Stopper,
@@ -573,7 +515,7 @@ def run_file(
     return result
 
 
-def dead_letter_oversized(producer: ConfirmingProducer, path: Path, number: int, line: bytes) -> None:
+def dead_letter_oversized(producer: Any, path: Path, number: int, line: bytes) -> None:
     """Publish the TOO_LARGE dead letter of a line Kafka cannot carry; source = the file and its line index."""
     from loanrisk import events as ev
 
@@ -602,7 +544,7 @@ def dead_letter_oversized(producer: ConfirmingProducer, path: Path, number: int,
 
 
 def _send_file_chunk(
-    producer: ConfirmingProducer,
+    producer: Any,
     batch: list[tuple[bytes | None, bytes]],
     limiter: RateLimiter,
     stopper: Stopper,

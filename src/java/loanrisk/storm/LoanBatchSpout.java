@@ -65,7 +65,7 @@ public class LoanBatchSpout extends BaseRichSpout {
     private final long retryInitialDelayMs;
     private final long retryMaxDelayMs;
     private final long recordsPerTuple;
-    private final String securityProperties;
+    private final String consumerProperties;
     private final List<String> requiredEnv;
 
     private transient KafkaConsumer<String, byte[]> consumer;
@@ -100,7 +100,7 @@ public class LoanBatchSpout extends BaseRichSpout {
     /** Build the spout; the arguments mirror LoanKafkaSpout's, plus the most records one tuple carries. */
     public LoanBatchSpout(String bootstrapServers, String topic, String groupId, Long maxPendingRecords,
                           Long offsetCommitPeriodMs, Long retryInitialDelayMs, Long retryMaxDelayMs,
-                          String securityProperties, String requiredEnv, Long recordsPerTuple) {
+                          String consumerProperties, String requiredEnv, Long recordsPerTuple) {
         this.bootstrapServers = bootstrapServers;
         this.topic = topic;
         this.groupId = groupId;
@@ -109,7 +109,7 @@ public class LoanBatchSpout extends BaseRichSpout {
         this.retryInitialDelayMs = retryInitialDelayMs;
         this.retryMaxDelayMs = retryMaxDelayMs;
         this.recordsPerTuple = Math.max(1, recordsPerTuple);
-        this.securityProperties = securityProperties;
+        this.consumerProperties = consumerProperties;
         this.requiredEnv = requiredEnv.isBlank() ? List.of() : List.of(requiredEnv.split(","));
     }
 
@@ -162,7 +162,7 @@ public class LoanBatchSpout extends BaseRichSpout {
     }
 
     Map<String, Object> consumerProps() {
-        Map<String, Object> props = new HashMap<>(LoanKafkaSpout.parseProperties(securityProperties));
+        Map<String, Object> props = new HashMap<>(LoanKafkaSpout.parseProperties(consumerProperties));
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);

@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  * The value is read as bytes: value_sha256 is the sha256 hex of those exact bytes, value is their UTF-8
  * decoding (malformed sequences replaced by U+FFFD) and value_utf8 says whether they were valid UTF-8.
  *
- * <p>Security: the topology passes the consumer's security properties (built once, in Python, by
- * loanrisk.kafka_security) and the environment variables they need. SASL credentials stay {@code ${env:NAME}}
+ * <p>Consumer properties: the topology passes them as java.util.Properties text, the fetch settings
+ * (loanrisk.spout.fetch_*) and the security ones (built once, in Python, by loanrisk.kafka_security), and the
+ * environment variables those need. SASL credentials stay {@code ${env:NAME}}
  * references that Kafka's EnvVarConfigProvider resolves on the worker, so the serialised spout never holds them;
  * {@link #open} refuses to start, naming the variables, when one is missing.
  *
@@ -82,14 +83,14 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
      * @param offsetCommitPeriodMs how often acked offsets are committed
      * @param retryInitialDelayMs first backoff of a failed tuple
      * @param retryMaxDelayMs backoff ceiling of a failed tuple
-     * @param securityProperties consumer properties in java.util.Properties text form ("" for PLAINTEXT)
+     * @param consumerProperties consumer properties in java.util.Properties text form (fetch settings; security ones unless PLAINTEXT)
      * @param requiredEnv comma-separated environment variables the properties refer to ("" for none)
      */
     public LoanKafkaSpout(String bootstrapServers, String topic, String groupId, Long maxUncommittedOffsets,
                           Long offsetCommitPeriodMs, Long retryInitialDelayMs, Long retryMaxDelayMs,
-                          String securityProperties, String requiredEnv) {
+                          String consumerProperties, String requiredEnv) {
         super(config(bootstrapServers, topic, groupId, maxUncommittedOffsets, offsetCommitPeriodMs,
-                retryInitialDelayMs, retryMaxDelayMs, parseProperties(securityProperties)));
+                retryInitialDelayMs, retryMaxDelayMs, parseProperties(consumerProperties)));
         this.requiredEnv = requiredEnv.isBlank() ? List.of() : List.of(requiredEnv.split(","));
     }
 
@@ -115,7 +116,7 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
         try {
             props.load(new StringReader(text));
         } catch (IOException e) {
-            throw new IllegalArgumentException("unreadable Kafka security properties", e);
+            throw new IllegalArgumentException("unreadable Kafka consumer properties", e);
         }
         Map<String, Object> map = new java.util.TreeMap<>();
         props.stringPropertyNames().forEach(k -> map.put(k, props.getProperty(k)));
@@ -136,14 +137,14 @@ public class LoanKafkaSpout extends KafkaSpout<String, byte[]> {
     static KafkaSpoutConfig<String, byte[]> config(String bootstrapServers, String topic, String groupId,
                                                    Long maxUncommittedOffsets, Long offsetCommitPeriodMs,
                                                    Long retryInitialDelayMs, Long retryMaxDelayMs,
-                                                   Map<String, Object> securityProperties) {
+                                                   Map<String, Object> consumerProperties) {
         KafkaSpoutRetryExponentialBackoff retry = new KafkaSpoutRetryExponentialBackoff(
                 new TimeInterval(retryInitialDelayMs, TimeUnit.MILLISECONDS),
                 new TimeInterval(retryInitialDelayMs, TimeUnit.MILLISECONDS),
                 Integer.MAX_VALUE,
                 new TimeInterval(retryMaxDelayMs, TimeUnit.MILLISECONDS));
         KafkaSpoutConfig.Builder<String, byte[]> builder = new KafkaSpoutConfig.Builder<>(bootstrapServers, topic);
-        securityProperties.forEach(builder::setProp);
+        consumerProperties.forEach(builder::setProp);
         return builder
                 .setProp(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)
                 .setProp(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class)
