@@ -374,25 +374,35 @@ def drain(
     meter = CpuMeter()
     submit(settings, design, log, options)
     meter.start()  # after start-up: the topology's own start is not the drain's work
+    metered_from_ms = int(time.time() * 1000)
     done = wait_for(batch, out, DRAIN_TIMEOUT_S, design)
     cpu, box = meter.stop()
     storm = storm_components(settings)
     times = [t for _, t in batch.write_times(out)]
     span_s = (max(times) - min(times)) / 1000 if len(times) > 1 else None
+    # The executors drain while submit() waits for them to run 8 s: the CPU is divided by the applicants written
+    # once the meter ran, not by the whole backlog (which undercounted the naive design's CPU by ~40 %).
+    metered = max(1, metered_count(times, metered_from_ms))
     pipeline_cpu = sum(v for k, v in cpu.items() if k not in ("producer", "other"))
     return {
         "design": design,
         "applicants": len(batch.lines),
+        "applicants_metered": metered,
         "complete": done,
         "drain_per_s": len(times) / span_s if span_s else None,
         "span_s": span_s,
         "producer_per_s": published / seconds,
-        "cpu_ms_per_applicant": {k: 1000 * v / len(batch.lines) for k, v in sorted(cpu.items())},
-        "project_cpu_ms_per_applicant": 1000 * pipeline_cpu / len(batch.lines),
-        "box_cpu_ms_per_applicant": 1000 * box / len(batch.lines),
+        "cpu_ms_per_applicant": {k: 1000 * v / metered for k, v in sorted(cpu.items())},
+        "project_cpu_ms_per_applicant": 1000 * pipeline_cpu / metered,
+        "box_cpu_ms_per_applicant": 1000 * box / metered,
         "storm_ui": storm,
         "batch": batch,
     }
+
+
+def metered_count(write_times_ms: Sequence[int], from_ms: int) -> int:
+    """Return how many applicants were written (HBase or dead letter) at or after from_ms."""
+    return sum(1 for t in write_times_ms if t >= from_ms)
 
 
 def storm_components(settings: Settings) -> list[dict[str, Any]]:
@@ -549,6 +559,7 @@ def table(report: dict[str, Any]) -> str:
     lines.append(f"{'drain of a pre-loaded backlog':<34}{'naive':>14}{'batched':>14}")
     for key, label, spec in (
         ("applicants", "applicants", ",d"),
+        ("applicants_metered", "  written while CPU was metered", ",d"),
         ("drain_per_s", "drain rate (applicants/s)", ",.0f"),
         ("project_cpu_ms_per_applicant", "project CPU ms / applicant", ".3f"),
         ("box_cpu_ms_per_applicant", "box CPU ms / applicant (all)", ".3f"),
