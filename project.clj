@@ -4,6 +4,7 @@
 ;; stack/maven/repo holds one pom Central lacks (flux-core's parent; see the file).
 (def storm-version "2.8.3")   ; must equal `storm version` (stack/services/storm.sh STORM_VERSION)
 (def kafka-version "4.3.1")   ; the broker's line (stack/maven/kafka-pom.xml)
+(def jackson-version "2.20.0") ; jackson-core for loanrisk.storm.FastJsonSerializer: flux-core's own version
 
 (defproject loan-risk "0.1.0-SNAPSHOT"
   :description "Real-time loan-application risk pipeline on Apache Storm (streamparse)"
@@ -17,7 +18,8 @@
   :dependencies [[org.apache.storm/storm-core ~storm-version]
                  [org.apache.storm/flux-core ~storm-version]
                  [org.apache.storm/storm-kafka-client ~storm-version]
-                 [org.apache.kafka/kafka-clients ~kafka-version]]
+                 [org.apache.kafka/kafka-clients ~kafka-version]
+                 [com.fasterxml.jackson.core/jackson-core ~jackson-version]]
   ;; storm-core -> storm-clojure (the Clojure DSL) -> carbonite exists only on Clojars; the Python topology
   ;; never uses it, and a managed exclusion keeps storm-core's own entry plain.
   :managed-dependencies [[org.apache.storm/storm-clojure ~storm-version
@@ -25,7 +27,8 @@
   ;; The topology jar leaves Storm out: workers and `storm local` have STORM_HOME's jars on their classpath.
   :profiles {:uberjar {:dependencies ^:replace [[org.apache.storm/flux-core ~storm-version]
                                                 [org.apache.storm/storm-kafka-client ~storm-version]
-                                                [org.apache.kafka/kafka-clients ~kafka-version]]}
+                                                [org.apache.kafka/kafka-clients ~kafka-version]
+                                                [com.fasterxml.jackson.core/jackson-core ~jackson-version]]}
              ;; storm-client to compile src/java; lein keeps :provided dependencies out of the uberjar
              :provided {:dependencies [[org.apache.storm/storm-client ~storm-version]]}}
   :java-source-paths ["src/java"]
