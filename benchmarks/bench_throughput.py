@@ -77,6 +77,9 @@ def component_of(cmdline: str) -> str | None:
         ("mariadb", "mariadb"),
         ("mysqld", "mariadb"),
         ("jobs.produce", "producer"),
+        ("monitoring.exporter", "monitoring exporter"),
+        ("monitoring.dashboard", "monitoring dashboard"),
+        ("prometheus", "prometheus"),
     )
     for marker, name in rules:
         if marker in cmdline:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import logging
 import os
@@ -233,34 +234,53 @@ class Exporter:
         return len(decisions) + len(letters)
 
     def count_dead_letters(self, payloads: Iterable[bytes]) -> None:
+        """Count dead letters by reason (one counter update per reason and batch)."""
+        reasons: collections.Counter[str] = collections.Counter()
+        unreadable = 0
         for payload in payloads:
             letter = ev.parse_dead_letter(payload)
             if isinstance(letter, ev.ParseError):
-                self.metrics.unreadable.labels(DLQ_TOPIC).inc()
+                unreadable += 1
             else:
-                self.metrics.dead_letters.labels(letter.reason).inc()
+                reasons[letter.reason] += 1
+        for reason, n in reasons.items():
+            self.metrics.dead_letters.labels(reason).inc(n)
+        if unreadable:
+            self.metrics.unreadable.labels(DLQ_TOPIC).inc(unreadable)
 
     def count_decisions(self, payloads: list[bytes]) -> None:
-        """Count the first event of each application id by outcome and grade, its reasons, latency and PD."""
+        """Count the first event of each application id by outcome and grade, its reasons, latency and PD.
+
+        Labelled counters are summed over the batch first and updated once per label set: a labels() lookup
+        and inc() per event was most of the exporter's CPU during a drain.
+        """
         fresh = []
+        unreadable = 0
         for payload in payloads:
             event = ev.parse_decision_event(payload)
             if isinstance(event, ev.ParseError):
-                self.metrics.unreadable.labels(DECISIONS_TOPIC).inc()
+                unreadable += 1
                 continue
-            self.metrics.decision_events.inc()
             if self.first.is_first(event.application_id):
                 fresh.append(event)
-        grades = self.grades([e.application_id for e in fresh if e.grade is None])  # events before the grade field
         m = self.metrics
+        m.decision_events.inc(len(payloads) - unreadable)
+        if unreadable:
+            m.unreadable.labels(DECISIONS_TOPIC).inc(unreadable)
+        grades = self.grades([e.application_id for e in fresh if e.grade is None])  # events before the grade field
+        decisions: collections.Counter[tuple[str, str, str]] = collections.Counter()
+        versions: collections.Counter[tuple[str, str]] = collections.Counter()
+        reasons: collections.Counter[tuple[str, str]] = collections.Counter()
         for e in fresh:
-            m.decisions.labels(e.decision, e.decided_by, event_grade(e, grades)).inc()
-            m.versions.labels(e.model_version or "none (pre-screen)", e.policy_version).inc()
-            for reason in e.reasons:
-                m.reasons.labels(e.decision, reason.code).inc()
+            decisions[e.decision, e.decided_by, event_grade(e, grades)] += 1
+            versions[e.model_version or "none (pre-screen)", e.policy_version] += 1
+            reasons.update((e.decision, reason.code) for reason in e.reasons)
             m.latency.observe(e2e_latency_seconds(e))
             if e.probability_of_default is not None:
                 m.pd.observe(e.probability_of_default)
+        for counter, counts in ((m.decisions, decisions), (m.versions, versions), (m.reasons, reasons)):
+            for labels, n in counts.items():
+                counter.labels(*labels).inc(n)
 
     # ------------------------------------------------------------ HBase
 

