@@ -125,9 +125,20 @@ def cpu_seconds(pids: dict[int, str]) -> dict[int, float]:
 
 def box_cpu_seconds() -> float:
     """Return the whole machine's busy CPU seconds so far (every process, other stacks included)."""
-    parts = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    parts = cpu_ticks()
     idle = parts[3] + parts[4]
     return (sum(parts[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks() -> list[int]:
+    """Return /proc/stat's machine-wide CPU ticks: user nice system idle iowait irq softirq steal ..."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def stolen_pct(before: list[int], after: list[int]) -> float:
+    """Return the share of the box's CPU time the hypervisor gave to other machines (steal) between two reads."""
+    delta = [b - a for a, b in zip(before[:8], after[:8], strict=True)]
+    return 100.0 * delta[7] / max(1, sum(delta))
 
 
 @dataclass
@@ -137,14 +148,17 @@ class CpuMeter:
     pids: dict[int, str] = field(default_factory=dict)
     before: dict[int, float] = field(default_factory=dict)
     box_before: float = 0.0
+    ticks_before: list[int] = field(default_factory=list)
+    stolen_pct: float = 0.0
 
     def start(self) -> None:
         self.pids = project_processes()
-        self.before, self.box_before = cpu_seconds(self.pids), box_cpu_seconds()
+        self.before, self.box_before, self.ticks_before = cpu_seconds(self.pids), box_cpu_seconds(), cpu_ticks()
 
     def stop(self) -> tuple[dict[str, float], float]:
-        """Return (component -> CPU seconds, whole-box busy CPU seconds) since start()."""
+        """Return (component -> CPU seconds, whole-box busy CPU seconds) since start(); set stolen_pct."""
         after, box = cpu_seconds(self.pids), box_cpu_seconds()
+        self.stolen_pct = stolen_pct(self.ticks_before, cpu_ticks())
         used: defaultdict[str, float] = defaultdict(float)
         for pid, seconds in after.items():
             used[self.pids[pid]] += max(0.0, seconds - self.before.get(pid, seconds))
@@ -398,6 +412,7 @@ def drain(
         "cpu_ms_per_applicant": {k: 1000 * v / metered for k, v in sorted(cpu.items())},
         "project_cpu_ms_per_applicant": 1000 * pipeline_cpu / metered,
         "box_cpu_ms_per_applicant": 1000 * box / metered,
+        "stolen_pct": meter.stolen_pct,
         "storm_ui": storm,
         "batch": batch,
     }
@@ -566,6 +581,7 @@ def table(report: dict[str, Any]) -> str:
         ("drain_per_s", "drain rate (applicants/s)", ",.0f"),
         ("project_cpu_ms_per_applicant", "project CPU ms / applicant", ".3f"),
         ("box_cpu_ms_per_applicant", "box CPU ms / applicant (all)", ".3f"),
+        ("stolen_pct", "  CPU stolen by the hypervisor (%)", ".1f"),
         ("producer_per_s", "backlog producer, file (records/s)", ",.0f"),
     ):
         lines.append(
