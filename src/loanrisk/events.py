@@ -46,6 +46,7 @@ from typing import Any, cast
 
 import orjson
 
+from loanrisk.cleaning import loads_json
 from loanrisk.decision import DECISIONS as DECISIONS  # re-exported: events.DECISIONS is public
 from loanrisk.reasons import Reason as Reason  # re-exported: events.Reason is public
 
@@ -690,8 +691,8 @@ class Tracked:
 
     @property
     def applicant(self) -> dict[str, Any]:
-        """Return the canonical applicant dict."""
-        return cast("dict[str, Any]", json.loads(self.body))
+        """Return the canonical applicant dict (orjson: json.loads's result, a few times faster)."""
+        return cast("dict[str, Any]", loads_json(self.body))
 
     @property
     def fingerprint(self) -> str:
