@@ -45,6 +45,7 @@ UNSUPPORTED_VERSION  a schema_version this code does not know
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -256,6 +257,11 @@ def parse_dti(field: str, value: object, strict: bool) -> float | Rejection | No
 
 def parse_month(field: str, value: object, strict: bool) -> str | Rejection:
     """Parse a month: "Dec-2015" (lenient), "2015-12" and (lenient) "2015-12-01" -> "2015-12"."""
+    return _remembered_month(field, value, strict) if type(value) is str else _month(field, value, strict)
+
+
+def _month(field: str, value: object, strict: bool) -> str | Rejection:
+    """Parse a month as parse_month says (uncached)."""
     if not isinstance(value, str):
         return Rejection("BAD_TYPE", field, f"expected a date string, got {type(value).__name__}")
     text = value.strip()
@@ -269,6 +275,10 @@ def parse_month(field: str, value: object, strict: bool) -> str | Rejection:
     if not (1900 <= year <= 2100 and 1 <= month <= 12):
         return Rejection("BAD_DATE", field, f"impossible month: {value[:40]!r}")
     return f"{year:04d}-{month:02d}"
+
+
+# A record carries two months out of a few thousand that occur; results (str or frozen Rejection) are immutable.
+_remembered_month = functools.lru_cache(maxsize=4096)(_month)
 
 
 def text(field: str, value: object, _strict: bool) -> str | Rejection:
