@@ -452,17 +452,19 @@ def _cross_check(values: dict[str, Any]) -> Rejection | None:
 def _build(raw: Mapping[str, object], strict: bool) -> Applicant | Rejection:
     """Parse every field of raw, then cross-check, into an Applicant or the first Rejection."""
     values: dict[str, Any] = {}
+    get = raw.get
     for step in _STEPS:
-        value = raw.get(step.name)
+        name = step.name
+        value = get(name)
         # only None and text can be blank, padded or trimmed: any other value goes straight to its parser
         value = (
             _field_value(value, step, strict)
             if value is None or isinstance(value, str)
-            else step.parse(step.name, value, strict)
+            else step.parse(name, value, strict)
         )
         if isinstance(value, Rejection):
             return value
-        values[step.name] = value
+        values[name] = value
     problem = _cross_check(values)
     return problem if problem else Applicant(**values)
 
