@@ -45,6 +45,7 @@ UNSUPPORTED_VERSION  a schema_version this code does not know
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -183,6 +184,8 @@ def money(low: float, high: float) -> Parser:
     """Make a parser for an amount in dollars within [low, high]."""
 
     def parse(field: str, value: object, strict: bool) -> float | Rejection:
+        if type(value) is float and low <= value <= high:  # the canonical value, as _number and _in_range take it
+            return value
         number = _number(field, value, strict)
         return number if isinstance(number, Rejection) else _in_range(field, number, low, high)
 
@@ -193,6 +196,8 @@ def percent(low: float, high: float) -> Parser:
     """Make a parser for a percentage ("13.56%" or 13.56) within [low, high]."""
 
     def parse(field: str, value: object, strict: bool) -> float | Rejection:
+        if type(value) is float and low <= value <= high:  # the canonical value, as _number and _in_range take it
+            return value
         number = _number(field, value, strict, unit="%")
         return number if isinstance(number, Rejection) else _in_range(field, number, low, high)
 
@@ -203,6 +208,8 @@ def count(low: int, high: int) -> Callable[[str, object, bool], int | Rejection]
     """Make a parser for a whole number within [low, high]."""
 
     def parse(field: str, value: object, strict: bool) -> int | Rejection:
+        if type(value) is int and low <= value <= high:  # the canonical value, as _whole and _in_range take it
+            return value
         number = _whole(field, value, strict)
         return number if isinstance(number, Rejection) else _in_range(field, number, low, high)
 
@@ -211,12 +218,17 @@ def count(low: int, high: int) -> Callable[[str, object, bool], int | Rejection]
 
 def parse_term(field: str, value: object, strict: bool) -> int | Rejection:
     """Parse the loan term in months: " 36 months", "60", 36."""
+    if type(value) is int and value in TERMS:  # the canonical value
+        return value
     number = _number(field, value, strict, unit="months")
     if isinstance(number, Rejection):
         return number
     if number not in TERMS:
         return Rejection("OUT_OF_RANGE", field, f"term must be 36 or 60 months, got {value!r}")
     return int(number)
+
+
+_EMPLOYMENT_YEARS = count(0, 10)
 
 
 def parse_emp_length(field: str, value: object, strict: bool) -> int | Rejection | None:
@@ -228,11 +240,13 @@ def parse_emp_length(field: str, value: object, strict: bool) -> int | Rejection
         if text.startswith("<"):
             return 0
         value = text.replace("+", "").replace("years", "").replace("year", "").strip()
-    return count(0, 10)(field, value, strict)
+    return _EMPLOYMENT_YEARS(field, value, strict)
 
 
 def parse_dti(field: str, value: object, strict: bool) -> float | Rejection | None:
     """Parse debt-to-income in percent; the 999 and -1 sentinels mean "not computable" and become None."""
+    if type(value) is float and 0.0 <= value <= 998.99:  # the canonical value (the sentinels lie outside)
+        return value
     number = _number(field, value, strict, unit="%")
     if isinstance(number, Rejection):
         return number
@@ -243,6 +257,11 @@ def parse_dti(field: str, value: object, strict: bool) -> float | Rejection | No
 
 def parse_month(field: str, value: object, strict: bool) -> str | Rejection:
     """Parse a month: "Dec-2015" (lenient), "2015-12" and (lenient) "2015-12-01" -> "2015-12"."""
+    return _remembered_month(field, value, strict) if type(value) is str else _month(field, value, strict)
+
+
+def _month(field: str, value: object, strict: bool) -> str | Rejection:
+    """Parse a month as parse_month says (uncached)."""
     if not isinstance(value, str):
         return Rejection("BAD_TYPE", field, f"expected a date string, got {type(value).__name__}")
     text = value.strip()
@@ -256,6 +275,10 @@ def parse_month(field: str, value: object, strict: bool) -> str | Rejection:
     if not (1900 <= year <= 2100 and 1 <= month <= 12):
         return Rejection("BAD_DATE", field, f"impossible month: {value[:40]!r}")
     return f"{year:04d}-{month:02d}"
+
+
+# A record carries two months out of a few thousand that occur; results (str or frozen Rejection) are immutable.
+_remembered_month = functools.lru_cache(maxsize=4096)(_month)
 
 
 def text(field: str, value: object, _strict: bool) -> str | Rejection:
@@ -285,8 +308,11 @@ def pattern(regex: re.Pattern[str], upper: bool = False) -> Callable[[str, objec
 def category(choices: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Parser:
     """Make a parser for one of choices; lenient matching ignores case and surrounding spaces."""
     folded = {c.lower(): c for c in choices} | dict(aliases or {})
+    itself = frozenset(c for c in choices if folded.get(c.strip().lower()) == c)  # both paths return these as given
 
     def parse(field: str, value: object, strict: bool) -> str | Rejection:
+        if type(value) is str and value in itself:
+            return value
         if not isinstance(value, str):
             return Rejection("BAD_TYPE", field, f"expected text, got {type(value).__name__}")
         found = (value if value in choices else None) if strict else folded.get(value.strip().lower())
@@ -297,11 +323,14 @@ def category(choices: tuple[str, ...], aliases: Mapping[str, str] | None = None)
     return parse
 
 
+_ID_CODE = pattern(_ID_RE)
+
+
 def parse_id(field: str, value: object, strict: bool) -> str | Rejection:
     """Parse the application id: letters, digits, '_' or '-', up to 64 characters (lenient: ints too)."""
     if isinstance(value, int) and not isinstance(value, bool) and not strict:
         value = str(value)
-    return pattern(_ID_RE)(field, value, strict)
+    return _ID_CODE(field, value, strict)
 
 
 class FieldRule(NamedTuple):
@@ -379,19 +408,34 @@ def is_junk_row(raw: Mapping[str, object]) -> bool:
     return words.startswith(JUNK_PREFIXES) or (" " in words and _blank(raw.get("loan_amnt")))
 
 
-def _field_value(raw: Mapping[str, object], name: str, strict: bool) -> Any:
-    """Parse one field of raw with its parser; absent or blank values become None or MISSING_FIELD."""
-    parser, required, _ = FIELDS[name]
-    value = raw.get(name)
-    if strict and name in TRIMMED_TEXT and isinstance(value, str):
+class _Step(NamedTuple):
+    """A field as ``_build`` walks it: FIELDS' rule with what the strict contract says of it, looked up once."""
+
+    name: str
+    parse: Parser
+    required: bool  # the lenient path needs a value
+    strict_required: bool  # the strict path refuses null (strict_value_required)
+    trimmed: bool  # free text, trimmed on the strict path too (TRIMMED_TEXT)
+
+
+_STEPS = tuple(
+    _Step(name, rule.parse, rule.required, strict_value_required(name), name in TRIMMED_TEXT)
+    for name, rule in FIELDS.items()
+)
+
+
+def _field_value(value: object, step: _Step, strict: bool) -> Any:
+    """Parse one raw value with its field's parser; absent or blank values become None or MISSING_FIELD."""
+    name = step.name
+    if strict and step.trimmed and isinstance(value, str):
         value = value.strip() or None
     blank = value is None if strict else _blank(value)
     if blank:
-        needed = strict_value_required(name) if strict else required
+        needed = step.strict_required if strict else step.required
         return Rejection("MISSING_FIELD", name, f"{name} is required") if needed else None
     if strict and isinstance(value, str) and value != value.strip():
         return Rejection("BAD_FORMAT", name, "surrounding whitespace")
-    return parser(name, value, strict)
+    return step.parse(name, value, strict)
 
 
 def _cross_check(values: dict[str, Any]) -> Rejection | None:
@@ -408,8 +452,16 @@ def _cross_check(values: dict[str, Any]) -> Rejection | None:
 def _build(raw: Mapping[str, object], strict: bool) -> Applicant | Rejection:
     """Parse every field of raw, then cross-check, into an Applicant or the first Rejection."""
     values: dict[str, Any] = {}
-    for name in FIELDS:
-        value = _field_value(raw, name, strict)
+    get = raw.get
+    for step in _STEPS:
+        name = step.name
+        value = get(name)
+        # only None and text can be blank, padded or trimmed: any other value goes straight to its parser
+        value = (
+            _field_value(value, step, strict)
+            if value is None or isinstance(value, str)
+            else step.parse(name, value, strict)
+        )
         if isinstance(value, Rejection):
             return value
         values[name] = value
@@ -427,16 +479,20 @@ def clean_record(raw: Mapping[str, object]) -> Applicant | Rejection:
     return _build(raw, strict=False)
 
 
+_FIELD_SET = frozenset(FIELD_NAMES)
+_STRICT_KEYS = tuple(name for name in FIELD_NAMES if strict_key_required(name))  # in record order
+
+
 def applicant_from_json(data: object) -> Applicant | Rejection:
     """Validate the canonical applicant JSON (as Applicant.to_dict() gives it) strictly into an Applicant."""
     if not isinstance(data, Mapping):
         return Rejection("NOT_AN_OBJECT", None, f"expected a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(FIELD_NAMES), key=str)
+    unknown = [] if _FIELD_SET.issuperset(data) else sorted(set(data) - _FIELD_SET, key=str)
     if unknown:
         return Rejection(
             "UNKNOWN_FIELD", str(unknown[0])[:64], f"not a field of the applicant record: {str(unknown[0])[:64]!r}"
         )
-    missing = [name for name in FIELD_NAMES if name not in data and strict_key_required(name)]
+    missing = [name for name in _STRICT_KEYS if name not in data]
     if missing:
         return Rejection("MISSING_FIELD", missing[0], f"{missing[0]} is required (null when unknown)")
     version = data["schema_version"]

@@ -46,6 +46,7 @@ from typing import Any, cast
 
 import orjson
 
+from loanrisk.cleaning import loads_json
 from loanrisk.decision import DECISIONS as DECISIONS  # re-exported: events.DECISIONS is public
 from loanrisk.reasons import Reason as Reason  # re-exported: events.Reason is public
 
@@ -296,9 +297,45 @@ def _reasons(items: Any) -> tuple[Reason, ...]:
     return tuple(Reason(str(r["code"]), str(r.get("text", ""))) for r in items)
 
 
+# orjson writes these exact types byte for byte as json.dumps does (a fuzz in tests/unit/test_dumps.py keeps it so).
+# A float only when 0 or 1e-4 <= |x| < 1e16, where both print it positionally: outside, repr writes 1e+16 and
+# 1e-05 where orjson writes 1e16 and 0.00001, and orjson writes NaN and Infinity as null.
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+_FLOAT_LOW, _FLOAT_HIGH = 1e-4, 1e16
+_MAX_DEPTH = 32  # deeper (or circular) data goes to json.dumps, which decides
+
+
 def dumps(data: Any) -> bytes:
-    """Serialise a record for Kafka or HBase: compact, sorted keys, UTF-8."""
+    """Serialise a record for Kafka or HBase: compact, sorted keys, UTF-8 (json.dumps's bytes, by orjson when equal)."""
+    if _plain(data, 0):
+        try:
+            return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # an int over 64 bits, a lone surrogate: json.dumps writes or refuses it
+            pass
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Tell whether value holds only what orjson writes as json.dumps does (dicts, lists, tuples, plain scalars)."""
+    kind = type(value)
+    if kind is float:
+        return bool(value == 0.0 or _FLOAT_LOW <= abs(value) < _FLOAT_HIGH)  # NaN and infinities fail both
+    if kind in _PLAIN_SCALARS:
+        return True
+    if depth >= _MAX_DEPTH:
+        return False
+    if kind is dict:
+        value = value.values()  # keys: orjson itself refuses any key that is not exactly a str
+    elif kind is not list and kind is not tuple:
+        return False
+    for item in value:
+        kind = type(item)
+        if kind is float:
+            if not (item == 0.0 or _FLOAT_LOW <= abs(item) < _FLOAT_HIGH):
+                return False
+        elif kind not in _PLAIN_SCALARS and not _plain(item, depth + 1):
+            return False
+    return True
 
 
 def sha256_hex(payload: bytes) -> str:
@@ -654,8 +691,8 @@ class Tracked:
 
     @property
     def applicant(self) -> dict[str, Any]:
-        """Return the canonical applicant dict."""
-        return cast("dict[str, Any]", json.loads(self.body))
+        """Return the canonical applicant dict (orjson: json.loads's result, a few times faster)."""
+        return cast("dict[str, Any]", loads_json(self.body))
 
     @property
     def fingerprint(self) -> str:

@@ -146,10 +146,14 @@ FACTOR_CODES: dict[str, str] = {
 }
 
 
+# reason factor -> its Reason, made once (a Reason is frozen, so every evaluation can share it)
+FACTOR_REASONS: dict[str, Reason] = {factor: Reason(code, CATALOGUE[code]) for factor, code in FACTOR_CODES.items()}
+
+
 def principal_reasons(contributions: Iterable[Contribution], limit: int = MAX_REASONS) -> list[Reason]:
     """Return up to ``limit`` reasons for the factors that raised the risk most, largest first."""
     adverse = sorted((c for c in contributions if c.points > 0.0), key=lambda c: (-c.points, c.factor))
-    return [Reason(FACTOR_CODES[c.factor], CATALOGUE[FACTOR_CODES[c.factor]]) for c in adverse[:limit]]
+    return [FACTOR_REASONS[c.factor] for c in adverse[:limit]]
 
 
 def for_decision(decision: str, reasons: Iterable[Reason]) -> list[Reason]:

@@ -396,3 +396,19 @@ def test_first_seen_is_bounded():
         window.is_later_duplicate(app_id, "f", Source("t", 0, i))
     assert window.first_fingerprint("A") is None
     assert window.first_fingerprint("C") == "f"
+
+
+def test_tracked_applicant_reads_back_the_canonical_dict_as_json_loads_does() -> None:
+    """Tracked.applicant (orjson) gives json.loads's dict of the body, value for value and type for type."""
+    from jobs import generate
+    from loanrisk.applicant import Applicant
+    from loanrisk.cleaning import parse_json_line
+
+    lines = [line for chunk, _ in generate.generate_lines(500, "jsonl", 5) for line in chunk]
+    applicants = [a.to_dict() for a in map(parse_json_line, lines) if isinstance(a, Applicant)]
+    assert applicants
+    for applicant in [*applicants, APPLICANT | {"emp_title": "Caf\u00e9 \u2028 \U0001f600"}]:
+        tracked = events.Tracked.of(str(applicant["id"]), applicant, RECEIVED)
+        back = tracked.applicant
+        assert back == applicant == json.loads(tracked.body)
+        assert [type(v) for v in back.values()] == [type(v) for v in json.loads(tracked.body).values()]
