@@ -147,7 +147,10 @@ def _number(field: str, value: object, strict: bool, unit: str = "") -> float | 
     if isinstance(value, bool):
         return Rejection("BAD_TYPE", field, f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range (JSON allows any length)
+            return Rejection("BAD_NUMBER", field, "not a finite number: an integer too large")
     elif isinstance(value, str) and not strict:
         text = value.strip().lower().replace(",", "").lstrip("$")
         if unit and text.endswith(unit):

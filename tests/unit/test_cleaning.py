@@ -233,6 +233,7 @@ def test_canonical_json_round_trips_strictly() -> None:
         ({"int_rate": "9.49%"}, "BAD_TYPE", "int_rate"),
         ({"loan_amnt": math.nan}, "BAD_NUMBER", "loan_amnt"),
         ({"dti": math.inf}, "BAD_NUMBER", "dti"),
+        ({"loan_amnt": 10**400}, "BAD_NUMBER", "loan_amnt"),
         ({"dti": 999.0}, "OUT_OF_RANGE", "dti"),
         ({"issue_d": "Sep-2016"}, "BAD_DATE", "issue_d"),
         ({"grade": "b"}, "UNKNOWN_CATEGORY", "grade"),
@@ -274,6 +275,12 @@ def test_strict_json_requires_an_object(data: object) -> None:
 )
 def test_json_lines_that_are_not_records(payload: bytes | str, reason: str) -> None:
     assert rejected(parse_json_line(payload)).reason == reason
+
+
+def test_an_integer_beyond_float_range_is_a_bad_number_not_a_crash() -> None:
+    line = json.dumps(cleaned().to_dict()).replace('"loan_amnt": 6000.0', '"loan_amnt": ' + "9" * 400)
+    result = rejected(parse_json_line(line))
+    assert (result.reason, result.field) == ("BAD_NUMBER", "loan_amnt")
 
 
 def test_json_line_with_units_is_repaired() -> None:
