@@ -55,7 +55,7 @@ class RiskService:
             "probability_of_default": pd_,
             "probability_of_payoff": round(1.0 - pd_, DIGITS),
             "decision": decision,
-            "reasons": [{"code": r.code, "text": r.text} for r in reasons.for_decision(decision, evaluation.reasons)],
+            "reasons": [r.to_dict() for r in reasons.for_decision(decision, evaluation.reasons)],
             "model_version": self.model.version,
             "policy_version": self.policy.version,
         }

@@ -325,17 +325,12 @@ def _plain(value: Any, depth: int) -> bool:
     if depth >= _MAX_DEPTH:
         return False
     if kind is dict:
-        value = value.values()  # keys: orjson itself refuses any key that is not exactly a str
-    elif kind is not list and kind is not tuple:
+        items = value.values()  # keys: orjson itself refuses any key that is not exactly a str
+    elif kind is list or kind is tuple:
+        items = value
+    else:
         return False
-    for item in value:
-        kind = type(item)
-        if kind is float:
-            if not (item == 0.0 or _FLOAT_LOW <= abs(item) < _FLOAT_HIGH):
-                return False
-        elif kind not in _PLAIN_SCALARS and not _plain(item, depth + 1):
-            return False
-    return True
+    return all(type(item) in _PLAIN_SCALARS or _plain(item, depth + 1) for item in items)
 
 
 def sha256_hex(payload: bytes) -> str:

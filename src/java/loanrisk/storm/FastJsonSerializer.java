@@ -176,9 +176,7 @@ public class FastJsonSerializer implements ISerializer {
     }
 
     private void flushFrame() throws IOException {
-        processIn.write(outBuf.toByteArray());
-        processIn.write(FRAME_END);
-        processIn.flush();
+        writeFrame(outBuf.toByteArray());
     }
 
     private void writeFrame(byte[] message) throws IOException {
