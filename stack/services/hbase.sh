@@ -12,7 +12,8 @@ HBASE_LIBS="$OPT/hbase/lib"
 HBASE_CONF="$CONF/hbase"
 HBASE_THRIFT_CONF="$CONF/hbase_thrift"
 HBASE_DATA="$DATA/hbase"
-HBASE_HEAP_OPTS="${HBASE_HEAP_OPTS:--Xms256m -Xmx1g}"
+# 2 GB: room for 800 MB of memstore (40 %), so a 100,000-applicant drain flushes a few large files, not many small ones.
+HBASE_HEAP_OPTS="${HBASE_HEAP_OPTS:--Xms2g -Xmx2g}"
 HBASE_THRIFT_HEAP_OPTS="${HBASE_THRIFT_HEAP_OPTS:--Xms64m -Xmx384m}"
 
 # What HBase needs to run on Java 17 (the flags its bin/hbase adds for JDK 11+), plus no ZK admin server
@@ -70,6 +71,16 @@ hbase_write_site() {
     hbase_property hbase.regionserver.thrift.ipaddress 127.0.0.1
     hbase_property hbase.regionserver.thrift.port "$PORT_hbase_thrift"
     hbase_property hbase.thrift.info.port -1
+    # One region server: a split buys no parallelism here, and each split rewrites both daughters in full. Split at
+    # hbase.hregion.max.filesize (10 GB) only, instead of the stepping policy's first split at 2 x flush size.
+    hbase_property hbase.regionserver.region.split.policy org.apache.hadoop.hbase.regionserver.ConstantSizeRegionSplitPolicy
+    # Fewer, larger flushes, and minor compactions of 6+ files instead of 3, so a young table does not rewrite its
+    # whole store every few flushes (measured: HBase + Thrift CPU per applicant over three 100,000-applicant drains
+    # on a fresh table, 0.35/0.16/0.23 ms before, 0.22/0.13/0.10 ms after). Bloom filters keep gets cheap with more files.
+    hbase_property hbase.hregion.memstore.flush.size 268435456
+    hbase_property hbase.hstore.compaction.min 6
+    hbase_property hbase.hstore.compaction.max 12
+    hbase_property hbase.hstore.blockingStoreFiles 40
     if [ "$dir" = "$HBASE_THRIFT_CONF" ]; then
       # The gateway's HBase client gives up after ~10 s (default: minutes of retries), so a happybase caller
       # such as a bolt gets an IOError well inside Storm's 30 s tuple and subprocess timeouts.
