@@ -252,7 +252,7 @@ class Progress:
     def line(self) -> str:
         """Return the progress line."""
         elapsed = max(self._clock() - self._start, 1e-9)
-        return f"[produce {self.label}] {self.count} records in {elapsed:.1f}s ({self.count / elapsed:.0f}/s)"
+        return f"[produce {self.label}] {self.count} records in {elapsed:.2f}s ({self.count / elapsed:.0f}/s)"
 
 
 class Stopper:

@@ -171,7 +171,7 @@ def test_progress_line_reports_the_rate() -> None:
     assert out.getvalue() == ""
     clock.now += 2.0
     progress.add(100)
-    assert out.getvalue().strip() == "[produce api] 200 records in 2.0s (100/s)"
+    assert out.getvalue().strip() == "[produce api] 200 records in 2.00s (100/s)"
 
 
 def test_cursor_store_keeps_the_kafka_cluster_id(tmp_path) -> None:
