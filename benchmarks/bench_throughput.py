@@ -12,9 +12,9 @@ Steps (each on the running stack, `make up` first):
    HBase write (decision events' saved_at_ms, dead letters' dead_lettered_at_ms). CPU seconds of this project's
    processes (selected by the project root in their command line or working directory) are read from /proc
    before and after, per component; the box's busy CPU from /proc/stat, less the bench's own process (its
-   reader of the output topics, shown on a row of its own). The naive backlog defaults to a twentieth of the batched one (the naive
-   design drains ~75/s: 5,000 take ~70 s), to keep the default run under ~12 minutes; the rate of a steady
-   drain does not depend on its length once the topology is warm;
+   reader of the output topics, shown on a row of its own). The naive backlog defaults to a twentieth of the
+   batched one (the naive design drains ~75/s: 5,000 take ~70 s), to keep the default run under ~12 minutes;
+   the rate of a steady drain does not depend on its length once the topology is warm;
 3. latency at fixed rates (batched design): the producer publishes at R applicants/s for --seconds; latency is
    Kafka timestamp -> HBase write of each applicant. A rate is "not sustained" when the producer could not
    keep it or the pipeline fell behind (the last write came more than 5 s after the last publication);
