@@ -76,7 +76,8 @@ hbase_write_site() {
     hbase_property hbase.regionserver.region.split.policy org.apache.hadoop.hbase.regionserver.ConstantSizeRegionSplitPolicy
     # Fewer, larger flushes, and minor compactions of 6+ files instead of 3, so a young table does not rewrite its
     # whole store every few flushes (measured: HBase + Thrift CPU per applicant over three 100,000-applicant drains
-    # on a fresh table, 0.35/0.16/0.23 ms before, 0.22/0.13/0.10 ms after). Bloom filters keep gets cheap with more files.
+    # on a fresh table, 0.35/0.16/0.23 ms before, 0.22/0.13/0.10 ms after; part of it is flushes landing after a
+    # drain's window; see README, Performance, round 7). Bloom filters keep gets cheap with more files.
     hbase_property hbase.hregion.memstore.flush.size 268435456
     hbase_property hbase.hstore.compaction.min 6
     hbase_property hbase.hstore.compaction.max 12
