@@ -1,19 +1,21 @@
 """`make bench`: the pipeline's drain rate, CPU per applicant and latency on the live stack (prints figures).
 
     .venv/bin/python benchmarks/bench_throughput.py [--backlog 100000] [--naive-backlog N] [--rates 250,500,1000,2000]
-                                                    [--seconds 60] [--json var/bench/...json]
+                                                    [--seconds 60] [--warm-up-seconds 30] [--json var/bench/...json]
 
 Steps (each on the running stack, `make up` first):
 1. in-process limit: the project's own functions (parse JSON -> clean -> pre-screen -> batched scoring -> HBase
    row and decision event) on one core, no Storm, no services;
 2. the producer from the Applicant Data API: every applicant in MySQL through `jobs.produce --api` into a topic
    no topology reads (bench-producer), applicants/s from the first to the last confirmed page, in passes over
-   the whole table until 20,000 are published (a fresh clone's table is small);
-3. latency at fixed rates: the batched design is submitted, and the producer publishes at R applicants/s for
-   --seconds; latency is Kafka timestamp -> HBase write of each applicant. A rate is "not sustained" when the
-   producer could not keep it or the pipeline fell behind (the last write came more than 5 s after the last
-   publication). These minutes are also the stack's warm-up: a JVM started by `make up` spends its first
-   minutes under load compiling (HBase, Thrift, Kafka, the Storm worker);
+   the whole table until 20,000 are published (a fresh clone's table is small; an empty one, after a first
+   `make up`, first gets 10,000 generated applicants through jobs.generate and jobs.load);
+3. latency at fixed rates: the batched design is submitted, a warm-up runs at 1,000/s for --warm-up-seconds
+   (its row is shown apart), and then the producer publishes at each rate R applicants/s for --seconds; latency
+   is Kafka timestamp -> HBase write of each applicant. A rate is "not sustained" when the producer could not
+   keep it or the pipeline fell behind (the last write came more than 5 s after the last publication). These
+   minutes also warm the stack up: a JVM started by `make up` spends its first minutes under load compiling
+   (HBase, Thrift, Kafka, the Storm worker);
 4. drain, batched design, on the topology of step 3: it is deactivated through Nimbus, a backlog of generated
    applicants is published, and it is activated again; every write is metered. Then the naive design
    (`-o loanrisk.design=naive`: one applicant per tuple, one Risk API call per applicant, one HBase put per row):
@@ -65,6 +67,8 @@ DIRT_RATE = 0.002
 PRODUCER_TOPIC = "bench-producer"  # the producer figure's topic: no topology reads it
 PRODUCER_MIN_APPLICANTS = 20_000  # passes over the API's table until this many are published...
 PRODUCER_MAX_PASSES = 10  # ...or this many passes
+PRODUCER_SEED_APPLICANTS = 10_000  # generated and loaded into MySQL first when the API's table is empty
+WARM_UP_RATE = 1000  # applicants/s before the measured rates (--warm-up-seconds, 0 = none)
 
 
 # ---------------------------------------------------------------- CPU from /proc
@@ -307,14 +311,37 @@ def producer_from_api(settings: Settings, run_dir: Path) -> dict[str, Any]:
     if not all(st.ok for st in statuses):
         return {"error": "; ".join(f"{st.name}: {st.action} {st.detail}" for st in statuses)}
     passes: list[dict[str, Any]] = []
+    seeded = 0
     while len(passes) < PRODUCER_MAX_PASSES and sum(p["applicants"] for p in passes) < PRODUCER_MIN_APPLICANTS:
         one = producer_pass(run_dir / f"producer-cursor-{len(passes) + 1}.json")
         if "error" in one:
             return one
+        if not one["applicants"] and not passes and not seeded:  # a fresh `make up`: nothing loaded yet
+            error = seed_applicant_table(run_dir, PRODUCER_SEED_APPLICANTS)
+            if error:
+                return {"error": error}
+            seeded = PRODUCER_SEED_APPLICANTS
+            continue
         if not one["applicants"]:
             break
         passes.append(one)
-    return producer_totals(passes)
+    return {**producer_totals(passes), "seeded": seeded}
+
+
+def seed_applicant_table(run_dir: Path, count: int) -> str | None:
+    """Generate `count` applicants and load them into MySQL (jobs.generate, jobs.load); return an error or None."""
+    print(f"    the Applicant Data API serves none: loading {count:,} generated applicants", file=sys.stderr)
+    csv_path = run_dir / "producer-applicants.csv"
+    for args in (
+        ["jobs.generate", "--count", str(count), "--format", "csv", "--out", str(csv_path), "--seed", "8"],
+        ["jobs.load", str(csv_path)],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        if proc.returncode != 0:
+            return f"{args[0]} failed: {proc.stderr.strip()[-300:]}"
+    return None
 
 
 def producer_pass(cursor_file: Path) -> dict[str, Any]:
@@ -691,9 +718,12 @@ def table(report: dict[str, Any]) -> str:
             f"{'max ms':>9}  sustained"
         ),
     ]
-    for r in report["latency"]:
+    rows = [("warm-up, ", r) for r in report.get("warm_up", [])] + [("", r) for r in report["latency"]]
+    for prefix, r in rows:
+        label = f"{prefix}{fmt(r['rate'], ',d')} /s for {r['seconds']} s"
         lines.append(
-            f"  {fmt(r['rate'], ',d') + ' /s for ' + str(r['seconds']) + ' s':<32}{fmt(r['offered_per_s']):>10}"
+            f"  {label:<32}"
+            f"{fmt(r['offered_per_s']):>10}"
             f"{fmt(r['p50_ms']):>9}{fmt(r['p90_ms']):>9}{fmt(r['p99_ms']):>9}{fmt(r['max_ms']):>9}  "
             f"{sustained_note(r)}"
         )
@@ -712,6 +742,8 @@ def table(report: dict[str, Any]) -> str:
     else:
         took = f"{fmt(prod.get('applicants'), ',d')} in {prod['seconds']:.2f} s"
         took += f" over {prod.get('passes', 1)} pass(es) of the whole table; {prod['with_start_s']:.1f} s with start-up"
+        if prod.get("seeded"):
+            took += f"; the table was empty: {prod['seeded']:,} generated applicants loaded first"
         produced = f"{fmt(prod.get('per_s'))} applicants/s ({took})"
     lines += ["", f"producer from the Applicant Data API (jobs.produce --api, acks=all): {produced}"]
     if "error" not in prod:
@@ -747,6 +779,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--naive-backlog", type=int, default=None, help="default: a twentieth of --backlog, at least 1000")
     p.add_argument("--rates", default="250,500,1000,2000")
     p.add_argument("--seconds", type=int, default=60)
+    p.add_argument(
+        "--warm-up-seconds", type=int, default=30, help=f"at {WARM_UP_RATE}/s before the rates, reported apart; 0: none"
+    )
     p.add_argument("--json", type=Path, default=None)
     p.add_argument(
         "--option", action="append", default=[], help="sparse -o key=value for the batched design (and the rates)"
@@ -773,6 +808,9 @@ def main(argv: list[str] | None = None) -> int:
     options = tuple(args.option)
     submit(settings, "batched", log, options)  # the rates, then the batched drain, run on this one
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
+    report["warm_up"] = (
+        [latency(settings, run_dir, WARM_UP_RATE, args.warm_up_seconds, seed + 9)] if args.warm_up_seconds else []
+    )
     report["latency"] = [latency(settings, run_dir, rate, args.seconds, seed + 10 + i) for i, rate in enumerate(rates)]
     report["drains"] = [
         drain(settings, run_dir, "batched", args.backlog, seed + 2, log, options, paused=True),
@@ -783,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
     d = {r["design"]: r for r in report["drains"]}
     if d["naive"].get("drain_per_s") and d["batched"].get("drain_per_s"):
         report["ratio"] = d["batched"]["drain_per_s"] / d["naive"]["drain_per_s"]
-    batches = [r.pop("batch") for r in report["drains"] + report["latency"]]
+    batches = [r.pop("batch") for r in report["drains"] + report["warm_up"] + report["latency"]]
     report["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         report["accounting"] = accounting(settings, batches)
