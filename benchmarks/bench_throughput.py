@@ -25,7 +25,7 @@ Steps (each on the running stack, `make up` first):
    dead_lettered_at_ms). CPU seconds of this project's processes (selected by the project root in their
    command line or working directory) are read from /proc before and after, per component; the box's busy CPU
    from /proc/stat, less the bench's own process (its reader of the output topics, shown on a row of its
-   own). The naive backlog defaults to a twentieth of the batched one (the naive design drains ~75-225/s), to
+   own). The naive backlog defaults to a twentieth of the batched one (the naive design drains ~75-300/s), to
    keep the default run near ten minutes. The batched design is submitted again at the end, as `make up` leaves it;
 5. accounting, as `make reconcile` does it for these applicants: every line published is exactly once in
    HBase or in the dead-letter topic, counted from HBase rows and the dead-letter topic.
