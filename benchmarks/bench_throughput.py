@@ -329,18 +329,12 @@ def producer_from_api(settings: Settings, run_dir: Path) -> dict[str, Any]:
 
 
 def seed_applicant_table(run_dir: Path, count: int) -> str | None:
-    """Generate `count` applicants and load them into MySQL (jobs.generate, jobs.load); return an error or None."""
+    """Generate `count` applicants and load them into MySQL, as `make demo` does; return an error or None."""
     print(f"    the Applicant Data API serves none: loading {count:,} generated applicants", file=sys.stderr)
-    csv_path = run_dir / "producer-applicants.csv"
-    for args in (
-        ["jobs.generate", "--count", str(count), "--format", "csv", "--out", str(csv_path), "--seed", "8"],
-        ["jobs.load", str(csv_path)],
-    ):
-        proc = subprocess.run(
-            [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        if proc.returncode != 0:
-            return f"{args[0]} failed: {proc.stderr.strip()[-300:]}"
+    try:
+        demo.prepare_data(run_dir, count, seed=8, dirty_share=0.0, samples=False)
+    except subprocess.CalledProcessError as exc:
+        return f"{exc.cmd[2]} failed (exit {exc.returncode}; its output is above)"
     return None
 
 
