@@ -35,6 +35,7 @@ from risk_api.model import RiskModel, load_model
 
 OUT_DIR = ROOT / "var" / "drift"
 DEFAULT_WINDOW = 5000
+RECENT_COLUMNS = ev.stored_columns([ev.COL_APPLICANT_JSON, ev.COL_KAFKA_TS])  # any row schema
 BAND_LEVEL = {drift.STABLE: 0, drift.WATCH: 1, drift.ACT: 2}
 
 
@@ -99,8 +100,8 @@ def scan_recent(settings: Settings, window: int, since_ms: int | None) -> list[A
     """Return the recent applicants stored in HBase (a batched scan of two columns)."""
     conn = hbase_connection(settings)
     try:
-        scan = conn.table(ev.TABLE).scan(columns=[ev.COL_APPLICANT_JSON, ev.COL_KAFKA_TS], batch_size=5000)
-        return recent_rows(scan, window, since_ms)
+        scan = conn.table(ev.TABLE).scan(columns=RECENT_COLUMNS, batch_size=5000)
+        return recent_rows(((key, ev.cells(cols)) for key, cols in scan), window, since_ms)
     finally:
         conn.close()
 

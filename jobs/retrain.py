@@ -38,6 +38,7 @@ from risk_api.service import RiskService, load_policy
 OUT_DIR = ROOT / "var" / "retrain"
 CHAMPION_DIR = ROOT / "models"
 FILES = (ARTIFACT, METADATA, train_job.CARD)  # in promotion order
+HISTORY_COLUMNS = ev.stored_columns([ev.COL_APPLICANT_JSON, ev.COL_KAFKA_TS])
 
 
 def out_of_time_auc(metadata: dict[str, Any]) -> float:
@@ -48,8 +49,9 @@ def out_of_time_auc(metadata: dict[str, Any]) -> float:
 def labelled_history(conn: Any, window: rescore_job.Window, labels: dict[str, bool]) -> list[tuple[Applicant, int]]:
     """Return the stored applicants of the window whose outcome is known, with the outcome."""
     found = []
-    scan = conn.table(ev.TABLE).scan(columns=[ev.COL_APPLICANT_JSON, ev.COL_KAFKA_TS], batch_size=5000)
-    for key, cols in scan:
+    scan = conn.table(ev.TABLE).scan(columns=HISTORY_COLUMNS, batch_size=5000)
+    for key, stored in scan:
+        cols = ev.cells(stored)  # any row schema
         app_id = key.decode()
         if app_id in labels and window.holds(int(cols.get(ev.COL_KAFKA_TS, b"0"))):
             found.append((Applicant(**orjson.loads(cols[ev.COL_APPLICANT_JSON])), int(labels[app_id])))

@@ -360,7 +360,8 @@ def model_versions(settings: Settings, ids: list[str]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
         for start in range(0, len(ids), 1000):
             keys = [i.encode() for i in ids[start : start + 1000]]
-            for key, cols in table.rows(keys, columns=[ev.COL_DECIDED_BY, ev.COL_MODEL_VERSION]):
+            for key, stored in table.rows(keys, columns=ev.stored_columns([ev.COL_DECIDED_BY, ev.COL_MODEL_VERSION])):
+                cols = ev.cells(stored)  # any row schema
                 if cols.get(ev.COL_DECIDED_BY) == b"MODEL":
                     version = cols.get(ev.COL_MODEL_VERSION)
                     out[key.decode()] = version.decode() if version else None

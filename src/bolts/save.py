@@ -1,7 +1,7 @@
 """SaveBolt: write each decided applicant to HBase, then publish its decision event; ack only after both.
 
 Per flush (input ran dry, or ``loanrisk.save.batch_size`` applicants queued): read the fingerprint and save
-time of the batch's existing rows (one multi-get of two cells), plan each item (events.plan_saves: WRITE a
+time of the batch's existing rows (one multi-get, ``EXISTING_COLUMNS``), plan each item (events.plan_saves: WRITE a
 new id, REPUBLISH the identical event of a row an earlier failed attempt saved, SKIP a repeat in the batch,
 DUPLICATE other content under a taken id), put the new rows in one batched mutation, publish the decision
 events and wait for Kafka's acks, emit the duplicates on the dead_letter stream, and only then ack the input
@@ -31,6 +31,8 @@ from loanrisk import events
 # HBase's Thrift server drops a connection idle for hbase.thrift.server.socket.read.timeout (60 s by default);
 # reconnect before that instead of failing (and replaying) the first batch after a quiet spell.
 IDLE_RECONNECT_SECS = 50.0
+# what the plan needs of a row that exists already: its fingerprint and save time, in any row schema
+EXISTING_COLUMNS = events.stored_columns([events.COL_FINGERPRINT, events.COL_SAVED_AT])
 
 
 def open_table(conf: dict[str, Any]) -> Any:
@@ -47,12 +49,13 @@ def open_table(conf: dict[str, Any]) -> Any:
 
 def read_existing(table: Any, ids: list[str]) -> dict[str, events.Stored]:
     """Return the fingerprint and save time of the rows that already exist for ids."""
-    rows = table.rows(sorted(set(ids)), columns=[events.COL_FINGERPRINT, events.COL_SAVED_AT])
+    rows = table.rows(sorted(set(ids)), columns=EXISTING_COLUMNS)
+    found = {key.decode(): events.cells(cols) for key, cols in rows}
     return {
-        key.decode(): events.Stored(
+        app_id: events.Stored(
             cols.get(events.COL_FINGERPRINT, b"").decode(), int(cols.get(events.COL_SAVED_AT, b"0") or 0)
         )
-        for key, cols in rows
+        for app_id, cols in found.items()
     }
 
 

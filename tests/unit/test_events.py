@@ -87,25 +87,21 @@ def test_prescreen_row_has_empty_probability_and_model_version():
     assert row[events.COL_DECIDED_BY] == b"PRESCREEN"
 
 
-def test_a_row_is_seven_cells_with_the_decision_in_one_record():
-    """Schema 2: the multi-get's, the time windows' and the model-version cells stay apart; the rest is one cell."""
+def test_a_row_is_three_cells_with_the_decision_in_one_record():
+    """Schema 3: the applicant, its fingerprint (the multi-get's cell) and one cell for everything decided."""
     row = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
-    assert set(row) == {
-        events.COL_APPLICANT_JSON,
-        events.COL_FINGERPRINT,
-        events.COL_SAVED_AT,
-        events.COL_KAFKA_TS,
-        events.COL_DECIDED_BY,
-        events.COL_MODEL_VERSION,
-        events.COL_RECORD,
-    }
+    assert set(row) == {events.COL_APPLICANT_JSON, events.COL_FINGERPRINT, events.COL_RECORD}
     assert json.loads(row[events.COL_RECORD]) == {
         "decision": "REVIEW",
+        "decided_by": "MODEL",
         "probability_of_default": 0.1875,
         "reasons": [{"code": "R01", "text": "High debt-to-income ratio"}],
+        "model_version": "lr-2026.11.22-abc",
         "policy_version": "thresholds-v1",
         "source": {"topic": "loan-applications", "partition": 3, "offset": 41},
-        "schema_version": 2,
+        "kafka_ts_ms": 1_790_000_000_123,
+        "saved_at_ms": 1_790_000_000_500,
+        "schema_version": 3,
     }
 
 
@@ -127,23 +123,54 @@ SCHEMA_1_ROW = {
 }
 
 
-def test_rows_of_both_schemas_read_back_the_same():
-    """A schema-1 row and a schema-2 row of the same decision give the same fields and the same StoredRow."""
+# What the SaveBolt wrote as schema 2 (four fields in cells of their own beside the record), same decision.
+SCHEMA_2_ROW = {
+    b"applicant:json": events.applicant_json(APPLICANT),
+    b"applicant:fingerprint": events.fingerprint(APPLICANT).encode(),
+    b"decision:saved_at_ms": b"1790000000500",
+    b"decision:kafka_ts_ms": b"1790000000123",
+    b"decision:decided_by": b"MODEL",
+    b"decision:model_version": b"lr-2026.11.22-abc",
+    b"decision:record": b'{"decision":"REVIEW","probability_of_default":0.1875,"reasons":[{"code":"R01",'
+    b'"text":"High debt-to-income ratio"}],"policy_version":"thresholds-v1","source":{"topic":"loan-applications",'
+    b'"partition":3,"offset":41},"schema_version":2}',
+}
+
+
+@pytest.mark.parametrize(("old_row", "version"), [(SCHEMA_1_ROW, 1), (SCHEMA_2_ROW, 2)], ids=["schema-1", "schema-2"])
+def test_rows_of_every_schema_read_back_the_same(old_row, version):
+    """A schema-1 or schema-2 row and a schema-3 row of the same decision give the same fields and StoredRow."""
     new = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
-    old, again = events.parse_row("G000123", SCHEMA_1_ROW), events.parse_row("G000123", new)
+    old, again = events.parse_row("G000123", old_row), events.parse_row("G000123", new)
     assert isinstance(old, events.StoredRow)
     assert isinstance(again, events.StoredRow)
-    assert dataclasses.replace(old, schema_version=2, event_published=False) == again
+    assert old.schema_version == version
+    assert dataclasses.replace(old, schema_version=3, event_published=False) == again
     unpacked = events.cells(new)
     assert {c: unpacked[c] for c in SCHEMA_1_ROW if c in unpacked} == {
         c: v for c, v in SCHEMA_1_ROW.items() if c not in (events.COL_SCHEMA_VERSION, events.COL_EVENT_PUBLISHED)
-    } | {events.COL_SCHEMA_VERSION: b"2"}
+    } | {events.COL_SCHEMA_VERSION: b"3"}
+
+
+@pytest.mark.parametrize("old_row", [SCHEMA_1_ROW, SCHEMA_2_ROW], ids=["schema-1", "schema-2"])
+def test_a_reader_asking_for_stored_columns_gets_its_fields_from_every_schema(old_row):
+    """What stored_columns asks HBase for, read through cells(), gives the fields whichever schema wrote the row."""
+    wanted = [events.COL_FINGERPRINT, events.COL_SAVED_AT, events.COL_KAFKA_TS, events.COL_DECIDED_BY]
+    new = events.hbase_row(APPLICANT, MODEL, RECEIVED, 1_790_000_000_500)
+    for row in (old_row, new):
+        returned = {c: v for c, v in row.items() if c in events.stored_columns(wanted)}  # what HBase would return
+        assert {c: events.cells(returned)[c] for c in wanted} == {c: SCHEMA_1_ROW[c] for c in wanted}
 
 
 def test_stored_columns_add_the_record_only_for_fields_it_holds():
+    assert events.stored_columns([events.COL_APPLICANT_JSON, events.COL_FINGERPRINT]) == [
+        events.COL_APPLICANT_JSON,
+        events.COL_FINGERPRINT,
+    ]
     assert events.stored_columns([events.COL_APPLICANT_JSON, events.COL_KAFKA_TS]) == [
         events.COL_APPLICANT_JSON,
         events.COL_KAFKA_TS,
+        events.COL_RECORD,
     ]
     assert events.stored_columns([events.COL_DECISION, events.COL_SAVED_AT]) == [
         events.COL_DECISION,
