@@ -107,7 +107,7 @@ def test_an_unreadable_stored_row_is_reported_and_the_batch_still_scored(
 
 
 def test_window_keeps_only_rows_received_in_it(champion: RiskService, rows: list[Row]) -> None:
-    first_ts = int(rows[0][1][b"decision:kafka_ts_ms"])
+    first_ts = int(ev.cells(rows[0][1])[ev.COL_KAFKA_TS])  # any row schema
     window = rescore_job.Window(first_ts + 100, first_ts + 200)
     assert len(rescore_job.score_batch(champion, rows, {}, window).outcomes) == 100
 
