@@ -32,7 +32,7 @@ from risk_api.service import RiskService, build_service
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from tests.lab_rows import Row, generated, stored_rows  # noqa: E402
 
-# `make bench`'s process finder and /proc reader (a script beside this one, not a package: loaded by name)
+# `make bench`'s CPU meter per component, from /proc (a script beside this one, not a package: loaded by name)
 bench: Any = importlib.import_module("bench_throughput")
 
 FAMILY = {"max_versions": 1, "block_cache_enabled": True, "bloom_filter_type": "ROW"}  # as `make up` creates it
@@ -58,15 +58,6 @@ def rows_of(unique: list[Row], count: int, schema: int, tag: str) -> Iterator[Ro
     for i in range(count):
         key, columns = unique[i % len(unique)]
         yield f"{key.decode()}-{tag}-{i}".encode(), columns if schema == 3 else as_schema_2(columns)
-
-
-def hbase_cpu() -> dict[str, float]:
-    """Return CPU seconds so far of the region server and the Thrift gateway."""
-    procs = {pid: comp for pid, comp in bench.project_processes().items() if comp in ("hbase", "hbase thrift")}
-    totals = dict.fromkeys(("hbase", "hbase thrift"), 0.0)
-    for pid, seconds in bench.cpu_seconds(procs).items():
-        totals[procs[pid]] += seconds
-    return totals
 
 
 def flush(table: str) -> None:
@@ -112,17 +103,19 @@ def measure(conn: Any, unique: list[Row], schema: int, args: argparse.Namespace,
     conn.create_table(name, dict.fromkeys(ev.FAMILIES, FAMILY))
     try:
         time.sleep(2)
-        before, began = hbase_cpu(), time.perf_counter()
+        meter, began = bench.CpuMeter(), time.perf_counter()
+        meter.start()
         write(conn.table(name), rows_of(unique, args.rows, schema, tag), schema, args.batch)
         time.sleep(1)
-        written, seconds = hbase_cpu(), time.perf_counter() - began
+        (written, _), seconds = meter.stop(), time.perf_counter() - began
+        meter.start()
         flush(name)
         time.sleep(3)
-        flushed = hbase_cpu()
+        flushed, _ = meter.stop()
     finally:
         conn.delete_table(name, disable=True)
-    per_row = {k: 1000 * (written[k] - before[k]) / args.rows for k in before}
-    flush_ms = 1000 * (flushed["hbase"] - written["hbase"]) / args.rows
+    per_row = {k: 1000 * written.get(k, 0.0) / args.rows for k in ("hbase", "hbase thrift")}
+    flush_ms = 1000 * flushed.get("hbase", 0.0) / args.rows
     cells = len(next(rows_of(unique, 1, schema, tag))[1])
     return (
         f"  schema {schema} ({cells} cells)   {args.rows / seconds:>9,.0f}   {per_row['hbase']:>9.4f}"

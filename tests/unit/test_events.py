@@ -123,14 +123,17 @@ SCHEMA_1_ROW = {
 }
 
 
-# What the SaveBolt wrote as schema 2 (four fields in cells of their own beside the record), same decision.
-SCHEMA_2_ROW = {
-    b"applicant:json": events.applicant_json(APPLICANT),
-    b"applicant:fingerprint": events.fingerprint(APPLICANT).encode(),
-    b"decision:saved_at_ms": b"1790000000500",
-    b"decision:kafka_ts_ms": b"1790000000123",
-    b"decision:decided_by": b"MODEL",
-    b"decision:model_version": b"lr-2026.11.22-abc",
+# What the SaveBolt wrote as schema 2 for the same decision: schema 1's applicant cells and four decision cells,
+# the rest in one record.
+SCHEMA_2_APART = (
+    b"applicant:json",
+    b"applicant:fingerprint",
+    b"decision:saved_at_ms",
+    b"decision:kafka_ts_ms",
+    b"decision:decided_by",
+    b"decision:model_version",
+)
+SCHEMA_2_ROW = {c: SCHEMA_1_ROW[c] for c in SCHEMA_2_APART} | {
     b"decision:record": b'{"decision":"REVIEW","probability_of_default":0.1875,"reasons":[{"code":"R01",'
     b'"text":"High debt-to-income ratio"}],"policy_version":"thresholds-v1","source":{"topic":"loan-applications",'
     b'"partition":3,"offset":41},"schema_version":2}',
